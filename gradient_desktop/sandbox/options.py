@@ -1,0 +1,86 @@
+"""`SandboxOptions`: how the sandbox behaves, including the fault switches.
+
+A separate module so both `app.py` and `server.py` can use it without importing each other;
+`server.py` re-exports it (`from gradient_desktop.sandbox.server import SandboxOptions`).
+The fault switches can be changed while the server runs (`POST /_sandbox/faults`), so the app
+reads them on every request instead of copying them at start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+# Runtime-changeable fields; snake_case or camelCase names are accepted by `update`.
+FAULT_FIELDS = (
+    "latency_ms",
+    "fail_rate",
+    "fail_after_apply_rate",
+    "rate_limit",
+    "retry_after",
+    "legacy",
+    "lenient",
+    "auto_activate",
+    "random_seed",
+    "clients_page_limit",
+    "alert_delay_ms",
+)
+
+
+@dataclass
+class SandboxOptions:
+    seed: str = "demo"  # "demo" | "empty"
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = any free port (background server); see server.base_url
+    latency_ms: float = 0.0  # added to every API request (asyncio.sleep, never blocks the loop)
+    fail_rate: float = 0.0  # probability of a 503 *before* processing
+    fail_after_apply_rate: float = 0.0  # probability of a 500 *after* applying a write
+    # Gradient's documented limit is 100 requests/second: the sandbox enforces it by default so a
+    # client that ignores it finds out here. None or 0 disables (the window is still measured).
+    rate_limit: int | None = 100
+    retry_after: bool = True  # send `Retry-After: 1` with 429s
+    legacy: bool = True  # §2.10 routes: count add/subtract/all, PATCH /organization
+    lenient: bool = False  # accept a single object where an array of accounts/services is due
+    auto_activate: bool = True  # pending -> active after the first accepted count or alert
+    random_seed: int = 1234  # fault RNG and generated ids
+    clients_page_limit: int = 100  # page size of GET /organization/clients
+    alert_delay_ms: int = 300  # an alert's debug status stays `pending` this long
+
+    def faults(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k in FAULT_FIELDS}
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Validate and apply fault changes; raises ValueError naming the offending field."""
+        types = {f.name: f.type for f in fields(self)}
+        checked: dict[str, Any] = {}
+        for raw_name, value in changes.items():
+            name = _snake(raw_name)
+            if name not in FAULT_FIELDS:
+                raise ValueError(
+                    f"{raw_name} is not a fault switch (choose from {', '.join(FAULT_FIELDS)})"
+                )
+            kind = types[name]
+            if "bool" in kind:
+                if not isinstance(value, bool):
+                    raise ValueError(f"{raw_name} must be a boolean")
+            elif value is None and name == "rate_limit":
+                pass
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{raw_name} must be a number")
+            elif value < 0:
+                raise ValueError(f"{raw_name} must not be negative")
+            elif name.endswith("_rate") and value > 1:
+                raise ValueError(f"{raw_name} must be between 0 and 1")
+            elif "int" in kind and not float(value).is_integer():
+                raise ValueError(f"{raw_name} must be an integer")
+            elif name == "clients_page_limit" and value < 1:
+                raise ValueError(f"{raw_name} must be at least 1")
+            if "int" in kind and isinstance(value, float):
+                value = int(value)
+            checked[name] = value
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)

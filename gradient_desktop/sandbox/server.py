@@ -1,0 +1,229 @@
+"""Run the sandbox: in a background thread (tests, demo mode) or in the foreground (CLI).
+
+`SandboxServer` binds the socket itself, so `port=0` yields a free port known before uvicorn
+starts, then runs uvicorn on its own asyncio loop in a daemon thread. Nothing here touches the
+caller's event loop, so it works next to qasync or pytest-asyncio alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import importlib.util
+import socket
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import Self
+
+import uvicorn
+
+from .app import create_app
+from .options import SandboxOptions
+from .seed import DEMO_PARTNERS, SEEDS, VENDOR_KEY, make_state
+from .state import SandboxState
+
+__all__ = [
+    "SandboxOptions",
+    "SandboxServer",
+    "add_arguments",
+    "options_from_args",
+    "run_foreground",
+]
+
+
+def _http_impl() -> str:
+    return "httptools" if importlib.util.find_spec("httptools") else "h11"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if sys.platform != "win32":  # on Windows SO_REUSEADDR lets two servers share a port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(512)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _config(state: SandboxState, options: SandboxOptions) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(state, options),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        loop="asyncio",
+        http=_http_impl(),
+        timeout_graceful_shutdown=1,
+    )
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class SandboxServer:
+    """The sandbox on a real socket in a background thread; a context manager.
+
+    >>> with SandboxServer(SandboxOptions(seed="demo")) as sb:  # doctest: +SKIP
+    ...     httpx.get(sb.base_url + "/api/vendor-api", headers=...)
+    """
+
+    def __init__(
+        self, options: SandboxOptions | None = None, state: SandboxState | None = None
+    ) -> None:
+        self.options = options or SandboxOptions()
+        self.state = (
+            state if state is not None else make_state(self.options.seed, self.options.random_seed)
+        )
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self._error: BaseException | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        if not self.port:
+            raise RuntimeError("the sandbox server is not running")
+        return _url(self.options.host, self.port)
+
+    def start(self, timeout: float = 10.0) -> Self:
+        """Bind, start serving and return once the socket accepts connections."""
+        if self._thread is not None:
+            raise RuntimeError("the sandbox server is already running")
+        self._sock = _bind(self.options.host, self.options.port)
+        self.port = self._sock.getsockname()[1]
+        self._server = uvicorn.Server(_config(self.state, self.options))
+        self._thread = threading.Thread(
+            target=self._run, name=f"gradient-sandbox-{self.port}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if self._error is not None or not self._thread.is_alive():
+                self.stop()
+                raise RuntimeError(f"the sandbox server failed to start: {self._error!r}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"the sandbox server did not start within {timeout} s")
+            time.sleep(0.005)
+        return self
+
+    def _run(self) -> None:
+        assert self._server is not None and self._sock is not None
+        try:
+            # A fresh loop in this thread (uvicorn's run() -> asyncio.run); no signal handlers
+            # are installed off the main thread, which is what we want here.
+            self._server.run(sockets=[self._sock])
+        except BaseException as exc:  # noqa: BLE001 - reported to start()/stop() callers
+            self._error = exc
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving; open keep-alive connections are closed, in-flight ones get ~1 s."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                assert self._server is not None
+                self._server.force_exit = True
+                self._thread.join(2.0)
+        if self._sock is not None:
+            self._sock.close()  # uvicorn closes it on a normal shutdown; harmless twice
+        self._server = self._thread = self._sock = None
+        self.port = 0
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def demo_token(partner_key: str, vendor_key: str = VENDOR_KEY) -> str:
+    """The GRADIENT-TOKEN for a pair of keys (handy for curl)."""
+    return base64.b64encode(f"{vendor_key}:{partner_key}".encode()).decode()
+
+
+def run_foreground(options: SandboxOptions | None = None) -> int:
+    """Serve in the current thread until Ctrl-C; prints the URL and the demo keys first."""
+    options = options or SandboxOptions(port=8765)
+    state = make_state(options.seed, options.random_seed)
+    sock = _bind(options.host, options.port)
+    port = sock.getsockname()[1]
+    print(f"Gradient sandbox ({options.seed} seed) listening on {_url(options.host, port)}")
+    print(f"  vendor key:   {VENDOR_KEY}")
+    for key, (org, n) in DEMO_PARTNERS.items():
+        print(f"  partner key:  {key:<24} {org} ({n} clients)  GRADIENT-TOKEN: {demo_token(key)}")
+    print(f"  admin:        {_url(options.host, port)}/_sandbox/state")
+    print("Press Ctrl-C to stop.", flush=True)
+    server = uvicorn.Server(_config(state, options))
+    try:
+        server.run(sockets=[sock])  # installs its own SIGINT/SIGTERM handling in the main thread
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sandbox's command-line options, shared by `python -m gradient_desktop.sandbox` and
+    `gradient-desktop sandbox`."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 = any free port (default 8765)")
+    parser.add_argument("--seed", choices=SEEDS, default="demo")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--fail-rate", type=float, default=0.0, help="probability of a 503 (0-1)")
+    parser.add_argument(
+        "--fail-after-apply-rate",
+        type=float,
+        default=0.0,
+        help="probability of a 500 after a write was applied (0-1)",
+    )
+    parser.add_argument(
+        "--rate-limit", type=int, default=100, help="requests/second per token; 0 = off"
+    )
+    parser.add_argument(
+        "--no-retry-after", action="store_true", help="send 429s without Retry-After"
+    )
+    parser.add_argument(
+        "--no-legacy", action="store_true", help="disable the legacy (§2.10) routes"
+    )
+    parser.add_argument(
+        "--lenient", action="store_true", help="accept single objects for bulk posts"
+    )
+    parser.add_argument("--no-auto-activate", action="store_true")
+    parser.add_argument("--random-seed", type=int, default=1234)
+
+
+def options_from_args(args: argparse.Namespace) -> SandboxOptions:
+    for name in ("fail_rate", "fail_after_apply_rate"):
+        if not 0 <= getattr(args, name) <= 1:
+            raise SystemExit(f"--{name.replace('_', '-')} must be between 0 and 1")
+    return SandboxOptions(
+        seed=args.seed,
+        host=args.host,
+        port=args.port,
+        latency_ms=args.latency_ms,
+        fail_rate=args.fail_rate,
+        fail_after_apply_rate=args.fail_after_apply_rate,
+        rate_limit=args.rate_limit or None,
+        retry_after=not args.no_retry_after,
+        legacy=not args.no_legacy,
+        lenient=args.lenient,
+        auto_activate=not args.no_auto_activate,
+        random_seed=args.random_seed,
+    )
