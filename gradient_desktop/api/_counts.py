@@ -1,0 +1,199 @@
+"""Unit-count (§2.7, legacy §2.10) and alerting (§2.8) routes.
+
+Counts are the hot path of a bulk push: responses are not validated beyond their status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ._base import _REPLAYED_HEADER, BaseClient, seg
+from .models import AlertCreated, AlertRequest, AlertStatus, CountResult, unwrap, wire_unit_count
+
+
+class CountsApi(BaseClient):
+    """Absolute counts are retried; add/subtract and alerts only when provably unsent or keyed."""
+
+    # ----------------------------------------------------------------- counts
+
+    async def set_count(
+        self,
+        service_id: str,
+        account_id: str | None,
+        unit_count: float,
+        *,
+        no_build: bool = False,
+        client_oid: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> CountResult:
+        """Set the absolute unit count of one account × one service (idempotent, retried).
+
+        Raises ``UnmappedError`` when the MSP has not mapped the pair (404, normal).
+        """
+        return await self._count(
+            "POST",
+            f"/service/{seg(service_id)}/count",
+            service_id,
+            account_id,
+            unit_count,
+            no_build,
+            client_oid,
+            True,
+            idempotency_key,
+        )
+
+    async def add_count(
+        self,
+        service_id: str,
+        account_id: str | None,
+        amount: float,
+        *,
+        no_build: bool = False,
+        client_oid: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> CountResult:
+        """Legacy "Add to Unit Count" (§2.10). A delta: pass a key to make retries safe."""
+        lp = self.options.legacy_paths
+        return await self._count(
+            lp.add_count_method,
+            lp.add_count.format(service_id=seg(service_id)),
+            service_id,
+            account_id,
+            amount,
+            no_build,
+            client_oid,
+            False,
+            idempotency_key,
+        )
+
+    async def subtract_count(
+        self,
+        service_id: str,
+        account_id: str | None,
+        amount: float,
+        *,
+        no_build: bool = False,
+        client_oid: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> CountResult:
+        """Legacy "Subtract from Unit Count" (§2.10). A delta, like ``add_count``."""
+        lp = self.options.legacy_paths
+        return await self._count(
+            lp.subtract_count_method,
+            lp.subtract_count.format(service_id=seg(service_id)),
+            service_id,
+            account_id,
+            amount,
+            no_build,
+            client_oid,
+            False,
+            idempotency_key,
+        )
+
+    async def set_count_all_clients(
+        self,
+        service_id: str,
+        unit_count: float,
+        *,
+        no_build: bool = False,
+        idempotency_key: str | None = None,
+    ) -> CountResult:
+        """Legacy "Create New Unit Count All Clients" (§2.10): absolute, so retried."""
+        lp = self.options.legacy_paths
+        path = lp.all_clients_count.format(service_id=seg(service_id))
+        r, earlier = await self._request_ex(
+            lp.all_clients_count_method,
+            path,
+            params={"no_build": "true"} if no_build else None,
+            body={"unitCount": wire_unit_count(unit_count)},
+            idempotent=True,
+            idempotency_key=idempotency_key,
+            what=f"service '{service_id}'",
+        )
+        return _count_result(r, earlier)
+
+    async def _count(
+        self,
+        method: str,
+        path: str,
+        service_id: str,
+        account_id: str | None,
+        unit_count: float,
+        no_build: bool,
+        client_oid: str | None,
+        idempotent: bool,
+        idempotency_key: str | None,
+    ) -> CountResult:
+        if not account_id and not client_oid:
+            raise ValueError("a count needs an account_id (or the legacy client_oid)")
+        body: dict[str, Any] = {"unitCount": wire_unit_count(unit_count)}
+        if account_id:
+            body["accountId"] = account_id
+        if client_oid:
+            body["clientOId"] = client_oid
+        r, earlier = await self._request_ex(
+            method,
+            path,
+            params={"no_build": "true"} if no_build else None,
+            body=body,
+            idempotent=idempotent,
+            idempotency_key=idempotency_key,
+            what=f"service '{service_id}'",
+            unmapped=(account_id or client_oid, service_id),
+        )
+        return _count_result(r, earlier)
+
+    # ----------------------------------------------------------------- alerts
+
+    async def dispatch_alert(
+        self,
+        account_id: str,
+        alert: AlertRequest | Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> AlertCreated:
+        """Enqueue an alert (→ PSA ticket). Never blindly retried: duplicates open tickets.
+
+        Pass ``idempotency_key`` (e.g. derived from ``alert_id``) to make retries safe.
+        """
+        model = alert if isinstance(alert, AlertRequest) else AlertRequest.model_validate(alert)
+        r = await self._request(
+            "POST",
+            f"/alerting/{seg(account_id)}",
+            body=model.wire(),
+            idempotent=False,
+            idempotency_key=idempotency_key,
+            what=f"account '{account_id}'",
+        )
+        return self._model(AlertCreated, unwrap(self._json(r)), r)
+
+    async def get_alert_status(self, message_id: str) -> AlertStatus:
+        r = await self._request(
+            "GET",
+            f"/alerting/debug/{seg(message_id)}",
+            idempotent=True,
+            what=f"alert message '{message_id}'",
+        )
+        data = unwrap(self._json(r))
+        return self._model(AlertStatus, data if data is not None else {}, r)
+
+
+def _count_result(r: httpx.Response, earlier_maybe_processed: bool) -> CountResult:
+    """Status and (best effort) message; never raises: the status is what matters."""
+    message = None
+    content = r.content
+    if content and len(content) < 4096:
+        try:
+            data = json.loads(content)
+            if isinstance(data, dict) and isinstance(data.get("message"), str):
+                message = data["message"]
+        except ValueError:
+            pass
+    # A replay after our own 5xx/timeout is this call's effect; only a replay of an older
+    # call means "nothing happened now".
+    replayed = not earlier_maybe_processed and r.headers.get(_REPLAYED_HEADER, "").lower() == "true"
+    return CountResult(r.status_code, message, replayed)

@@ -1,0 +1,339 @@
+"""Bulk unit-count push with exactly one billing rebuild (vendor-api.md §7).
+
+Every row but one is sent with ``no_build=true`` through a bounded worker pool; the last one
+goes alone, after all others completed, without ``no_build`` so Gradient rebuilds the billing
+views once. If that final request does not land (unmapped, failed, replayed), the rebuild is
+recovered by re-sending an already-accepted absolute ``set`` row without ``no_build``.
+Rows of the same account × service keep their input order (a set then an add must not race).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .client import VendorApiClient
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    NetworkError,
+    OutcomeUnknownError,
+    ServerError,
+    UnmappedError,
+)
+from .models import CountResult, wire_unit_count
+
+__all__ = ["CountRow", "Outcome", "ProgressEvent", "PushReport", "RowResult", "push_counts"]
+
+logger = logging.getLogger("gradient_desktop.api")
+
+Op = Literal["set", "add", "subtract"]
+Outcome = Literal["ok", "unmapped", "failed", "unknown", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class CountRow:
+    """One count to push. ``key`` is its idempotency key, stable across retries and resumes
+    (the outbox stores it); a random one is made when none is given."""
+
+    service_id: str
+    account_id: str
+    unit_count: float
+    op: Op = "set"
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        # Validated up front: a bad row must be refused before a push starts, not crash it
+        # half-way with thousands of rows sent.
+        if self.op not in ("set", "add", "subtract"):
+            raise ValueError(f"unknown count operation {self.op!r}")
+        if not self.service_id or not self.account_id:
+            raise ValueError("a count row needs a service id and an account id")
+        wire_unit_count(self.unit_count)
+        if len(self.key) > 255 or not (self.key.isascii() and self.key.isprintable()):
+            raise ValueError("a row key must be printable ASCII, ≤ 255 chars")
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.service_id, self.account_id)
+
+
+@dataclass(slots=True)
+class RowResult:
+    row: CountRow
+    outcome: Outcome
+    error: ApiError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    done: int
+    total: int
+    ok: int
+    unmapped: int
+    failed: int
+    elapsed: float
+    eta_s: float | None
+    unknown: int = 0
+
+
+@dataclass(slots=True)
+class PushReport:
+    """Per-row outcomes in input order, and whether billing was rebuilt."""
+
+    results: list[RowResult]
+    rebuild_triggered: bool
+    elapsed: float
+    #: The row whose request (without ``no_build``) triggered the rebuild.
+    rebuild_row: CountRow | None = None
+    cancel_requested: bool = False
+    #: Set when the push stopped early (bad key, Gradient unreachable): rows not sent are
+    #: ``cancelled`` and this error says why.
+    aborted_by: ApiError | None = None
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+    def rows(self, outcome: Outcome) -> list[RowResult]:
+        return [r for r in self.results if r.outcome == outcome]
+
+    @property
+    def total(self) -> int:
+        return len(self.results)
+
+    @property
+    def ok(self) -> int:
+        return self.count("ok")
+
+    @property
+    def unmapped(self) -> int:
+        return self.count("unmapped")
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    @property
+    def unknown(self) -> int:
+        return self.count("unknown")
+
+    @property
+    def cancelled(self) -> int:
+        return self.count("cancelled")
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """Counts landed but billing views were not rebuilt (e.g. after a cancel)."""
+        return self.ok > 0 and not self.rebuild_triggered
+
+
+def _final_index(rows: list[CountRow], last_of_pair: dict[tuple[str, str], int]) -> int:
+    """The row sent last: the last ``set`` row that is also its pair's last row (so sending
+    it last keeps per-pair order), else simply the last row."""
+    for i in range(len(rows) - 1, -1, -1):
+        if rows[i].op == "set" and last_of_pair[rows[i].pair] == i:
+            return i
+    return len(rows) - 1
+
+
+async def _send(
+    client: VendorApiClient, row: CountRow, *, no_build: bool, key: str | None
+) -> CountResult:
+    if row.op == "set":
+        return await client.set_count(
+            row.service_id, row.account_id, row.unit_count, no_build=no_build, idempotency_key=key
+        )
+    method = client.add_count if row.op == "add" else client.subtract_count
+    return await method(
+        row.service_id, row.account_id, row.unit_count, no_build=no_build, idempotency_key=key
+    )
+
+
+class _Push:
+    """State of one ``push_counts`` call (kept out of closures for readability)."""
+
+    def __init__(
+        self,
+        client: VendorApiClient,
+        rows: list[CountRow],
+        concurrency: int,
+        no_build: bool,
+        on_progress: Callable[[ProgressEvent], None] | None,
+        cancel: asyncio.Event | None,
+    ) -> None:
+        self.client, self.rows, self.no_build = client, rows, no_build
+        self.concurrency = max(1, concurrency)
+        self.on_progress, self.cancel = on_progress, cancel
+        self.results: list[RowResult | None] = [None] * len(rows)
+        self.tally: Counter[str] = Counter()
+        self.started = time.monotonic()
+        self.aborted_by: ApiError | None = None
+        self.transient_streak = 0
+        # Transport failures in a row before giving up: Gradient is unreachable, and every
+        # further row would only wait out its own retries and deadline.
+        self.streak_limit = max(10, 2 * self.concurrency)
+        self.last_of_pair: dict[tuple[str, str], int] = {}
+        for i, row in enumerate(rows):
+            self.last_of_pair[row.pair] = i
+        self.accepted: dict[int, CountResult] = {}
+
+    def stopping(self) -> bool:
+        return self.aborted_by is not None or (self.cancel is not None and self.cancel.is_set())
+
+    async def send_row(self, i: int, *, no_build: bool) -> None:
+        row = self.rows[i]
+        error: ApiError | None = None
+        try:
+            result = await _send(self.client, row, no_build=no_build, key=row.key)
+        except UnmappedError as exc:
+            outcome: Outcome = "unmapped"
+            error = exc
+        except OutcomeUnknownError as exc:
+            outcome, error = "unknown", exc
+        except ApiError as exc:
+            outcome, error = "failed", exc
+        else:
+            outcome = "ok"
+            self.accepted[i] = result
+        self.record(i, outcome, error)
+
+    def record(self, i: int, outcome: Outcome, error: ApiError | None) -> None:
+        self.results[i] = RowResult(self.rows[i], outcome, error)
+        self.tally[outcome] += 1
+        if isinstance(error, AuthenticationError) and self.aborted_by is None:
+            self.aborted_by = error  # a bad key fails every row: stop at once
+        if isinstance(error, (NetworkError, ServerError)) or (
+            isinstance(error, OutcomeUnknownError)
+            and isinstance(error.cause, (NetworkError, ServerError))
+        ):
+            self.transient_streak += 1
+            if self.transient_streak >= self.streak_limit and self.aborted_by is None:
+                self.aborted_by = error
+        elif outcome != "cancelled":
+            self.transient_streak = 0
+        self.progress()
+
+    def progress(self) -> None:
+        if self.on_progress is None:
+            return
+        t = self.tally
+        done = t["ok"] + t["unmapped"] + t["failed"] + t["unknown"]
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / done * (len(self.rows) - done) if done else None
+        event = ProgressEvent(
+            done, len(self.rows), t["ok"], t["unmapped"], t["failed"], elapsed, eta, t["unknown"]
+        )
+        try:
+            self.on_progress(event)
+        except Exception:  # a broken progress bar must not abort a half-sent push
+            logger.exception("progress callback failed")
+
+    async def run_pool(self, work: list[list[int]], *, no_build: bool) -> None:
+        items = iter(work)
+
+        async def worker() -> None:
+            for chain in items:  # one shared iterator: each work item is taken once
+                for i in chain:  # rows of one account × service, in input order
+                    if self.stopping():
+                        return
+                    await self.send_row(i, no_build=no_build)
+
+        tasks = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(work)))]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    def work_items(self, exclude: int | None) -> list[list[int]]:
+        chains: dict[tuple[str, str], list[int]] = {}
+        work: list[list[int]] = []
+        repeated = {p for p, n in Counter(r.pair for r in self.rows).items() if n > 1}
+        for i, row in enumerate(self.rows):
+            if i == exclude:
+                continue
+            if row.pair in repeated:
+                chain = chains.get(row.pair)
+                if chain is None:
+                    chain = chains[row.pair] = []
+                    work.append(chain)
+                chain.append(i)
+            else:
+                work.append([i])
+        return work
+
+    async def recover_rebuild(self, final: int) -> int | None:
+        """Re-send an accepted absolute row without ``no_build``; return its index if it
+        triggered the rebuild. Only a pair's last row qualifies: its value is the current one.
+        """
+        candidates = [
+            i
+            for i in self.accepted
+            if self.rows[i].op == "set" and self.last_of_pair[self.rows[i].pair] == i
+        ]
+        for i in sorted(candidates, reverse=True)[:3]:
+            row = self.rows[i]
+            try:
+                # No idempotency key: the row's key would be answered from the server's store
+                # without applying anything, hence without a rebuild. Absolute, so safe.
+                result = await _send(self.client, row, no_build=False, key=None)
+            except ApiError as exc:
+                logger.warning("rebuild recovery with a resent row failed: %s", exc)
+                continue
+            if not result.replayed:
+                return i
+        return None
+
+
+async def push_counts(
+    client: VendorApiClient,
+    rows: Iterable[CountRow],
+    *,
+    concurrency: int = 16,
+    no_build: bool = True,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    cancel: asyncio.Event | None = None,
+) -> PushReport:
+    """Push ``rows``; never raises ``ApiError`` for a row — each outcome is in the report.
+
+    ``no_build=True`` (single-rebuild mode) sends all rows but one with ``no_build=true`` and
+    the last one alone afterwards. ``no_build=False`` lets every accepted row rebuild.
+    Setting ``cancel`` stops scheduling rows (in-flight requests finish); unsent rows are
+    reported ``cancelled`` and no further request is made.
+    """
+    row_list = list(rows)
+    push = _Push(client, row_list, concurrency, no_build, on_progress, cancel)
+    if not row_list:
+        return PushReport([], False, 0.0)
+    final = _final_index(row_list, push.last_of_pair) if no_build else None
+    await push.run_pool(push.work_items(final), no_build=no_build)
+
+    rebuild_row: int | None = None
+    if final is None:
+        rebuild_row = next((i for i, r in sorted(push.accepted.items()) if not r.replayed), None)
+    elif not push.stopping():
+        await push.send_row(final, no_build=False)
+        accepted = push.accepted.get(final)
+        if accepted is not None and not accepted.replayed:
+            rebuild_row = final
+        else:
+            rebuild_row = await push.recover_rebuild(final)
+    for i, result in enumerate(push.results):
+        if result is None:
+            push.results[i] = RowResult(row_list[i], "cancelled", push.aborted_by)
+    return PushReport(
+        results=[r for r in push.results if r is not None],
+        rebuild_triggered=rebuild_row is not None,
+        elapsed=time.monotonic() - push.started,
+        rebuild_row=row_list[rebuild_row] if rebuild_row is not None else None,
+        cancel_requested=cancel is not None and cancel.is_set(),
+        aborted_by=push.aborted_by,
+    )
