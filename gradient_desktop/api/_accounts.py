@@ -80,8 +80,11 @@ class AccountsApi(BaseClient):
         is_active: bool | None = None,
         is_arrears: bool | None = None,
         client_oid: str | None = None,
+        unmap_client: bool = False,
         idempotency_key: str | None = None,
     ) -> Account:
+        """Update one account. ``client_oid`` maps it vendor-side (legacy model);
+        ``unmap_client`` sends ``clientOId: null`` to undo that mapping."""
         update = AccountUpdate(
             id=new_id or account_id,
             name=name,
@@ -93,6 +96,8 @@ class AccountsApi(BaseClient):
         body = update.wire()
         if new_id is None:
             body.pop("id")
+        if unmap_client and self.vendor_side_mapping:
+            body["clientOId"] = None
         r = await self._request(
             "PATCH",
             f"/organization/accounts/{seg(account_id)}",

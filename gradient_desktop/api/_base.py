@@ -62,6 +62,17 @@ class _Redactor:
         return text
 
 
+def _json_or_empty(content: bytes) -> bool:
+    """True for an empty body or one that parses as JSON."""
+    if not content.strip():
+        return True
+    try:
+        json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
 class BaseClient:
     """Owns the connection pool, the limiter and the retry loop; endpoints live in subclasses."""
 
@@ -145,6 +156,7 @@ class BaseClient:
         idempotency_key: str | None = None,
         what: str = "the requested item",
         unmapped: tuple[str | None, str | None] | None = None,
+        reply_json: bool = False,
     ) -> tuple[httpx.Response, bool]:
         """Like ``_request``; also says whether an earlier attempt of this call may have been
         processed (then an idempotent replay is this call's own effect, not an older call's).
@@ -152,6 +164,9 @@ class BaseClient:
         ``idempotent`` says whether the operation may be repeated blindly; an idempotency key
         makes any write safe to repeat (it is sent unchanged on every attempt). ``unmapped``
         is ``(account_id, service_id)`` for count routes, whose 404 means "not mapped".
+        ``reply_json`` refuses a 2xx whose body is not JSON (a captive portal's or filtering
+        proxy's page, or a mangled answer): it is decided like a 502, since the write may or
+        may not have reached Gradient. Routes that parse their body need not set it.
         """
         full_path = API_PREFIX + path
         headers = None
@@ -202,7 +217,17 @@ class BaseClient:
                 error: ApiError = self._network_error(caught, method, full_path)
             else:
                 status = response.status_code
-                if 200 <= status < 300:
+                if 200 <= status < 300 and reply_json and not _json_or_empty(response.content):
+                    error = ResponseFormatError(
+                        f"Gradient's answer to {method} {full_path} was not JSON "
+                        f"({response.headers.get('content-type', 'no type').split(';')[0]}); "
+                        "something between the app and Gradient answered instead.",
+                        status=status,
+                        method=method,
+                        path=full_path,
+                    )
+                    status = 502  # decided (and logged) like a bad gateway: outcome unknown
+                elif 200 <= status < 300:
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug(
                             "%s %s -> %d in %.1f ms",
@@ -212,9 +237,12 @@ class BaseClient:
                             (time.perf_counter() - started) * 1000,
                         )
                     return response, maybe_processed
-                if status in (429, 503):
-                    retry_after = parse_retry_after(response.headers.get("retry-after"))
-                error = self._status_error(response, method, full_path, what, unmapped, retry_after)
+                else:
+                    if status in (429, 503):
+                        retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    error = self._status_error(
+                        response, method, full_path, what, unmapped, retry_after
+                    )
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s -> %s in %.1f ms (attempt %d)",

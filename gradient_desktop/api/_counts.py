@@ -113,6 +113,7 @@ class CountsApi(BaseClient):
             idempotent=True,
             idempotency_key=idempotency_key,
             what=f"service '{service_id}'",
+            reply_json=True,
         )
         return _count_result(r, earlier)
 
@@ -144,6 +145,7 @@ class CountsApi(BaseClient):
             idempotency_key=idempotency_key,
             what=f"service '{service_id}'",
             unmapped=(account_id or client_oid, service_id),
+            reply_json=True,
         )
         return _count_result(r, earlier)
 

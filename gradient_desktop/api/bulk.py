@@ -166,8 +166,10 @@ class _Push:
         no_build: bool,
         on_progress: Callable[[ProgressEvent], None] | None,
         cancel: asyncio.Event | None,
+        on_result: Callable[[int, RowResult], None] | None = None,
     ) -> None:
         self.client, self.rows, self.no_build = client, rows, no_build
+        self.on_result = on_result
         self.concurrency = max(1, concurrency)
         self.on_progress, self.cancel = on_progress, cancel
         self.results: list[RowResult | None] = [None] * len(rows)
@@ -204,8 +206,13 @@ class _Push:
         self.record(i, outcome, error)
 
     def record(self, i: int, outcome: Outcome, error: ApiError | None) -> None:
-        self.results[i] = RowResult(self.rows[i], outcome, error)
+        result = self.results[i] = RowResult(self.rows[i], outcome, error)
         self.tally[outcome] += 1
+        if self.on_result is not None:
+            try:
+                self.on_result(i, result)
+            except Exception:  # the caller's bookkeeping must not abort a half-sent push
+                logger.exception("result callback failed")
         if isinstance(error, AuthenticationError) and self.aborted_by is None:
             self.aborted_by = error  # a bad key fails every row: stop at once
         if isinstance(error, (NetworkError, ServerError)) or (
@@ -301,6 +308,7 @@ async def push_counts(
     no_build: bool = True,
     on_progress: Callable[[ProgressEvent], None] | None = None,
     cancel: asyncio.Event | None = None,
+    on_result: Callable[[int, RowResult], None] | None = None,
 ) -> PushReport:
     """Push ``rows``; never raises ``ApiError`` for a row — each outcome is in the report.
 
@@ -308,9 +316,11 @@ async def push_counts(
     the last one alone afterwards. ``no_build=False`` lets every accepted row rebuild.
     Setting ``cancel`` stops scheduling rows (in-flight requests finish); unsent rows are
     reported ``cancelled`` and no further request is made.
+    ``on_result(index, result)`` is called as each row's outcome is known (the outbox marks
+    rows as they land, so a crash mid-push loses no acknowledged row).
     """
     row_list = list(rows)
-    push = _Push(client, row_list, concurrency, no_build, on_progress, cancel)
+    push = _Push(client, row_list, concurrency, no_build, on_progress, cancel, on_result)
     if not row_list:
         return PushReport([], False, 0.0)
     final = _final_index(row_list, push.last_of_pair) if no_build else None

@@ -8,8 +8,11 @@ reads them on every request instead of copying them at start.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+SEEDS = ("demo", "empty")
 
 # Runtime-changeable fields; snake_case or camelCase names are accepted by `update`.
 FAULT_FIELDS = (
@@ -84,3 +87,53 @@ class SandboxOptions:
 
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sandbox's command-line options, shared by `python -m gradient_desktop.sandbox` and
+    `gradient-desktop sandbox`."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 = any free port (default 8765)")
+    parser.add_argument("--seed", choices=SEEDS, default="demo")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--fail-rate", type=float, default=0.0, help="probability of a 503 (0-1)")
+    parser.add_argument(
+        "--fail-after-apply-rate",
+        type=float,
+        default=0.0,
+        help="probability of a 500 after a write was applied (0-1)",
+    )
+    parser.add_argument(
+        "--rate-limit", type=int, default=100, help="requests/second per token; 0 = off"
+    )
+    parser.add_argument(
+        "--no-retry-after", action="store_true", help="send 429s without Retry-After"
+    )
+    parser.add_argument(
+        "--no-legacy", action="store_true", help="disable the legacy (§2.10) routes"
+    )
+    parser.add_argument(
+        "--lenient", action="store_true", help="accept single objects for bulk posts"
+    )
+    parser.add_argument("--no-auto-activate", action="store_true")
+    parser.add_argument("--random-seed", type=int, default=1234)
+
+
+def options_from_args(args: argparse.Namespace) -> SandboxOptions:
+    for name in ("fail_rate", "fail_after_apply_rate"):
+        if not 0 <= getattr(args, name) <= 1:
+            raise SystemExit(f"--{name.replace('_', '-')} must be between 0 and 1")
+    return SandboxOptions(
+        seed=args.seed,
+        host=args.host,
+        port=args.port,
+        latency_ms=args.latency_ms,
+        fail_rate=args.fail_rate,
+        fail_after_apply_rate=args.fail_after_apply_rate,
+        rate_limit=args.rate_limit or None,
+        retry_after=not args.no_retry_after,
+        legacy=not args.no_legacy,
+        lenient=args.lenient,
+        auto_activate=not args.no_auto_activate,
+        random_seed=args.random_seed,
+    )

@@ -58,7 +58,7 @@ DEMO_PRODUCTS = (
 )
 SEED_TIME = "2024-01-15T09:30:00.000Z"
 SEED_EPOCH = 1705311000.0  # SEED_TIME as epoch seconds
-SEEDS = ("demo", "empty")
+from .options import SEEDS  # noqa: E402  (one list, shared with the CLI)
 
 
 def _demo_clients(partner_key: str) -> list[tuple[str, str]]:

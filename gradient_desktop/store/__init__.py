@@ -1,1 +1,20 @@
-"""store package."""
+"""Local persistence: the SQLite database, its tables, the push outbox and the instance lock."""
+
+from gradient_desktop.store.db import SCHEMA_VERSION, Database, open_database
+from gradient_desktop.store.errors import AlreadyRunning, DatabaseProblem, StoreError
+from gradient_desktop.store.lock import InstanceLock
+from gradient_desktop.store.outbox import HistoryPoint, Outbox, OutboxItem, PushRow
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AlreadyRunning",
+    "Database",
+    "DatabaseProblem",
+    "HistoryPoint",
+    "InstanceLock",
+    "Outbox",
+    "OutboxItem",
+    "PushRow",
+    "StoreError",
+    "open_database",
+]

@@ -1,0 +1,337 @@
+"""The ``gradient-desktop`` command. With no arguments it opens the GUI; its subcommands run
+headless (no Qt is imported for them), for scheduled pushes and for the sandbox.
+
+Exit codes: 0 success (every row landed), 1 some row failed or was unmapped, 2 bad usage or
+bad input (including an authentication failure: the key is wrong, not the data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gradient_desktop import __version__
+
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradient-desktop",
+        description="Connect a vendor product to Gradient MSP's billing through the Vendor API. "
+        "Without a command the desktop app opens.",
+    )
+    parser.add_argument("--version", action="version", version=f"gradient-desktop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the desktop app (the default)")
+    gui.add_argument("--demo", action="store_true", help="open straight into the demo")
+
+    sb = sub.add_parser("sandbox", help="run the Gradient sandbox in the foreground")
+    from gradient_desktop.sandbox.options import add_arguments
+
+    add_arguments(sb)
+
+    partner = sub.add_parser("partner", help="add, list or remove partners")
+    psub = partner.add_subparsers(dest="partner_command", metavar="ACTION", required=True)
+    add = psub.add_parser("add", help="add a partner (keys from a no-echo prompt or env vars)")
+    add.add_argument("name")
+    add.add_argument("--base-url", default="https://app.usegradient.com")
+    add.add_argument("--profile", default="default", help="vendor profile name (default: default)")
+    psub.add_parser("list", help="list partners")
+    rm = psub.add_parser("remove", help="remove a partner and its key")
+    rm.add_argument("name")
+    rm.add_argument("--keep-key", action="store_true", help="leave the key in the keyring")
+
+    status = sub.add_parser("status", help="show a partner's integration (status, last sync)")
+    status.add_argument("--partner", required=True)
+
+    push = sub.add_parser("push", help="push unit counts from a CSV or JSON file")
+    push.add_argument("file", type=Path, help="CSV with header accountId,serviceId,unitCount, or JSON")
+    target = push.add_mutually_exclusive_group(required=True)
+    target.add_argument("--partner", help="a partner added with `partner add`")
+    target.add_argument(
+        "--base-url",
+        help="push straight to this Gradient address with GRADIENT_VENDOR_KEY and "
+        "GRADIENT_PARTNER_KEY from the environment (scheduled runs, no keyring)",
+    )
+    push.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
+    push.add_argument("--dry-run", action="store_true", help="validate the file, send nothing")
+    push.add_argument(
+        "--no-build",
+        action="store_true",
+        help="send every row with no_build=true (billing views are not rebuilt)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or args_list[0] == "gui" or args_list == ["--demo"]:
+        demo = "--demo" in args_list
+        from gradient_desktop.ui.app import run_gui  # Qt is imported only here
+
+        return run_gui(demo=demo)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    try:
+        if args.command == "sandbox":
+            from gradient_desktop.sandbox.options import options_from_args
+            from gradient_desktop.sandbox.server import run_foreground
+
+            return run_foreground(options_from_args(args))
+        if args.command == "partner":
+            return _partner(args)
+        if args.command == "status":
+            return asyncio.run(_status(args))
+        if args.command == "push":
+            return asyncio.run(_push(args))
+    except CliError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("Interrupted. Rows not yet acknowledged stay queued and are sent by the next push.")
+        return EXIT_ROWS_FAILED
+    parser.print_help()
+    return EXIT_USAGE
+
+
+def _err(message: str) -> None:
+    print(f"gradient-desktop: {message}", file=sys.stderr)
+
+
+def _context() -> Any:
+    from gradient_desktop.services.context import AppContext
+    from gradient_desktop.store import AlreadyRunning, DatabaseProblem
+
+    try:
+        return AppContext.open()
+    except (DatabaseProblem, AlreadyRunning) as exc:
+        raise CliError(str(exc)) from None
+
+
+def _read_key(env: str, prompt: str) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value.strip()
+    if not sys.stdin.isatty():
+        raise CliError(f"No {prompt.lower()} given: set {env} or run in a terminal to be asked.")
+    value = getpass.getpass(f"{prompt}: ").strip()
+    if not value:
+        raise CliError(f"The {prompt.lower()} cannot be empty.")
+    return value
+
+
+def _partner(args: argparse.Namespace) -> int:
+    from gradient_desktop.api import InsecureUrlError
+    from gradient_desktop.secrets import KeyringUnavailable
+    from gradient_desktop.services.partners import PartnerDirectory, PartnerExists, PartnerNotFound
+
+    ctx = _context()
+    try:
+        directory = PartnerDirectory(ctx)
+        if args.partner_command == "list":
+            rows = directory.summaries()
+            if not rows:
+                print("No partners yet. Add one with: gradient-desktop partner add NAME --base-url URL")
+            for r in rows:
+                synced = r.last_synced_at.strftime("%Y-%m-%d %H:%M") if r.last_synced_at else "never"
+                print(f"{r.name}\t{r.status}\t{r.base_url}\tlast sync {synced}\t{r.mapped_accounts}/{r.accounts} mapped")
+            return EXIT_OK
+        if args.partner_command == "remove":
+            directory.remove(args.name, delete_keys=not args.keep_key)
+            print(f"Removed partner {args.name}.")
+            return EXIT_OK
+        # add
+        ctx.secrets.check_backend()
+        profile = directory.profile(args.profile)
+        vendor_key = None
+        if profile is None or not ctx.secrets.get_vendor_key(args.profile):
+            vendor_key = _read_key("GRADIENT_VENDOR_KEY", "Vendor API key")
+        profile = directory.save_profile(args.profile, args.base_url, vendor_key)
+        partner_key = _read_key("GRADIENT_PARTNER_KEY", "Partner API key")
+        directory.add(args.name, profile, partner_key, base_url=args.base_url)
+        print(f"Added partner {args.name} ({args.base_url}); keys are in the OS keyring.")
+        print(f"Check it with: gradient-desktop status --partner {args.name}")
+        return EXIT_OK
+    except (PartnerExists, PartnerNotFound, InsecureUrlError, ValueError, KeyringUnavailable) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        ctx.close()
+
+
+async def _status(args: argparse.Namespace) -> int:
+    from gradient_desktop.api import ApiError
+    from gradient_desktop.secrets import KeyringUnavailable
+    from gradient_desktop.services.context import MissingKeyError
+    from gradient_desktop.services.integration import IntegrationService
+    from gradient_desktop.services.partners import PartnerDirectory, PartnerNotFound
+
+    ctx = _context()
+    try:
+        partner = PartnerDirectory(ctx).get(args.partner)
+        integration = await IntegrationService(ctx).refresh(partner)
+        synced = "never" if integration.never_synced else integration.last_synced_at
+        print(f"Partner:      {partner.name}")
+        print(f"Organization: {integration.name} ({integration.organization_id})")
+        print(f"Vendor:       {integration.vendor_name}")
+        print(f"Status:       {integration.status}")
+        print(f"Last sync:    {synced}")
+        pending = ctx.outbox.pending_count(partner.id or 0)
+        if pending:
+            print(f"Queued:       {pending} count(s) not yet acknowledged; the next push sends them")
+        return EXIT_OK
+    except (PartnerNotFound, MissingKeyError, KeyringUnavailable, ApiError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        await ctx.aclose()
+        ctx.close()
+
+
+def _load_rows(path: Path) -> list[Any]:
+    from gradient_desktop.services.csvio import CountFileError, parse_counts
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        result = parse_counts(data, filename=path.name)
+    except CountFileError as exc:
+        raise CliError(f"{path}: {exc}") from None
+    if not result.ok:
+        raise CliError(f"{path} has problems; nothing was sent:\n{result.error_text()}")
+    if not result.rows:
+        raise CliError(f"{path} has a header but no rows; nothing to send.")
+    return result.rows
+
+
+class _Progress:
+    """One updating line on stderr (a terminal) or a line every 10 % (a log file)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_decile = -1
+
+    def __call__(self, ev: Any) -> None:
+        eta = f", ~{ev.eta_s:.0f} s left" if ev.eta_s is not None else ""
+        line = f"pushed {ev.done}/{ev.total} (ok {ev.ok}, unmapped {ev.unmapped}, failed {ev.failed}){eta}"
+        if self.tty:
+            print("\r" + line.ljust(79), end="", file=sys.stderr, flush=True)
+        else:
+            decile = ev.done * 10 // max(ev.total, 1)
+            if decile != self.last_decile:
+                self.last_decile = decile
+                print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
+def _report(report: Any, limit: int = 20) -> int:
+    """Name the rows that did not land (the first ``limit`` of each kind), then count the rest."""
+    shown: dict[str, int] = {}
+    for r in report.results:
+        if r.outcome not in ("unmapped", "failed", "unknown"):
+            continue
+        shown[r.outcome] = shown.get(r.outcome, 0) + 1
+        if shown[r.outcome] > limit:
+            continue
+        where = f"account {r.row.account_id} × service {r.row.service_id}"
+        if r.outcome == "unmapped":
+            print(f"unmapped: {where} (the MSP has not mapped it in Synthesize)", file=sys.stderr)
+        else:
+            print(f"{r.outcome}: {where}: {r.error}", file=sys.stderr)
+    for outcome, n in shown.items():
+        if n > limit:
+            print(f"... and {n - limit} more {outcome} row(s)", file=sys.stderr)
+    return EXIT_OK if report.ok == report.total else EXIT_ROWS_FAILED
+
+
+async def _push(args: argparse.Namespace) -> int:
+    from gradient_desktop.api import ApiError, AuthenticationError, CountRow, push_counts
+    from gradient_desktop.services.context import MissingKeyError, env_credentials
+
+    rows = _load_rows(args.file)
+    if not 1 <= args.concurrency <= 100:
+        raise CliError("--concurrency must be between 1 and 100.")
+    if args.dry_run:
+        print(f"{args.file}: {len(rows)} valid row(s); dry run, nothing sent.")
+        return EXIT_OK
+    progress = _Progress()
+    if args.base_url:
+        from gradient_desktop.api import InsecureUrlError, VendorApiClient
+
+        creds = env_credentials()
+        if creds is None:
+            raise CliError("With --base-url, set GRADIENT_VENDOR_KEY and GRADIENT_PARTNER_KEY.")
+        try:
+            client = VendorApiClient(args.base_url, creds)
+        except (InsecureUrlError, ValueError) as exc:
+            raise CliError(str(exc)) from None
+        async with client:
+            count_rows = [CountRow(r.service_id, r.account_id, r.unit_count, r.op) for r in rows]
+            report = await push_counts(
+                client, count_rows, concurrency=args.concurrency, no_build=not args.no_build,
+                on_progress=progress,
+            )
+        progress.close()
+        return _finish(report, AuthenticationError)
+
+    from gradient_desktop.secrets import KeyringUnavailable
+    from gradient_desktop.services.partners import PartnerDirectory, PartnerNotFound
+    from gradient_desktop.services.push import PushService
+    from gradient_desktop.store import PushRow
+
+    ctx = _context()
+    try:
+        partner = PartnerDirectory(ctx).get(args.partner)
+        service = PushService(ctx)
+        batch = service.enqueue(
+            partner, [PushRow(r.service_id, r.account_id, r.unit_count, r.op) for r in rows], actor="cli"
+        )
+        summary = await service.run(
+            partner, concurrency=args.concurrency, on_progress=progress, batch_id=batch
+        )
+        progress.close()
+        if summary.resumed:
+            print(f"Also finished {summary.resumed} count(s) left over from an earlier push.", file=sys.stderr)
+        return _finish(summary.report, AuthenticationError)
+    except (PartnerNotFound, MissingKeyError, KeyringUnavailable, ApiError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        await ctx.aclose()
+        ctx.close()
+
+
+def _finish(report: Any, auth_error: type) -> int:
+    if isinstance(report.aborted_by, auth_error):
+        raise CliError(str(report.aborted_by))
+    code = _report(report)
+    rebuild = "billing rebuilt once" if report.rebuild_triggered else "billing not rebuilt"
+    print(
+        f"{report.ok}/{report.total} landed, {report.unmapped} unmapped, {report.failed} failed, "
+        f"{report.unknown} unknown, {report.cancelled} not sent; {rebuild}; {report.elapsed:.1f} s",
+        file=sys.stderr,
+    )
+    if report.aborted_by is not None:
+        print(f"Stopped early: {report.aborted_by}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""The application context: one explicit object owning the database, outbox, settings, secrets,
+the embedded demo sandbox and one API client per partner. Services, the CLI and the UI receive
+it instead of reaching for module globals (git-cola's ``ApplicationContext``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gradient_desktop.api import ClientOptions, Credentials, VendorApiClient
+from gradient_desktop.config import Settings, database_path
+from gradient_desktop.logsetup import register_credentials
+from gradient_desktop.secrets import SecretStore
+from gradient_desktop.store import Database, Outbox, open_database
+from gradient_desktop.store.models import Partner, VendorProfile
+
+log = logging.getLogger(__name__)
+
+#: Base URL stored for demo profiles and partners: resolved to the embedded sandbox at run time,
+#: whose port changes from run to run.
+SANDBOX_URL = "sandbox://demo"
+DEMO_PROFILE = "Demo vendor (sandbox)"
+
+
+class MissingKeyError(RuntimeError):
+    """No key is stored for a profile or partner; the message says how to add one."""
+
+
+@dataclass
+class DemoEnvironment:
+    """The embedded Gradient sandbox behind demo mode, started on first use.
+
+    Demo keys are the sandbox's public seed keys; they live here (in memory), never in the
+    user's keyring. A reconnect in the demo gets a new partner key from the sandbox, kept here.
+    """
+
+    latency_ms: float = 60.0
+    partner_keys: dict[str, str] = field(default_factory=dict)
+    _server: object | None = None
+
+    def ensure_started(self) -> str:
+        if self._server is None:
+            from gradient_desktop.sandbox.server import SandboxOptions, SandboxServer
+
+            # A little latency so progress bars and busy indicators behave as they would
+            # against Gradient; rate limit as documented.
+            server = SandboxServer(SandboxOptions(seed="demo", latency_ms=self.latency_ms))
+            server.start()
+            self._server = server
+            log.info("demo sandbox listening on %s", server.base_url)
+        return self._server.base_url  # type: ignore[attr-defined]
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def state(self):  # noqa: ANN201 - SandboxState, imported lazily
+        self.ensure_started()
+        return self._server.state  # type: ignore[attr-defined]
+
+    @property
+    def vendor_key(self) -> str:
+        from gradient_desktop.sandbox.seed import VENDOR_KEY
+
+        return VENDOR_KEY
+
+    def partner_key(self, partner_name: str) -> str:
+        from gradient_desktop.sandbox.seed import PARTNER_DEMO
+
+        return self.partner_keys.get(partner_name, PARTNER_DEMO)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()  # type: ignore[attr-defined]
+            self._server = None
+
+
+class AppContext:
+    """Everything a workflow needs, opened once per process."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        settings: Settings | None = None,
+        secrets: SecretStore | None = None,
+        demo: DemoEnvironment | None = None,
+    ) -> None:
+        self.db = db
+        self.outbox = Outbox(db)
+        self.settings = settings or Settings.load()
+        self.secrets = secrets or SecretStore()
+        self.demo = demo or DemoEnvironment()
+        self._clients: dict[tuple[int, str], VendorApiClient] = {}
+
+    @classmethod
+    def open(cls, db_path: Path | None = None, *, start_fresh: bool = False) -> AppContext:
+        return cls(open_database(db_path or database_path(), start_fresh=start_fresh))
+
+    # -- addresses and keys ---------------------------------------------------------------------
+
+    def is_demo_url(self, url: str) -> bool:
+        return url.startswith("sandbox://")
+
+    def resolve_base_url(self, url: str) -> str:
+        return self.demo.ensure_started() if self.is_demo_url(url) else url
+
+    def client_options(self, base_url: str) -> ClientOptions:
+        timeout = float(self.settings.timeout_s)
+        return ClientOptions(connect_timeout=timeout, read_timeout=timeout)
+
+    def vendor_key(self, profile: VendorProfile) -> str:
+        if self.is_demo_url(profile.base_url):
+            return self.demo.vendor_key
+        key = self.secrets.get_vendor_key(profile.name)
+        if not key:
+            raise MissingKeyError(
+                f"No vendor API key is stored for the vendor profile {profile.name!r}. "
+                "Open the setup wizard (Connect a partner) and enter it again."
+            )
+        return key
+
+    def partner_key(self, partner: Partner) -> str:
+        if self.is_demo_url(partner.base_url):
+            return self.demo.partner_key(partner.name)
+        key = self.secrets.get_partner_key(partner.name)
+        if not key:
+            raise MissingKeyError(
+                f"No partner API key is stored for {partner.name!r}. Ask the MSP for a new key "
+                "(Synthesize → Integrations → Generate API Tokens) and reconnect the partner."
+            )
+        return key
+
+    def credentials(self, profile: VendorProfile, partner: Partner) -> Credentials:
+        creds = Credentials(self.vendor_key(profile), self.partner_key(partner))
+        register_credentials(creds.vendor_key, creds.partner_key)
+        return creds
+
+    def profile_of(self, partner: Partner) -> VendorProfile:
+        with self.db.session() as s:
+            profile = s.get(VendorProfile, partner.vendor_profile_id)
+        if profile is None:
+            raise LookupError(f"The vendor profile of {partner.name!r} no longer exists.")
+        return profile
+
+    # -- clients ----------------------------------------------------------------------------------
+
+    def client_for(self, partner: Partner) -> VendorApiClient:
+        """The long-lived API client of this partner (one httpx pool per token)."""
+        creds = self.credentials(self.profile_of(partner), partner)
+        assert partner.id is not None
+        cache_key = (partner.id, creds.fingerprint())
+        client = self._clients.get(cache_key)
+        if client is None:
+            base_url = self.resolve_base_url(partner.base_url)
+            client = VendorApiClient(base_url, creds, self.client_options(base_url))
+            self._clients[cache_key] = client
+        return client
+
+    def client_with(self, base_url: str, creds: Credentials) -> VendorApiClient:
+        """A client for keys not stored yet (the wizard's authenticate step); caller closes it."""
+        register_credentials(creds.vendor_key, creds.partner_key)
+        url = self.resolve_base_url(base_url)
+        return VendorApiClient(url, creds, self.client_options(url))
+
+    async def drop_clients(self, partner_id: int) -> None:
+        """Close the clients of a partner (keys changed, disconnected, removed)."""
+        for key in [k for k in self._clients if k[0] == partner_id]:
+            await self._clients.pop(key).aclose()
+
+    async def aclose(self) -> None:
+        """Close every HTTP pool (httpx#914: do it before the event loop ends)."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    def close(self) -> None:
+        self.demo.stop()
+        self.db.close()
+
+
+def env_credentials() -> Credentials | None:
+    """Keys from GRADIENT_VENDOR_KEY / GRADIENT_PARTNER_KEY (scheduled runs without a keyring)."""
+    vendor, partner = os.environ.get("GRADIENT_VENDOR_KEY"), os.environ.get("GRADIENT_PARTNER_KEY")
+    if vendor and partner:
+        register_credentials(vendor, partner)
+        return Credentials(vendor, partner)
+    return None

@@ -1,0 +1,155 @@
+"""Usage pushes that never lose a count: rows go into the outbox first, are sent with the bulk
+helper (one billing rebuild per push), and are marked as each answer arrives. Whatever was not
+acknowledged when the app, the machine or the network died is resumed on the next ``run``.
+
+How add/subtract stay exactly-once is described in ``store/outbox.py``: every row keeps one
+idempotency key for its whole life, and a row whose outcome is unknown is resolved with an
+absolute set of its expected total when that is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from gradient_desktop.api import CountRow, ProgressEvent, PushReport, RowResult, push_counts
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.store import OutboxItem, PushRow
+from gradient_desktop.store.models import OutboxState, Partner
+
+log = logging.getLogger(__name__)
+
+_OUTCOME_STATE = {
+    "ok": OutboxState.SENT.value,
+    "unmapped": OutboxState.UNMAPPED.value,
+    "failed": OutboxState.FAILED.value,
+    "unknown": OutboxState.UNKNOWN.value,
+    # A cancelled push leaves the row queued: nothing is lost, the next push sends it.
+    "cancelled": OutboxState.PENDING.value,
+}
+#: Flush row results to SQLite at least this often (a crash loses at most this much bookkeeping,
+#: never a count: unflushed rows stay *sending* and are resolved on resume).
+_FLUSH_SECONDS = 0.25
+_FLUSH_ROWS = 200
+
+
+@dataclass
+class PushSummary:
+    """What a push did, in words a user can act on."""
+
+    batch_rows: int
+    report: PushReport
+    resumed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def all_landed(self) -> bool:
+        r = self.report
+        return r.ok == r.total and (r.total == 0 or r.rebuild_triggered)
+
+    def text(self) -> str:
+        r = self.report
+        parts = [f"{r.ok} of {r.total} counts landed"]
+        if self.resumed:
+            parts.append(f"{self.resumed} resumed from an earlier push")
+        if r.unmapped:
+            parts.append(f"{r.unmapped} unmapped (the MSP has not mapped that account or service)")
+        if r.failed:
+            parts.append(f"{r.failed} failed")
+        if r.unknown:
+            parts.append(f"{r.unknown} with an unknown outcome (will be resolved on the next push)")
+        if r.cancelled:
+            parts.append(f"{r.cancelled} not sent (still queued)")
+        parts.append("billing rebuilt once" if r.rebuild_triggered else "billing not rebuilt")
+        text = "; ".join(parts) + f" in {r.elapsed:.1f} s."
+        if r.aborted_by is not None:
+            text += f" Stopped early: {r.aborted_by}"
+        return text
+
+
+class _ResultWriter:
+    """Batches outbox updates so a 100k-row push does not commit per row."""
+
+    def __init__(self, ctx: AppContext, ids: list[int]) -> None:
+        self.ctx, self.ids = ctx, ids
+        self.buffer: list[tuple[int, str, str | None]] = []
+        self.last = time.monotonic()
+
+    def __call__(self, index: int, result: RowResult) -> None:
+        error = str(result.error) if result.error is not None else None
+        self.buffer.append((self.ids[index], _OUTCOME_STATE[result.outcome], error))
+        if len(self.buffer) >= _FLUSH_ROWS or time.monotonic() - self.last > _FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            buffer, self.buffer = self.buffer, []
+            self.ctx.outbox.mark_results(buffer)
+        self.last = time.monotonic()
+
+
+class PushService:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def enqueue(self, partner: Partner, rows: Iterable[PushRow], actor: str | None = None) -> str:
+        """Write the rows to the outbox (one transaction) before anything is sent."""
+        return self.ctx.outbox.enqueue(partner.id or 0, list(rows), actor=actor)
+
+    def pending(self, partner: Partner) -> int:
+        return self.ctx.outbox.pending_count(partner.id or 0)
+
+    async def run(
+        self,
+        partner: Partner,
+        *,
+        concurrency: int | None = None,
+        on_progress: Callable[[ProgressEvent], None] | None = None,
+        cancel: asyncio.Event | None = None,
+        batch_id: str | None = None,
+    ) -> PushSummary:
+        """Send every unfinished row of this partner (oldest first), then rebuild once."""
+        items: list[OutboxItem] = self.ctx.outbox.claim_resumable(partner.id or 0)
+        # Rows from earlier pushes (crash, cancel, network loss) ride along with this one.
+        resumed = sum(1 for i in items if i.batch_id != batch_id)
+        rows = []
+        for item in items:
+            op, count = item.wire_op()
+            rows.append(CountRow(item.service_id, item.account_id, count, op, item.idempotency_key))  # type: ignore[arg-type]
+        ids = [i.id for i in items]
+        if not rows:
+            return PushSummary(0, PushReport([], False, 0.0))
+        self.ctx.outbox.mark_sending(ids)
+        writer = _ResultWriter(self.ctx, ids)
+        try:
+            report = await push_counts(
+                self.ctx.client_for(partner),
+                rows,
+                concurrency=concurrency or self.ctx.settings.default_concurrency,
+                on_progress=on_progress,
+                cancel=cancel,
+                on_result=writer,
+            )
+        finally:
+            writer.flush()
+        # Rows never attempted (cancel, abort) come back as results too; make sure they are
+        # queued again rather than left *sending*.
+        untouched = [
+            (ids[i], OutboxState.PENDING.value, None)
+            for i, r in enumerate(report.results)
+            if r.outcome == "cancelled"
+        ]
+        if untouched:
+            self.ctx.outbox.mark_results(untouched)
+        if report.rebuild_triggered or report.ok:
+            self._touch_partner(partner)
+        return PushSummary(len(rows), report, resumed=resumed)
+
+    def _touch_partner(self, partner: Partner) -> None:
+        from gradient_desktop.services.partners import PartnerDirectory
+        from gradient_desktop.store.models import utcnow
+
+        PartnerDirectory(self.ctx).update(partner.id or 0, last_synced_at=utcnow())

@@ -1,0 +1,33 @@
+"""The one seam through which the app imports Qt and qasync.
+
+qasync picks the first importable binding (PyQt6, PyQt5, PySide6): setting ``QT_API`` and importing
+PySide6 first makes sure it drives PySide6 (qasync#23). Version workarounds live here too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("QT_API", "pyside6")
+
+import PySide6  # noqa: E402  (must precede qasync)
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402,F401
+
+import qasync  # noqa: E402
+
+PYSIDE_VERSION = tuple(int(p) for p in PySide6.__version__.split(".")[:3])
+
+
+def qasync_crash_risk() -> bool:
+    """True on the combination measured to abort qasync apps (PySide6 6.12.0 on CPython 3.11).
+
+    Every event queued through Qt drops one reference to ``None`` there, and after a few thousand
+    timer events the interpreter dies with ``Fatal Python error: none_dealloc``.
+    """
+    return PYSIDE_VERSION[:2] == (6, 12) and PYSIDE_VERSION[2] == 0 and sys.version_info[:2] == (3, 11)
+
+
+QEventLoop = qasync.QEventLoop
+asyncSlot = qasync.asyncSlot
+asyncClose = qasync.asyncClose

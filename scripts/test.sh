@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh machine, then run it.
+# Used verbatim by .ci/run and quoted in README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+
+# The real Secret Service test needs dbus-run-session and gnome-keyring (Debian packages).
+if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v gnome-keyring-daemon >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing dbus and gnome-keyring (Debian packages) for the Secret Service test"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        dbus dbus-x11 gnome-keyring libsecret-tools >/dev/null) \
+      || echo "!! could not install gnome-keyring: the Secret Service test will be skipped"
+  else
+    echo "!! dbus-run-session/gnome-keyring-daemon missing and not root: the Secret Service test will be skipped"
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv with $($PY --version)"
+  "$PY" -m venv .venv
+fi
+echo "== installing the project and its test dependencies"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+echo "== running the tests"
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" = "5" ]; then
+  echo "pytest collected no tests: that is a failure here" >&2
+  exit 1
+fi
+exit "$rc"
