@@ -1,0 +1,152 @@
+"""Starting and stopping the desktop app: QApplication, the qasync loop, logging, the
+single-instance lock, the application context and the main window.
+
+``GRADIENT_DESKTOP_EXIT_AFTER_PAINT=1`` makes the app quit right after the main window's first
+paint and print the time since process start (the cold-start benchmark uses it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+from gradient_desktop.ui.qt import QEventLoop, QtCore, QtGui, QtWidgets
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Gradient Desktop"
+
+
+def _process_start_time() -> float:
+    """Seconds since the epoch when this process started (Linux /proc; else now)."""
+    try:
+        with open(f"/proc/{os.getpid()}/stat", encoding="ascii") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat", encoding="ascii") as fh:
+            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
+        return btime + start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, StopIteration, IndexError):
+        return time.time()
+
+
+def make_application(argv: list[str] | None = None) -> QtWidgets.QApplication:
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(argv or sys.argv[:1])
+    assert isinstance(app, QtWidgets.QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("Gradient Desktop")
+    app.setApplicationDisplayName(APP_NAME)
+    from gradient_desktop import __version__
+
+    app.setApplicationVersion(__version__)
+    icon_path = resource_path("icons/gradient-desktop.png")
+    if icon_path and os.path.exists(icon_path):
+        app.setWindowIcon(QtGui.QIcon(icon_path))
+    return app
+
+
+def resource_path(relative: str) -> str | None:
+    """A file under ``resources/`` (source checkout or frozen bundle)."""
+    from pathlib import Path
+
+    bases = [Path(getattr(sys, "_MEIPASS", "")) / "resources", Path(__file__).resolve().parents[2] / "resources"]
+    for base in bases:
+        candidate = base / relative
+        if candidate.exists():
+            return str(candidate)
+    return None
+
+
+def _install_excepthook(window_getter: Any) -> None:
+    """Exceptions from @asyncSlot and Qt callbacks end up here: log them, tell the user."""
+    from gradient_desktop.ui.tasks import show_error
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        log.error("unhandled exception", exc_info=(exc_type, exc, tb))
+        try:
+            show_error(window_getter(), "Unexpected error", exc)
+        except Exception:  # the hook must never raise
+            pass
+
+    sys.excepthook = hook
+
+
+def _open_context() -> Any:
+    """The context, or a clear dialog about the database (and the chance to start fresh)."""
+    from gradient_desktop.services.context import AppContext
+    from gradient_desktop.store import DatabaseProblem
+
+    try:
+        return AppContext.open()
+    except DatabaseProblem as exc:
+        answer = QtWidgets.QMessageBox.question(
+            None,
+            APP_NAME,
+            f"{exc}\n\nStart with a new, empty database? (The old file stays where it was backed up.)",
+        )
+        if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+            return None
+        return AppContext.open(start_fresh=True)
+
+
+def run_gui(*, demo: bool = False, argv: list[str] | None = None) -> int:
+    started = _process_start_time()
+    from gradient_desktop.config import log_dir
+    from gradient_desktop.logsetup import setup_logging
+    from gradient_desktop.store import AlreadyRunning, InstanceLock
+
+    app = make_application(argv)
+    lock = InstanceLock()
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        QtWidgets.QMessageBox.information(None, APP_NAME, str(exc))
+        return 1
+
+    ctx = _open_context()
+    if ctx is None:
+        return 1
+    setup_logging(ctx.settings.log_level, log_dir())
+
+    from gradient_desktop.ui.main_window import MainWindow
+
+    loop = QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = MainWindow(ctx)
+    _install_excepthook(lambda: window)
+    if demo:
+        window.partners_view.open_demo()
+    exit_after_paint = os.environ.get("GRADIENT_DESKTOP_EXIT_AFTER_PAINT") == "1"
+    if exit_after_paint:
+
+        def painted() -> None:
+            print(f"first-paint {time.time() - started:.4f}", flush=True)
+            window.close()
+
+        window.first_painted.connect(painted)
+    window.show()
+
+    closed = asyncio.Event()
+    app.lastWindowClosed.connect(closed.set)
+
+    async def shutdown() -> None:
+        # Cancel and await pending work, then close HTTP pools before the loop ends
+        # (qasync#55, httpx#914).
+        window.tasks.cancel_all()
+        await window.tasks.wait_all()
+        await ctx.aclose()
+
+    try:
+        with loop:
+            loop.run_until_complete(closed.wait())
+            loop.run_until_complete(shutdown())
+    finally:
+        ctx.close()
+        lock.release()
+    return 0
+
+
+__all__ = ["make_application", "resource_path", "run_gui", "QtCore"]

@@ -1,0 +1,188 @@
+"""The main window: partners on the left, the selected partner's pages on the right, one undo
+history per page (Edit → Undo follows the page you are on), and the app's menus and shortcuts.
+
+Pages are plain widgets with three members: ``title`` (tab text), ``set_partner(partner | None)``
+and ``undo_stack`` (a ``QUndoStack`` or None). They reach the network only through services.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.partners import PartnerDirectory
+from gradient_desktop.store.models import Partner
+from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    partner_changed = QtCore.Signal(object)  # Partner | None
+    first_painted = QtCore.Signal()
+
+    def __init__(self, ctx: AppContext, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.tasks = TaskRunner(self)
+        self.partner: Partner | None = None
+        self._painted = False
+        self.setWindowTitle("Gradient Desktop")
+        self.resize(1280, 800)
+
+        self.undo_group = QtGui.QUndoGroup(self)
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.pages: list[QtWidgets.QWidget] = []
+
+        from gradient_desktop.ui.partners_view import PartnersView
+
+        self.partners_view = PartnersView(ctx, self)
+        self.partners_view.partner_selected.connect(self.select_partner_id)
+
+        splitter = QtWidgets.QSplitter()
+        splitter.addWidget(self.partners_view)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([330, 950])
+        self.setCentralWidget(splitter)
+        self.tabs.installEventFilter(self)
+
+        self._build_pages()
+        self._build_menus()
+        self.status_label = QtWidgets.QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.tasks.busy_changed.connect(self._on_busy)
+        self.partners_view.reload()
+
+    # -- pages ---------------------------------------------------------------------------------
+
+    def _build_pages(self) -> None:
+        # One entry per page; each page module owns its widget (see module docstring).
+        import importlib
+
+        for module, name in (
+            ("gradient_desktop.ui.check_page", "IntegrationCheckPage"),
+            ("gradient_desktop.ui.mapping.page", "MappingPage"),
+            ("gradient_desktop.ui.usage.page", "UsagePage"),
+        ):
+            try:  # TEMPORARY while the pages are being written in parallel; made strict at the end
+                page_cls = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError):
+                continue
+            self.add_page(page_cls(self.ctx, self))
+
+    def add_page(self, page: QtWidgets.QWidget) -> None:
+        self.pages.append(page)
+        self.tabs.addTab(page, getattr(page, "title", type(page).__name__))
+        stack = getattr(page, "undo_stack", None)
+        if stack is not None:
+            self.undo_group.addStack(stack)
+        if hasattr(page, "set_partner"):
+            self.partner_changed.connect(page.set_partner)
+
+    def _on_tab_changed(self, index: int) -> None:
+        page = self.tabs.widget(index)
+        stack = getattr(page, "undo_stack", None)
+        self.undo_group.setActiveStack(stack)
+
+    # -- partners ------------------------------------------------------------------------------
+
+    def select_partner_id(self, partner_id: int | None) -> None:
+        partner = None
+        if partner_id is not None:
+            try:
+                partner = PartnerDirectory(self.ctx).by_id(partner_id)
+            except LookupError:
+                partner = None
+        self.partner = partner
+        self.ctx.settings.last_partner = partner.name if partner else None
+        title = "Gradient Desktop"
+        if partner is not None:
+            demo = " (demo)" if self.ctx.is_demo_url(partner.base_url) and "demo" not in partner.name else ""
+            title = f"{partner.name}{demo} — Gradient Desktop"
+        self.setWindowTitle(title)
+        self.partner_changed.emit(partner)
+        self._update_status()
+
+    def refresh_partner(self) -> None:
+        """Re-read the current partner (status changed) and tell every page."""
+        self.partners_view.reload()
+        if self.partner is not None:
+            self.select_partner_id(self.partner.id)
+
+    def _update_status(self) -> None:
+        p = self.partner
+        if p is None:
+            self.status_label.setText("No partner selected")
+            return
+        queued = self.ctx.outbox.pending_count(p.id or 0)
+        text = f"{p.name}: {p.status.upper()}"
+        if queued:
+            text += f" · {queued} count(s) queued"
+        self.status_label.setText(text)
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy:
+            self.statusBar().showMessage("Working…")
+        else:
+            self.statusBar().clearMessage()
+            self._update_status()
+
+    # -- menus and shortcuts -----------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.connect_action = file_menu.addAction("&Connect a partner…")
+        self.connect_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+N"))
+        self.connect_action.triggered.connect(self.partners_view.connect_partner)
+        self.demo_action = file_menu.addAction("Open the &demo partner")
+        self.demo_action.triggered.connect(self.partners_view.open_demo)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+
+        edit_menu = bar.addMenu("&Edit")
+        undo = self.undo_group.createUndoAction(self, "&Undo")
+        undo.setShortcut(QtGui.QKeySequence.StandardKey.Undo)
+        redo = self.undo_group.createRedoAction(self, "&Redo")
+        redo.setShortcut(QtGui.QKeySequence.StandardKey.Redo)
+        edit_menu.addAction(undo)
+        edit_menu.addAction(redo)
+
+        view_menu = bar.addMenu("&View")
+        for i in range(self.tabs.count()):
+            action = view_menu.addAction(self.tabs.tabText(i))
+            action.setShortcut(QtGui.QKeySequence(f"Ctrl+{i + 1}"))
+            action.triggered.connect(lambda _=False, i=i: self.tabs.setCurrentIndex(i))
+        refresh = view_menu.addAction("&Refresh partner")
+        refresh.setShortcut(QtGui.QKeySequence.StandardKey.Refresh)
+        refresh.triggered.connect(self.refresh_partner)
+
+        self.help_menu = bar.addMenu("&Help")
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        # The central widget covers the window, so its first paint is the window's first paint.
+        if event.type() == QtCore.QEvent.Type.Paint and not self._painted:
+            self._painted = True
+            watched.removeEventFilter(self)
+            QtCore.QTimer.singleShot(0, self.first_painted.emit)
+        return False
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.tasks.cancel_all()
+        for page in self.pages:
+            runner = getattr(page, "tasks", None)
+            if isinstance(runner, TaskRunner):
+                runner.cancel_all()
+        try:
+            self.ctx.settings.save()
+        except OSError as exc:
+            log.warning("settings not saved: %s", exc)
+        super().closeEvent(event)

@@ -1,0 +1,107 @@
+"""Running service coroutines from widgets on the qasync loop, without freezing the window.
+
+Widgets never await network work inline in a slot that Qt may re-enter; they hand a coroutine to
+``TaskRunner.start``, which tracks it (so closing a window cancels its work cleanly), reports
+errors as sentences (``ApiError`` messages are written for users) and never lets an exception
+escape into Qt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from gradient_desktop.ui.qt import QtCore, QtWidgets
+
+log = logging.getLogger(__name__)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A sentence for the user: our own errors already are; anything else gets a generic hint."""
+    from gradient_desktop.api import ApiError
+    from gradient_desktop.logsetup import redact
+
+    if isinstance(exc, ApiError):
+        return str(exc)
+    known = (
+        "KeyringUnavailable",
+        "MissingKeyError",
+        "DatabaseProblem",
+        "AlreadyRunning",
+        "PartnerExists",
+        "PartnerNotFound",
+        "CountFileError",
+        "InsecureUrlError",
+    )
+    if type(exc).__name__ in known or isinstance(exc, ValueError):
+        return redact(str(exc))
+    return redact(
+        f"Something went wrong ({type(exc).__name__}). The details are in the log "
+        "(Help → Show log); please retry, and report it if it happens again."
+    )
+
+
+class TaskRunner(QtCore.QObject):
+    """Owns the asyncio tasks a window starts; ``cancel_all`` on close."""
+
+    busy_changed = QtCore.Signal(bool)
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    def start(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        *,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_cancel: Callable[[], None] | None = None,
+    ) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        was_busy = self.busy
+        self._tasks.add(task)
+        if not was_busy:
+            self.busy_changed.emit(True)
+
+        def finished(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not self._tasks:
+                self.busy_changed.emit(False)
+            if t.cancelled():
+                if on_cancel:
+                    on_cancel()
+                return
+            exc = t.exception()
+            if exc is not None:
+                log.error("background task failed", exc_info=exc)
+                if on_error:
+                    on_error(exc)
+                return
+            if on_done:
+                on_done(t.result())
+
+        task.add_done_callback(finished)
+        return task
+
+    def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def wait_all(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def show_error(parent: QtWidgets.QWidget | None, title: str, exc: BaseException | str) -> None:
+    """A non-modal error box (``open()``, never ``exec()`` inside a coroutine: qasync#59)."""
+    text = exc if isinstance(exc, str) else describe_error(exc)
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text, parent=parent)
+    box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
