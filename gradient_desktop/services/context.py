@@ -58,7 +58,7 @@ class DemoEnvironment:
         return self._server is not None
 
     @property
-    def state(self):  # noqa: ANN201 - SandboxState, imported lazily
+    def state(self):
         self.ensure_started()
         return self._server.state  # type: ignore[attr-defined]
 

@@ -263,7 +263,7 @@ def _parse_csv(
             if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
                 result.errors.append(RowError(line, f"{len(cells)} cells, but the header has {len(columns)}"))
                 continue
-            yield line, dict(zip(columns, cells))
+            yield line, dict(zip(columns, cells, strict=False))  # short rows: missing cells
 
     _validate(records(), result, account_resolver, service_resolver)
 

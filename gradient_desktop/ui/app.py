@@ -149,4 +149,4 @@ def run_gui(*, demo: bool = False, argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["make_application", "resource_path", "run_gui", "QtCore"]
+__all__ = ["QtCore", "make_application", "resource_path", "run_gui"]

@@ -167,7 +167,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- life cycle ------------------------------------------------------------------------------
 
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         # The central widget covers the window, so its first paint is the window's first paint.
         if event.type() == QtCore.QEvent.Type.Paint and not self._painted:
             self._painted = True
@@ -175,7 +175,7 @@ class MainWindow(QtWidgets.QMainWindow):
             QtCore.QTimer.singleShot(0, self.first_painted.emit)
         return False
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt override)
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.tasks.cancel_all()
         for page in self.pages:
             runner = getattr(page, "tasks", None)

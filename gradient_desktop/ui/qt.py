@@ -11,10 +11,9 @@ import sys
 
 os.environ.setdefault("QT_API", "pyside6")
 
-import PySide6  # noqa: E402  (must precede qasync)
-from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402,F401
-
-import qasync  # noqa: E402
+import PySide6
+import qasync
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401
 
 PYSIDE_VERSION = tuple(int(p) for p in PySide6.__version__.split(".")[:3])
 
