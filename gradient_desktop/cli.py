@@ -72,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send every row with no_build=true (billing views are not rebuilt)",
     )
+    check = sub.add_parser(
+        "selfcheck", help="check that this installation works (bundled files, keyring backend)"
+    )
+    check.add_argument(
+        "--keyring-write",
+        action="store_true",
+        help="also write, read back and delete a probe entry in the system keyring",
+    )
     return parser
 
 
@@ -99,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_status(args))
         if args.command == "push":
             return asyncio.run(_push(args))
+        if args.command == "selfcheck":
+            return _selfcheck(args)
     except CliError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -107,6 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ROWS_FAILED
     parser.print_help()
     return EXIT_USAGE
+
+
+def _selfcheck(args: argparse.Namespace) -> int:
+    """Print what loads and what does not; 0 when the installation is whole (installer smoke test)."""
+    from gradient_desktop.diagnostics import run_selfcheck
+
+    report = run_selfcheck(keyring_write=args.keyring_write)
+    for line in report.lines():
+        print(line)
+    return EXIT_OK if report.ok else EXIT_ROWS_FAILED
 
 
 def _err(message: str) -> None:

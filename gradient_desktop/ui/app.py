@@ -110,12 +110,18 @@ def run_gui(*, demo: bool = False, argv: list[str] | None = None) -> int:
     if ctx is None:
         return 1
     setup_logging(ctx.settings.log_level, log_dir())
+    from gradient_desktop import __version__
+    from gradient_desktop.ui import theme
+
+    log.info("%s %s starting (Qt %s)", APP_NAME, __version__, QtCore.qVersion())
+    theme.install(app, ctx.settings.theme)
 
     from gradient_desktop.ui.main_window import MainWindow
 
     loop = QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow(ctx)
+    window.restore_geometry()
     _install_excepthook(lambda: window)
     if demo:
         window.partners_view.open_demo()
@@ -128,6 +134,10 @@ def run_gui(*, demo: bool = False, argv: list[str] | None = None) -> int:
 
         window.first_painted.connect(painted)
     window.show()
+    if not demo and not exit_after_paint:
+        from gradient_desktop.ui.first_run import show_first_run
+
+        show_first_run(window)  # only while no partner exists
 
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)

@@ -164,6 +164,58 @@ class MainWindow(QtWidgets.QMainWindow):
         refresh.triggered.connect(self.refresh_partner)
 
         self.help_menu = bar.addMenu("&Help")
+        self._build_help_menu()
+
+    # -- help menu (About, Settings, log, shortcuts) ------------------------------------------
+
+    def _build_help_menu(self) -> None:
+        from gradient_desktop.ui import dialogs
+
+        menu = self.help_menu
+        self.shortcuts_action = menu.addAction("&Keyboard shortcuts")
+        self.shortcuts_action.setShortcut(QtGui.QKeySequence("F1"))
+        self.shortcuts_action.triggered.connect(lambda: dialogs.show_shortcuts(self))
+        self.log_action = menu.addAction("Show &log")
+        self.log_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+L"))
+        self.log_action.triggered.connect(lambda: dialogs.show_log(self))
+        menu.addSeparator()
+        self.settings_action = menu.addAction("&Settings…")
+        self.settings_action.setShortcut(QtGui.QKeySequence("Ctrl+,"))
+        # macOS moves it to the application menu as "Preferences…".
+        self.settings_action.setMenuRole(QtGui.QAction.MenuRole.PreferencesRole)
+        self.settings_action.triggered.connect(lambda: dialogs.show_settings(self))
+        menu.addSeparator()
+        self.about_action = menu.addAction("&About Gradient Desktop")
+        self.about_action.setMenuRole(QtGui.QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(lambda: dialogs.show_about(self))
+
+    # -- window geometry (remembered between runs) ----------------------------------------------
+
+    @staticmethod
+    def _window_settings() -> QtCore.QSettings:
+        # An INI file in our config folder rather than QSettings' default location, so
+        # GRADIENT_DESKTOP_HOME (tests, demo) keeps it out of the user's real profile.
+        from gradient_desktop.config import config_dir
+
+        return QtCore.QSettings(
+            str(config_dir() / "window.ini"), QtCore.QSettings.Format.IniFormat
+        )
+
+    def save_geometry(self) -> None:
+        store = self._window_settings()
+        store.setValue("main_window/geometry", self.saveGeometry())
+        store.setValue("main_window/state", self.saveState())
+        store.sync()
+
+    def restore_geometry(self) -> bool:
+        """Put the window where it was last closed; False when there is nothing to restore."""
+        store = self._window_settings()
+        geometry = store.value("main_window/geometry")
+        state = store.value("main_window/state")
+        restored = isinstance(geometry, QtCore.QByteArray) and self.restoreGeometry(geometry)
+        if isinstance(state, QtCore.QByteArray):
+            self.restoreState(state)
+        return bool(restored)
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -185,4 +237,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.ctx.settings.save()
         except OSError as exc:
             log.warning("settings not saved: %s", exc)
+        try:
+            self.save_geometry()
+        except OSError as exc:
+            log.warning("window geometry not saved: %s", exc)
         super().closeEvent(event)
