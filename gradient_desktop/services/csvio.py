@@ -212,6 +212,8 @@ def _parse_json(
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CountFileError(f"The JSON is not valid (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+    except RecursionError:
+        raise CountFileError("The JSON is nested too deeply to be a list of counts.") from None
     if isinstance(doc, dict) and isinstance(doc.get("counts"), list):
         doc = doc["counts"]
     if not isinstance(doc, list):
@@ -281,7 +283,9 @@ def spreadsheet_safe(value: str) -> str:
 def export_counts(rows: Sequence[tuple[str, str, float]], extra_headers: Sequence[str] = ()) -> str:
     """CSV text with header accountId,serviceId,unitCount; ids are made spreadsheet-safe."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    # RFC 4180 line ends: with "\r\n" the csv module quotes any value holding a bare CR, so a
+    # name like "Acme\r=cmd|..." cannot split the row and start a live formula cell.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["accountId", "serviceId", "unitCount", *extra_headers])
     for row in rows:
         account, service, count, *extra = row
