@@ -70,6 +70,15 @@ class PushSummary:
         return text
 
 
+def wire_key(item: OutboxItem, op: str) -> str:
+    """The idempotency key for what is sent now. A row resolved with an absolute ``set`` of its
+    expected total sends a different request than its first attempt, so it needs a key of its
+    own: reusing the add's key is refused (422, "key already used for a different request")
+    whenever the first attempt did land. The derived key is stable, so a resolution interrupted
+    in turn is recognised as a repeat on the next resume."""
+    return item.idempotency_key if op == item.op else f"{item.idempotency_key}-{op}"
+
+
 class _ResultWriter:
     """Batches outbox updates so a 100k-row push does not commit per row."""
 
@@ -118,7 +127,7 @@ class PushService:
         rows = []
         for item in items:
             op, count = item.wire_op()
-            rows.append(CountRow(item.service_id, item.account_id, count, op, item.idempotency_key))  # type: ignore[arg-type]
+            rows.append(CountRow(item.service_id, item.account_id, count, op, wire_key(item, op)))  # type: ignore[arg-type]
         ids = [i.id for i in items]
         if not rows:
             return PushSummary(0, PushReport([], False, 0.0))

@@ -50,7 +50,9 @@ class OutboxItem:
         return self.state in (OutboxState.SENDING.value, OutboxState.UNKNOWN.value)
 
     def wire_op(self) -> tuple[str, float]:
-        """What to send now: ``(op, unit_count)``, always with this row's idempotency key."""
+        """What to send now: ``(op, unit_count)``. The same op goes with this row's idempotency
+        key; a resolving ``set`` is a different request and goes with a key derived from it
+        (``services.push.wire_key``), since a server refuses one key for two requests."""
         if (
             self.needs_resolution
             and self.op != OutboxOp.SET.value

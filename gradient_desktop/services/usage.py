@@ -1,0 +1,590 @@
+"""Manual usage editing for one partner, Qt-free: staged edits (set / add / subtract per account
+× service), their validation and persistence, import/export of count files, "same count for all
+mapped clients", drift against a fresh source, and the hand-over of staged edits to the outbox.
+
+Nothing is lost on a crash:
+
+* Staged edits live in a small JSON file next to the database, rewritten atomically (temp file +
+  ``os.replace``) on every change, so a closed or crashed app finds them again.
+* Queuing them (``commit``) first writes a *commit token* into that file, then enqueues the rows
+  in one outbox transaction whose ``actor`` carries the token, then clears the file. A crash
+  between the two steps is detected on the next ``load``: if rows with the token exist the
+  staged edits were already queued and are dropped (an ``add`` is never queued twice),
+  otherwise they stay staged.
+* Queued rows are the outbox's: ``PushService.run`` resumes them, and add/subtract stay
+  exactly-once through their stored idempotency key and expected total (store/outbox.py).
+
+"Same count for all mapped clients" stages one ``set`` per mapped account rather than calling
+the legacy ``/count/all`` route: every account then has its own ledger row (history, drift,
+last totals), resumes and retries per row, and an unmapped account is reported by name; the
+legacy route is an unconfirmed shape (vendor-api.md §2.10) whose effect the ledger could not
+see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import math
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from gradient_desktop.api import ProgressEvent
+from gradient_desktop.services import csvio
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.push import PushService, PushSummary
+from gradient_desktop.store import PushRow
+from gradient_desktop.store.models import (
+    GradientClient,
+    Mapping,
+    MappingKind,
+    Partner,
+    PartnerService,
+    UnitType,
+    VendorAccount,
+)
+from gradient_desktop.store.outbox_rows import apply_op
+
+#: vendor-api.md §8: binary divisors, decimal result, no rounding.
+STORAGE_DIVISORS = {"MB": 2**20, "GB": 2**30, "TB": 2**40}
+_AMOUNT = re.compile(r"^\s*([0-9][0-9,]*\.?[0-9]*|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
+
+
+class StagingError(ValueError):
+    """An edit that cannot be staged; the message says why and what to do instead."""
+
+
+# -- units ----------------------------------------------------------------------------------------
+
+
+def is_storage(service: PartnerService) -> bool:
+    return service.unit_type == UnitType.BYTES.value and service.storage_unit in STORAGE_DIVISORS
+
+
+def bytes_to_units(value: float, service: PartnerService) -> float:
+    """Bytes → the service's storage unit (MB/GB/TB); other services are unchanged."""
+    if is_storage(service):
+        return value / STORAGE_DIVISORS[service.storage_unit or ""]
+    return value
+
+
+def format_amount(value: float | None, service: PartnerService | None = None) -> str:
+    if value is None:
+        return "—"
+    text_ = csvio.format_count(round(value, 6))
+    if service is not None and is_storage(service):
+        return f"{text_} {service.storage_unit}"
+    return text_
+
+
+def parse_amount(raw: str, service: PartnerService) -> float:
+    """A count typed by the user, in the service's unit. Storage services also take a suffix:
+    ``B``/``bytes`` (converted per §8), ``MB``, ``GB`` or ``TB``. Decimals are allowed."""
+    m = _AMOUNT.match(raw or "")
+    if not m:
+        raise StagingError(f"{raw!r} is not a number. Type a count such as 12 or 2.5.")
+    number = float(m.group(1).replace(",", ""))
+    suffix = m.group(2).upper()
+    if not suffix:
+        return number
+    if not is_storage(service):
+        raise StagingError(f"{service.name} counts units; type a plain number, not {raw!r}.")
+    if suffix in ("B", "BYTE", "BYTES"):
+        return bytes_to_units(number, service)
+    if suffix in STORAGE_DIVISORS:
+        return number * STORAGE_DIVISORS[suffix] / STORAGE_DIVISORS[service.storage_unit or ""]
+    raise StagingError(f"Unknown unit {m.group(2)!r}: use B, MB, GB or TB.")
+
+
+# -- value types ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StagedEdit:
+    """One staged change of a cell; ``amount`` is in the service's unit (what goes on the wire)
+    and ``old`` the total known when it was staged (None: never pushed)."""
+
+    account_id: str
+    service_id: str
+    op: str
+    amount: float
+    old: float | None
+    source: str = "manual"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.account_id, self.service_id)
+
+    @property
+    def new(self) -> float | None:
+        return apply_op(self.old, self.op, self.amount)
+
+    def signed(self) -> float:
+        return -self.amount if self.op == "subtract" else self.amount
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    account_id: str
+    name: str
+    client_name: str
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    """What the ledger knows about one cell: last acknowledged total and the latest row."""
+
+    total: float | None = None
+    at: datetime | None = None
+    state: str | None = None
+    error: str | None = None
+    projected: float | None = None
+
+
+@dataclass
+class Snapshot:
+    accounts: list[AccountRef]
+    services: list[PartnerService]
+    cells: dict[tuple[str, str], CellInfo]
+
+
+@dataclass
+class ImportResult:
+    edits: list[StagedEdit] = field(default_factory=list)
+    errors: list[csvio.RowError] = field(default_factory=list)
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    account_id: str
+    service_id: str
+    pushed: float | None
+    source: float
+
+
+# -- the service ----------------------------------------------------------------------------------------
+
+_LATEST_SQL = text(
+    """SELECT o.service_id, o.account_id, o.state, o.last_error FROM outbox_entry o
+    JOIN (SELECT MAX(id) AS id FROM outbox_entry WHERE partner_id = :pid
+          GROUP BY service_id, account_id) m ON o.id = m.id"""
+)
+
+
+class UsageService:
+    """Staging, import/export and drift for one partner; pushing goes through PushService."""
+
+    def __init__(self, ctx: AppContext, partner: Partner) -> None:
+        self.ctx, self.partner = ctx, partner
+        self.pid = partner.id or 0
+        self.staged: dict[tuple[str, str], StagedEdit] = {}
+        self.path = Path(ctx.db.path).parent / f"staged-usage-{self.pid}.json"
+        self._refs: Snapshot | None = None
+        self.load()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Mapped accounts, the integration's services and every cell's ledger state."""
+        with self.ctx.db.session() as s:
+            mapped = {
+                m.source_id: m.target_id
+                for m in s.exec(
+                    select(Mapping).where(
+                        Mapping.partner_id == self.pid, Mapping.kind == MappingKind.ACCOUNT.value
+                    )
+                )
+            }
+            clients = {
+                c.client_id: c.name
+                for c in s.exec(select(GradientClient).where(GradientClient.partner_id == self.pid))
+            }
+            accounts = [
+                AccountRef(a.account_id, a.name, clients.get(mapped.get(a.account_id, ""), ""))
+                for a in s.exec(
+                    select(VendorAccount)
+                    .where(VendorAccount.partner_id == self.pid)
+                    .order_by(VendorAccount.name)
+                )
+                if a.account_id in mapped or a.is_mapped_remote
+            ]
+            services = list(
+                s.exec(
+                    select(PartnerService)
+                    .where(PartnerService.partner_id == self.pid)
+                    .order_by(PartnerService.name)
+                )
+            )
+            latest = {
+                (r.service_id, r.account_id): (r.state, r.last_error)
+                for r in s.connection().execute(_LATEST_SQL, {"pid": self.pid})
+            }
+        totals = self.ctx.outbox.last_totals(self.pid)
+        projected = self.projected_totals(totals)
+        cells: dict[tuple[str, str], CellInfo] = {}
+        for sa in set(latest) | set(totals):
+            total, at = totals.get(sa, (None, None))
+            state, error = latest.get(sa, (None, None))
+            cells[(sa[1], sa[0])] = CellInfo(total, at, state, error, projected.get(sa, total))
+        self._refs = Snapshot(accounts, services, cells)
+        return self._refs
+
+    def projected_totals(
+        self, totals: dict[tuple[str, str], tuple[float, datetime | None]] | None = None
+    ) -> dict[tuple[str, str], float | None]:
+        """``{(service, account): total}`` once every queued row has landed."""
+        totals = self.ctx.outbox.last_totals(self.pid) if totals is None else totals
+        out: dict[tuple[str, str], float | None] = {k: t for k, (t, _) in totals.items()}
+        for item in self.ctx.outbox.claim_resumable(self.pid):
+            pair = (item.service_id, item.account_id)
+            out[pair] = apply_op(out.get(pair), item.op, item.unit_count)
+        return out
+
+    def refs(self) -> Snapshot:
+        return self._refs or self.snapshot()
+
+    def _service(self, service_id: str) -> PartnerService:
+        for s in self.refs().services:
+            if s.service_id == service_id:
+                return s
+        raise StagingError(f"Service {service_id!r} is not part of this integration.")
+
+    def _names(self, account_id: str, service_id: str) -> str:
+        acc = next((a.name for a in self.refs().accounts if a.account_id == account_id), account_id)
+        svc = next((s.name for s in self.refs().services if s.service_id == service_id), service_id)
+        return f"{acc} × {svc}"
+
+    # -- staging ---------------------------------------------------------------------------
+
+    def make_edit(
+        self,
+        account_id: str,
+        service_id: str,
+        op: str,
+        amount: float,
+        source: str = "manual",
+        base: dict[tuple[str, str], float | None] | None = None,
+    ) -> StagedEdit | None:
+        """The staged edit the cell ends up with once this change is added to what is staged
+        already (None: the changes cancel out). Raises StagingError when it cannot be staged."""
+        if op not in csvio.OPS:
+            raise StagingError(f"Unknown operation {op!r}; use set, add or subtract.")
+        if not math.isfinite(amount) or amount < 0:
+            raise StagingError(f"{format_amount(amount)} is not a count: use a number ≥ 0.")
+        if op != "set" and amount == 0:
+            raise StagingError(f"{op.capitalize()} 0 changes nothing; type an amount above 0.")
+        key = (account_id, service_id)
+        if base is None:
+            base = self.projected_totals()
+        old = base.get((service_id, account_id))
+        prev = self.staged.get(key)
+        if op == "set":
+            return StagedEdit(account_id, service_id, "set", amount, old, source)
+        sign = 1.0 if op == "add" else -1.0
+        if prev is not None and prev.op == "set":
+            new = prev.amount + sign * amount
+            self._check_floor(key, new, prev.amount, amount)
+            return StagedEdit(account_id, service_id, "set", new, old, source)
+        delta = sign * amount + (prev.signed() if prev is not None else 0.0)
+        if abs(delta) < 1e-12:
+            return None
+        if delta < 0:
+            if old is None:
+                raise StagingError(
+                    f"Cannot subtract from {self._names(*key)}: no count has been pushed for it "
+                    "yet, so the result cannot be checked. Set an absolute count first."
+                )
+            self._check_floor(key, old + delta, old, -delta)
+        return StagedEdit(
+            account_id, service_id, "add" if delta > 0 else "subtract", abs(delta), old, source
+        )
+
+    def _check_floor(self, key: tuple[str, str], new: float, current: float, amount: float) -> None:
+        if new < -1e-9:
+            raise StagingError(
+                f"Cannot subtract {format_amount(amount)} from {self._names(*key)}: the count "
+                f"would drop below zero (it is {format_amount(current)}). Subtract at most "
+                f"{format_amount(current)}, or set the count instead."
+            )
+
+    def put(
+        self, edits: Iterable[tuple[tuple[str, str], StagedEdit | None]]
+    ) -> list[tuple[tuple[str, str], StagedEdit | None]]:
+        """Replace the staged edit of each cell (None unstages); returns the inverse (undo)."""
+        inverse = []
+        for key, edit in edits:
+            inverse.append((key, self.staged.get(key)))
+            if edit is None:
+                self.staged.pop(key, None)
+            else:
+                self.staged[key] = edit
+        self.save()
+        inverse.reverse()
+        return inverse
+
+    def stage(self, edits: Iterable[StagedEdit | tuple[tuple[str, str], None]]) -> list:
+        return self.put((e.key, e) if isinstance(e, StagedEdit) else e for e in edits)
+
+    def stage_all_clients(self, service_id: str, amount: float) -> list[StagedEdit]:
+        """One ``set`` per mapped account (see the module docstring for why)."""
+        self._service(service_id)
+        base = self.projected_totals()
+        out = []
+        for a in self.refs().accounts:
+            edit = self.make_edit(a.account_id, service_id, "set", amount, "all clients", base)
+            if edit is not None:
+                out.append(edit)
+        return out
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def save(self, commit_token: str | None = None) -> None:
+        doc = {
+            "partner_id": self.pid,
+            "commit_token": commit_token,
+            "edits": [asdict(e) for e in self.staged.values()],
+        }
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    def load(self) -> None:
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+            edits = [StagedEdit(**e) for e in doc.get("edits", [])]
+        except FileNotFoundError:
+            return
+        except (ValueError, TypeError, OSError):
+            # An unreadable file must not stop the app; keep it aside for a look.
+            self.path.replace(self.path.with_suffix(".bad"))
+            return
+        self.staged = {e.key: e for e in edits}
+        token = doc.get("commit_token")
+        if token:
+            with self.ctx.db.read() as conn:
+                queued = conn.execute(
+                    text(
+                        "SELECT 1 FROM outbox_entry WHERE partner_id = :p AND actor LIKE :a LIMIT 1"
+                    ),
+                    {"p": self.pid, "a": f"%{token}"},
+                ).first()
+            if queued is not None:  # crashed after queuing: they are in the outbox already
+                self.staged.clear()
+            self.save()
+
+    # -- queuing and pushing ----------------------------------------------------------------
+
+    def push_rows(self) -> list[PushRow]:
+        return [PushRow(e.service_id, e.account_id, e.amount, e.op) for e in self.staged.values()]
+
+    def commit(self, who: str | None = None) -> str | None:
+        """Move the staged edits into the outbox (one transaction); returns the batch id."""
+        rows = self.push_rows()
+        if not rows:
+            return None
+        token = uuid.uuid4().hex[:16]
+        self.save(commit_token=token)
+        batch = PushService(self.ctx).enqueue(
+            self.partner, rows, actor=f"{who or _user()} · usage editor {token}"
+        )
+        self.staged.clear()
+        self.save()
+        return batch
+
+    async def push(
+        self,
+        *,
+        on_progress: Callable[[ProgressEvent], None] | None = None,
+        cancel: asyncio.Event | None = None,
+        concurrency: int | None = None,
+        batch_id: str | None = None,
+    ) -> PushSummary:
+        """Queue what is staged, then send every unfinished row of the partner (one rebuild).
+        ``batch_id``: the batch just queued by the caller (rows of others count as resumed)."""
+        batch = self.commit() or batch_id
+        return await PushService(self.ctx).run(
+            self.partner,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            cancel=cancel,
+            batch_id=batch,
+        )
+
+    def unfinished(self) -> str | None:
+        """A sentence about rows left by an earlier session, or None when there are none."""
+        items = self.ctx.outbox.claim_resumable(self.pid)
+        if not items:
+            return None
+        ops: dict[str, int] = {}
+        for i in items:
+            ops[i.op] = ops.get(i.op, 0) + 1
+        unsure = sum(1 for i in items if i.needs_resolution)
+        what = ", ".join(f"{n} {op}" for op, n in sorted(ops.items()))
+        text_ = f"Finishing {len(items)} count(s) queued by an earlier push ({what})"
+        if unsure:
+            text_ += (
+                f"; {unsure} were in flight when it stopped and are checked without counting twice"
+            )
+        return text_ + "."
+
+    # -- import / export -----------------------------------------------------------------------
+
+    def _resolvers(self) -> tuple[Callable[[str], str | None], Callable[[str], str | None]]:
+        refs = self.refs()
+        by_name: dict[str, str] = {}
+        for a in refs.accounts:
+            by_name.setdefault(a.client_name.strip().lower(), a.account_id)
+        for a in refs.accounts:  # the vendor's own name wins over the client's
+            by_name[a.name.strip().lower()] = a.account_id
+        services = {s.name.strip().lower(): s.service_id for s in refs.services}
+        return (lambda n: by_name.get(n.strip().lower())), (
+            lambda n: services.get(n.strip().lower())
+        )
+
+    def import_file(
+        self, data: bytes, filename: str = "", *, bytes_in_file: bool = False
+    ) -> ImportResult:
+        """Staged edits from a count file; every problem comes back with its row number.
+        ``bytes_in_file``: counts of storage services are bytes, converted per §8."""
+        accounts, services = self._resolvers()
+        parsed = csvio.parse_counts(
+            data, filename=filename, account_resolver=accounts, service_resolver=services
+        )
+        result = ImportResult(
+            errors=list(parsed.errors), rows=len(parsed.rows) + len(parsed.errors)
+        )
+        refs = self.refs()
+        known_accounts = {a.account_id for a in refs.accounts}
+        by_service = {s.service_id: s for s in refs.services}
+        base = self.projected_totals()
+        # Rows of one cell merge with each other and with what is staged, on a working copy.
+        original = self.staged
+        self.staged = dict(original)
+        try:
+            for row in parsed.rows:
+                service = by_service.get(row.service_id)
+                if row.account_id not in known_accounts:
+                    result.errors.append(
+                        csvio.RowError(
+                            row.line,
+                            f"account {row.account_id!r} is not mapped to a client of this partner",
+                        )
+                    )
+                    continue
+                if service is None:
+                    result.errors.append(
+                        csvio.RowError(
+                            row.line, f"service {row.service_id!r} is not part of this integration"
+                        )
+                    )
+                    continue
+                amount = (
+                    bytes_to_units(row.unit_count, service) if bytes_in_file else row.unit_count
+                )
+                try:
+                    edit = self.make_edit(
+                        row.account_id, row.service_id, row.op, amount, "import", base
+                    )
+                except StagingError as exc:
+                    result.errors.append(csvio.RowError(row.line, str(exc)))
+                    continue
+                key = (row.account_id, row.service_id)
+                if edit is None:
+                    self.staged.pop(key, None)
+                else:
+                    self.staged[key] = edit
+            current = {k: v for k, v in self.staged.items() if original.get(k) != v}
+        finally:
+            self.staged = original
+        result.edits = list(current.values())
+        result.errors.sort(key=lambda e: e.line)
+        return result
+
+    def export_csv(self) -> str:
+        """Last acknowledged counts, with names for people reading the file."""
+        refs = self.snapshot()
+        names = {a.account_id: a.name for a in refs.accounts}
+        svc = {s.service_id: s.name for s in refs.services}
+        rows = [
+            (
+                acc,
+                sid,
+                c.total,
+                names.get(acc, ""),
+                svc.get(sid, ""),
+                c.at.isoformat() if c.at else "",
+            )
+            for (acc, sid), c in sorted(refs.cells.items())
+            if c.total is not None
+        ]
+        return csvio.export_counts(rows, ("accountName", "serviceName", "pushedAt"))
+
+    # -- drift -------------------------------------------------------------------------------
+
+    def drift(self, source: dict[tuple[str, str], float]) -> list[DriftRow]:
+        """Cells whose fresh ``{(account, service): count}`` differs from the last push."""
+        totals = self.ctx.outbox.last_totals(self.pid)
+        out = []
+        for (acc, sid), value in sorted(source.items()):
+            pushed = totals.get((sid, acc), (None, None))[0]
+            if pushed is None or abs(pushed - value) > 1e-9:
+                out.append(DriftRow(acc, sid, pushed, value))
+        return out
+
+    def drift_from_file(
+        self, data: bytes, filename: str = ""
+    ) -> tuple[list[DriftRow], list[csvio.RowError]]:
+        result = self.import_file(data, filename)
+        absolute = [e for e in result.edits if e.op == "set"]
+        errors = result.errors + [
+            csvio.RowError(
+                0, f"{self._names(*e.key)}: a drift source needs absolute counts, not {e.op}"
+            )
+            for e in result.edits
+            if e.op != "set"
+        ]
+        return self.drift({e.key: e.amount for e in absolute}), errors
+
+    def drift_from_demo_sandbox(self) -> list[DriftRow]:
+        """Demo only: the embedded sandbox's stored counts. The Vendor API has no GET for counts
+        (vendor-api.md §2.7), so against the real Gradient drift needs a file source."""
+        if not self.ctx.is_demo_url(self.partner.base_url):
+            raise StagingError(
+                "Gradient has no way to read counts back, so drift can only be checked against a "
+                "file here. Import the counts your system holds now as the drift source."
+            )
+        key = self.ctx.demo.partner_key(self.partner.name)
+        known = {a.account_id for a in self.refs().accounts}
+        counts = self.ctx.demo.state.counts(key)
+        return self.drift(
+            {(a, s): float(v["unitCount"]) for (s, a), v in counts.items() if a in known}
+        )
+
+    def drift_edits(self, rows: Iterable[DriftRow]) -> list[StagedEdit]:
+        """Stage the differences: an absolute set of each source value."""
+        base = self.projected_totals()
+        return [
+            e
+            for r in rows
+            if (e := self.make_edit(r.account_id, r.service_id, "set", r.source, "drift", base))
+        ]
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "user"

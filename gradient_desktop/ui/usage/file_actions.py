@@ -1,0 +1,102 @@
+"""The Usage page's file and drift actions (a mixin of ``UsagePage``): import a count file into
+staged edits (problems previewed by row first), export the counts last pushed, and compare them
+with a fresh source (a file, or the demo sandbox) to stage the differences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gradient_desktop.services.usage import DriftRow, StagedEdit, StagingError, UsageService
+from gradient_desktop.ui.qt import QtWidgets
+from gradient_desktop.ui.tasks import show_error
+from gradient_desktop.ui.usage.dialogs import DriftDialog, ImportDialog
+
+
+class FileActions:
+    """Needs from the page: ``usage``, ``notice``, ``stage_edits``, dialogs kept as attributes."""
+
+    usage: UsageService | None
+    notice: QtWidgets.QLabel
+    import_dialog: ImportDialog | None
+    drift_dialog: DriftDialog | None
+
+    def stage_edits(self, edits: list[StagedEdit], text: str) -> None:
+        raise NotImplementedError
+
+    def import_file(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Import counts", "", "Count files (*.csv *.json);;All files (*)"
+        )
+        if path:
+            try:
+                self.import_bytes(Path(path).read_bytes(), Path(path).name)
+            except (OSError, ValueError) as exc:
+                show_error(self, "Import counts", exc)
+
+    def import_bytes(self, data: bytes, filename: str, bytes_in_file: bool = False) -> None:
+        """Parse a count file; problems are listed by row before anything is staged."""
+        assert self.usage is not None
+        result = self.usage.import_file(data, filename, bytes_in_file=bytes_in_file)
+        if not result.errors:
+            self.stage_edits(result.edits, f"import {filename} ({len(result.edits)} changes)")
+            self.notice.setText("" if result.edits else f"{filename}: nothing to change.")
+            return
+        dialog = ImportDialog(filename, result.rows, result.edits, result.errors, self)
+        dialog.stage_requested.connect(
+            lambda edits: self.stage_edits(edits, f"import {filename} ({len(edits)} changes)")
+        )
+        self.import_dialog = dialog
+        dialog.open()
+
+    def export_file(self) -> None:
+        assert self.usage is not None
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export counts", "counts.csv", "CSV (*.csv)"
+        )
+        if path:
+            try:
+                Path(path).write_text(self.usage.export_csv(), encoding="utf-8", newline="")
+            except OSError as exc:
+                show_error(self, "Export counts", exc)
+
+    def drift_from_file(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Fresh counts to compare", "", "Count files (*.csv *.json)"
+        )
+        if path and self.usage is not None:
+            try:
+                rows, errors = self.usage.drift_from_file(Path(path).read_bytes(), Path(path).name)
+            except (OSError, ValueError) as exc:
+                show_error(self, "Drift", exc)
+                return
+            self.show_drift(Path(path).name, rows, errors)
+
+    def drift_from_sandbox(self) -> None:
+        assert self.usage is not None
+        try:
+            self.show_drift("the demo sandbox", self.usage.drift_from_demo_sandbox(), [])
+        except StagingError as exc:
+            self.notice.setText(str(exc))
+
+    def show_drift(self, source: str, rows: list[DriftRow], errors: list[Any]) -> None:
+        assert self.usage is not None
+        snap = self.usage.refs()
+        acc = {a.account_id: a.name for a in snap.accounts}
+        svc = {s.service_id: s.name for s in snap.services}
+        names = {
+            (r.account_id, r.service_id): (
+                acc.get(r.account_id, r.account_id),
+                svc.get(r.service_id, r.service_id),
+            )
+            for r in rows
+        }
+        dialog = DriftDialog(source, rows, names, errors, self)
+        usage = self.usage
+        dialog.stage_requested.connect(
+            lambda rs: self.stage_edits(
+                usage.drift_edits(rs), f"stage {len(rs)} drift difference(s)"
+            )
+        )
+        self.drift_dialog = dialog
+        dialog.open()

@@ -1,0 +1,120 @@
+"""History of one account × service: a step chart of the acknowledged count over time
+(pyqtgraph, MIT; not Qt Charts, see PITFALLS.md) and the ledger rows behind it (who, when,
+what, result). Rows that did not land are drawn as markers so a failure is visible at a glance.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg  # binds to PySide6: the only Qt binding installed (pyproject)
+
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.usage import format_amount
+from gradient_desktop.store.models import PartnerService
+from gradient_desktop.store.outbox_rows import HistoryPoint
+from gradient_desktop.ui.qt import QtCore, QtWidgets
+from gradient_desktop.ui.usage.models import RowsModel
+
+_OPS = {"set": "set to", "add": "add", "subtract": "subtract"}
+
+
+class HistoryPanel(QtWidgets.QWidget):
+    """Chart + table for the cell last selected on the page."""
+
+    def __init__(self, ctx: AppContext, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.key: tuple[int, str, str] | None = None
+        self.service: PartnerService | None = None
+        self.points: list[HistoryPoint] = []
+        self.title = QtWidgets.QLabel("History: select a cell")
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-weight: 600")
+        pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.plot.setAccessibleName("Count history chart")
+        self.plot.setMinimumHeight(180)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("left", "count")
+        self.plot.addLegend(offset=(-10, 10))
+        self.table_model = RowsModel(["When", "Who", "Change", "Result", "Total after"], self)
+        self.table = QtWidgets.QTableView()
+        self.table.setModel(self.table_model)
+        self.table.setAccessibleName("Count history rows")
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.plot, 3)
+        layout.addWidget(self.table, 2)
+
+    def show_cell(
+        self, partner_id: int, account: str, service: PartnerService, account_name: str
+    ) -> None:
+        self.key = (partner_id, service.service_id, account)
+        self.service = service
+        self.title.setText(f"History: {account_name} × {service.name}")
+        self.title.setAccessibleName("History title")
+        self.reload()
+
+    def clear(self) -> None:
+        self.key = None
+        self.points = []
+        self.title.setText("History: select a cell")
+        self.plot.clear()
+        self.table_model.set_rows([])
+
+    def reload(self) -> None:
+        if self.key is None:
+            return
+        self.points = self.ctx.outbox.history(*self.key)
+        self._draw()
+
+    def _draw(self) -> None:
+        svc = self.service
+        self.plot.clear()
+        sent = [p for p in self.points if p.state == "sent" and p.total is not None]
+        xs = [(p.sent_at or p.created_at).timestamp() for p in sent]
+        ys = [float(p.total or 0) for p in sent]
+        if xs:
+            # A step line: the count holds its value until the next acknowledged push.
+            now = QtCore.QDateTime.currentSecsSinceEpoch()
+            step_x, step_y = [xs[0]], [ys[0]]
+            for x, y in zip(xs[1:], ys[1:], strict=True):
+                step_x += [x, x]
+                step_y += [step_y[-1], y]
+            step_x.append(max(float(now), xs[-1]))
+            step_y.append(ys[-1])
+            self.plot.plot(
+                step_x, step_y, pen=pg.mkPen("#2563eb", width=2), name="acknowledged count"
+            )
+            self.plot.plot(xs, ys, pen=None, symbol="o", symbolSize=7, symbolBrush="#2563eb")
+        last = ys[-1] if ys else 0.0
+        others = [p for p in self.points if p.state != "sent"]
+        for states, colour, label in (
+            (("failed", "unmapped"), "#dc2626", "failed / unmapped"),
+            (("pending", "sending", "unknown"), "#f59e0b", "queued"),
+        ):
+            pts = [p for p in others if p.state in states]
+            if pts:
+                self.plot.plot(
+                    [p.created_at.timestamp() for p in pts],
+                    [last] * len(pts),
+                    pen=None,
+                    symbol="x",
+                    symbolSize=11,
+                    symbolPen=pg.mkPen(colour, width=2),
+                    name=label,
+                )
+        rows = []
+        for p in reversed(self.points):  # newest first: what a user looks for
+            when = (p.sent_at or p.created_at).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            who = (p.actor or "").split(" · ")[0]
+            result = p.state + (f": {p.last_error}" if p.last_error else "")
+            change = f"{_OPS.get(p.op, p.op)} {format_amount(p.unit_count, svc)}"
+            rows.append([when, who, change, result, format_amount(p.total, svc)])
+        self.table_model.set_rows(rows)
+        self.table.setColumnWidth(0, 150)
+        if not sent:
+            self.title.setText(self.title.text().split(" — ")[0] + " — no count acknowledged yet")

@@ -1,0 +1,306 @@
+"""Thin table models of the Usage page over plain Python lists, with display strings computed
+once per refresh (``data()`` only looks them up): the accounts × services grid, the same cells
+as a flat list, the staged diff, and a generic read-only table (errors, drift, history rows).
+
+Edits never change a model directly: ``setData`` emits ``edit_requested`` and the page turns it
+into an undoable command, after which it calls ``refresh``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from gradient_desktop.services.usage import (
+    CellInfo,
+    Snapshot,
+    StagedEdit,
+    format_amount,
+)
+from gradient_desktop.store.models import PartnerService
+from gradient_desktop.ui.qt import QtCore, QtGui
+
+Qt = QtCore.Qt
+Role = Qt.ItemDataRole
+_STAGED = QtGui.QBrush(QtGui.QColor("#fff1b8"))
+_FAILED = QtGui.QBrush(QtGui.QColor("#fbd5d5"))
+_QUEUED = QtGui.QBrush(QtGui.QColor("#dbeafe"))
+_ROOT = QtCore.QModelIndex()  # the invisible root: default parent of row/column counts
+_STATE_WORDS = {
+    "pending": "queued",
+    "sending": "sending",
+    "unknown": "checking",
+    "failed": "failed",
+    "unmapped": "unmapped",
+    "cancelled": "withdrawn",
+}
+
+
+def change_text(edit: StagedEdit, service: PartnerService | None) -> str:
+    amount = format_amount(edit.amount, service)
+    return {"set": f"set {amount}", "add": f"+{amount}", "subtract": f"−{amount}"}[edit.op]
+
+
+def diff_text(edit: StagedEdit, service: PartnerService | None) -> str:
+    new = format_amount(edit.new, service) if edit.new is not None else "?"
+    return f"{format_amount(edit.old, service)} → {new}"
+
+
+def cell_texts(
+    info: CellInfo | None, edit: StagedEdit | None, service: PartnerService
+) -> tuple[str, str, QtGui.QBrush | None]:
+    """(display, tooltip, background) of one cell."""
+    info = info or CellInfo()
+    shown = format_amount(info.total, service) if info.total is not None else ""
+    state = _STATE_WORDS.get(info.state or "")
+    tip = [f"{service.name}"]
+    if info.total is not None:
+        when = info.at.astimezone().strftime("%Y-%m-%d %H:%M") if info.at else "?"
+        tip.append(f"Last count pushed: {format_amount(info.total, service)} on {when}")
+    else:
+        tip.append("No count pushed yet")
+    brush = None
+    if state:
+        shown = f"{shown} · {state}" if shown else state
+        tip.append(f"Latest push: {state}" + (f" — {info.error}" if info.error else ""))
+        brush = _FAILED if info.state in ("failed", "unmapped") else _QUEUED
+    if edit is not None:
+        shown = (
+            diff_text(edit, service)
+            if edit.op == "set"
+            else f"{shown or '—'} {change_text(edit, service)}"
+        )
+        tip.append(
+            f"Staged: {change_text(edit, service)} ({diff_text(edit, service)}); not sent yet"
+        )
+        brush = _STAGED
+    return shown, "\n".join(tip), brush
+
+
+class _Table(QtCore.QAbstractTableModel):
+    """Common plumbing: headers, row/column counts, cheap lookups."""
+
+    headers: ClassVar[list[str]] = []
+
+    def rowCount(self, parent: QtCore.QModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QtCore.QModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Role.DisplayRole
+    ) -> Any:
+        if role != Role.DisplayRole or orientation != Qt.Orientation.Horizontal:
+            return None
+        return self.headers[section] if 0 <= section < len(self.headers) else None
+
+    def _all_changed(self) -> None:
+        if self._rows and self.headers:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._rows) - 1, len(self.headers) - 1)
+            )
+
+    _rows: ClassVar[list[Any]] = []
+
+
+class GridModel(_Table):
+    """Rows: mapped accounts; column 0 the account, then one column per service."""
+
+    edit_requested = QtCore.Signal(str, str, str)  # account_id, service_id, text
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+        self.services: list[PartnerService] = []
+        self.headers = ["Account"]
+        self._cells: list[list[tuple[str, str, QtGui.QBrush | None]]] = []
+
+    def reset(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+        self.beginResetModel()
+        self._rows = list(snap.accounts)
+        self.services = list(snap.services)
+        self.headers = ["Account", *(s.name for s in self.services)]
+        self._compute(snap, staged)
+        self.endResetModel()
+
+    def refresh(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+        self._compute(snap, staged)
+        self._all_changed()
+
+    def _compute(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+        self._cells = [
+            [
+                cell_texts(
+                    snap.cells.get((a.account_id, s.service_id)),
+                    staged.get((a.account_id, s.service_id)),
+                    s,
+                )
+                for s in self.services
+            ]
+            for a in self._rows
+        ]
+
+    def cell_key(self, index: QtCore.QModelIndex) -> tuple[str, str] | None:
+        if not index.isValid() or index.column() == 0 or index.row() >= len(self._rows):
+            return None
+        return (self._rows[index.row()].account_id, self.services[index.column() - 1].service_id)
+
+    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> Any:
+        if not index.isValid() or role not in (
+            Role.DisplayRole,
+            Role.ToolTipRole,
+            Role.BackgroundRole,
+            Role.EditRole,
+            Role.TextAlignmentRole,
+        ):
+            return None
+        row, col = index.row(), index.column()
+        account = self._rows[row]
+        if col == 0:
+            if role == Role.DisplayRole:
+                return account.name
+            if role == Role.ToolTipRole:
+                return f"{account.name} ({account.account_id}) → {account.client_name or 'mapped'}"
+            return None
+        if role == Role.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        shown, tip, brush = self._cells[row][col - 1]
+        if role == Role.DisplayRole:
+            return shown
+        if role == Role.ToolTipRole:
+            return tip
+        if role == Role.BackgroundRole:
+            return brush
+        return ""  # EditRole: the editor starts empty; typing a number sets the count
+
+    def flags(self, index: QtCore.QModelIndex) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if index.isValid() and index.column() > 0:
+            return base | Qt.ItemFlag.ItemIsEditable
+        return base
+
+    def setData(self, index: QtCore.QModelIndex, value: Any, role: int = Role.EditRole) -> bool:
+        key = self.cell_key(index)
+        if key is None or role != Role.EditRole or not str(value).strip():
+            return False
+        self.edit_requested.emit(key[0], key[1], str(value))
+        return True
+
+
+class FlatModel(_Table):
+    """Every account × service cell as one row (sortable, searchable by eye)."""
+
+    headers: ClassVar[list[str]] = ["Account", "Service", "Last pushed", "When", "State", "Staged"]
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[tuple[tuple[str, str], list[str], QtGui.QBrush | None]] = []
+
+    def reset(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+        self.beginResetModel()
+        self._rows = self._compute(snap, staged)
+        self.endResetModel()
+
+    def refresh(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+        rows = self._compute(snap, staged)
+        if len(rows) != len(self._rows):
+            self.reset(snap, staged)
+            return
+        self._rows = rows
+        self._all_changed()
+
+    @staticmethod
+    def _compute(snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> list[Any]:
+        out = []
+        for a in snap.accounts:
+            for s in snap.services:
+                key = (a.account_id, s.service_id)
+                info = snap.cells.get(key) or CellInfo()
+                edit = staged.get(key)
+                when = info.at.astimezone().strftime("%Y-%m-%d %H:%M") if info.at else ""
+                state = _STATE_WORDS.get(info.state or "", "sent" if info.state else "")
+                if info.error:
+                    state += f": {info.error}"
+                change = f"{change_text(edit, s)} ({diff_text(edit, s)})" if edit else ""
+                _, _, brush = cell_texts(info, edit, s)
+                out.append(
+                    (
+                        key,
+                        [a.name, s.name, format_amount(info.total, s), when, state, change],
+                        brush,
+                    )
+                )
+        return out
+
+    def cell_key(self, index: QtCore.QModelIndex) -> tuple[str, str] | None:
+        return (
+            self._rows[index.row()][0]
+            if index.isValid() and index.row() < len(self._rows)
+            else None
+        )
+
+    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role in (Role.DisplayRole, Role.ToolTipRole):
+            return self._rows[index.row()][1][index.column()]
+        if role == Role.BackgroundRole:
+            return self._rows[index.row()][2]
+        return None
+
+
+class StagedModel(_Table):
+    """The staged diff: what will be sent, old → new, in staging order."""
+
+    headers: ClassVar[list[str]] = ["Account", "Service", "Change", "Old → new"]
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[tuple[tuple[str, str], list[str]]] = []
+
+    def reset(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+        names = {a.account_id: a.name for a in snap.accounts}
+        services = {s.service_id: s for s in snap.services}
+        self.beginResetModel()
+        self._rows = []
+        for key, e in staged.items():
+            s = services.get(e.service_id)
+            self._rows.append(
+                (
+                    key,
+                    [
+                        names.get(e.account_id, e.account_id),
+                        s.name if s else e.service_id,
+                        change_text(e, s),
+                        diff_text(e, s),
+                    ],
+                )
+            )
+        self.endResetModel()
+
+    def key(self, row: int) -> tuple[str, str]:
+        return self._rows[row][0]
+
+    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> Any:
+        if not index.isValid() or role not in (Role.DisplayRole, Role.ToolTipRole):
+            return None
+        return self._rows[index.row()][1][index.column()]
+
+
+class RowsModel(_Table):
+    """A read-only table of precomputed strings (import errors, drift, history rows)."""
+
+    def __init__(self, headers: list[str], parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.headers = headers
+        self._rows: list[list[str]] = []
+
+    def set_rows(self, rows: list[list[str]]) -> None:
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> Any:
+        if not index.isValid() or role not in (Role.DisplayRole, Role.ToolTipRole):
+            return None
+        return self._rows[index.row()][index.column()]
