@@ -10,6 +10,7 @@ alerts, rate windows, idempotency and the request log in `state_runtime.py`.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
@@ -110,6 +111,76 @@ class SandboxState(AccountsMixin, MspMixin, RuntimeMixin):
     def new_guid(self) -> str:
         with self.lock:
             return new_guid(self.rng)
+
+    # --- snapshot / restore ---------------------------------------------------------------------
+
+    SNAPSHOT_VERSION = 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole server-side truth as a JSON-able dict (demo mode persists it across runs).
+
+        Not included, on purpose: the idempotency store, the request log, rate windows and
+        queued alerts: they describe a running server, not Gradient's data.
+        """
+        with self.lock:
+            unique: dict[int, Organisation] = {}
+            for org in list(self.orgs.values()) + list(self.retired_keys.values()):
+                unique.setdefault(id(org), org)
+            index = {oid: i for i, oid in enumerate(unique)}
+            orgs = [
+                {
+                    "id": o.id,
+                    "name": o.name,
+                    "vendorKey": o.vendor_key,
+                    "integrationId": o.integration_id,
+                    "partnerKey": o.partner_key,
+                    "seedKey": o.seed_key,
+                    **self._msp_snapshot(o),
+                    **self._accounts_snapshot(o),
+                }
+                for o in unique.values()
+            ]
+            version, internal, gauss = self.rng.getstate()
+            return {
+                "version": self.SNAPSHOT_VERSION,
+                "vendors": [dataclasses.asdict(v) for v in self.vendors.values()],
+                "organizations": orgs,
+                "liveKeys": {k: index[id(o)] for k, o in self.orgs.items()},
+                "retiredKeys": {k: index[id(o)] for k, o in self.retired_keys.items()},
+                "nextTicket": self._next_ticket,
+                "rng": [version, list(internal), gauss],
+            }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Replace everything with a ``snapshot()``; ValueError when it is not one."""
+        if not isinstance(data, dict) or data.get("version") != self.SNAPSHOT_VERSION:
+            raise ValueError("not a sandbox snapshot of a version this build understands")
+        try:
+            vendors = {v["key"]: Vendor(**v) for v in data["vendors"]}
+            orgs: list[Organisation] = []
+            for o in data["organizations"]:
+                org = Organisation(
+                    id=o["id"],
+                    name=o["name"],
+                    vendor_key=o["vendorKey"],
+                    integration_id=o["integrationId"],
+                    partner_key=o["partnerKey"],
+                    seed_key=o["seedKey"],
+                )
+                self._msp_restore(org, o)
+                self._accounts_restore(org, o)
+                orgs.append(org)
+            live = {k: orgs[i] for k, i in data["liveKeys"].items()}
+            retired = {k: orgs[i] for k, i in data["retiredKeys"].items()}
+            version, internal, gauss = data["rng"]
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"damaged sandbox snapshot ({type(exc).__name__}: {exc})") from None
+        with self.lock:
+            self.vendors, self.orgs, self.retired_keys = vendors, live, retired
+            self._next_ticket = int(data.get("nextTicket", self._next_ticket))
+            self.rng.setstate((version, tuple(internal), gauss))
+            self._idempotency.clear()
+            self._requests.clear()
 
     # --- lookups --------------------------------------------------------------------------------
 

@@ -22,6 +22,58 @@ class AccountsMixin:
 
         def _org(self, partner_key: str) -> Organisation: ...
 
+    # --- snapshot (JSON-able; see SandboxState.snapshot) -----------------------------------------
+
+    @staticmethod
+    def _accounts_snapshot(org: Organisation) -> dict[str, Any]:
+        return {
+            "accounts": [
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "description": a.description,
+                    "clientId": a.client_id,
+                    "isActive": a.is_active,
+                    "isArrears": a.is_arrears,
+                }
+                for a in org.accounts.values()
+            ],
+            "services": [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "description": s.description,
+                    "isActive": s.is_active,
+                    "isArrears": s.is_arrears,
+                }
+                for s in org.services.values()
+            ],
+        }
+
+    @staticmethod
+    def _accounts_restore(org: Organisation, data: dict[str, Any]) -> None:
+        org.accounts = {
+            a["id"]: Account(
+                id=a["id"],
+                name=a["name"],
+                description=a.get("description", ""),
+                client_id=a.get("clientId"),
+                is_active=a.get("isActive", True),
+                is_arrears=a.get("isArrears", False),
+            )
+            for a in data.get("accounts", [])
+        }
+        org.services = {
+            s["id"]: OrgService(
+                id=s["id"],
+                name=s["name"],
+                description=s.get("description", ""),
+                is_active=s.get("isActive", True),
+                is_arrears=s.get("isArrears", False),
+            )
+            for s in data.get("services", [])
+        }
+
     # --- accounts -------------------------------------------------------------------------------
 
     def accounts(

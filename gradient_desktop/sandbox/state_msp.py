@@ -29,6 +29,33 @@ class MspMixin:
         def _integration(self, org: Organisation) -> dict[str, Any]: ...
         def _oid(self) -> str: ...
 
+    # --- snapshot (JSON-able; see SandboxState.snapshot) -----------------------------------------
+
+    @staticmethod
+    def _msp_snapshot(org: Organisation) -> dict[str, Any]:
+        """What the MSP side holds: PSA clients, service mappings, counts, connection."""
+        return {
+            "status": org.status,
+            "lastSyncedAt": org.last_synced_at,
+            "connected": org.connected,
+            "clients": [[cid, name] for cid, name in org.clients.names.items()],
+            "serviceProducts": dict(org.service_products),
+            "counts": [[s, a, dict(v)] for (s, a), v in org.counts.items()],
+            "rebuildTimes": list(org.rebuild_times),
+            "maxRpsSeen": org.max_rps_seen,
+        }
+
+    @staticmethod
+    def _msp_restore(org: Organisation, data: dict[str, Any]) -> None:
+        org.status = data.get("status", "inactive")
+        org.last_synced_at = data.get("lastSyncedAt", NEVER_SYNCED)
+        org.connected = bool(data.get("connected", True))
+        org.clients.add_many([(cid, name) for cid, name in data.get("clients", [])])
+        org.service_products = dict(data.get("serviceProducts", {}))
+        org.counts = {(s, a): dict(v) for s, a, v in data.get("counts", [])}
+        org.rebuild_times = [float(t) for t in data.get("rebuildTimes", [])]
+        org.max_rps_seen = int(data.get("maxRpsSeen", 0))
+
     # --- mapping --------------------------------------------------------------------------------
 
     def map_account(self, partner_key: str, account_id: str, client_id: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ it instead of reaching for module globals (git-cola's ``ApplicationContext``).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 #: whose port changes from run to run.
 SANDBOX_URL = "sandbox://demo"
 DEMO_PROFILE = "Demo vendor (sandbox)"
+#: File (in the data folder) holding the demo sandbox between runs.
+DEMO_SNAPSHOT = "demo-sandbox.json"
 
 
 class MissingKeyError(RuntimeError):
@@ -33,13 +36,48 @@ class MissingKeyError(RuntimeError):
 class DemoEnvironment:
     """The embedded Gradient sandbox behind demo mode, started on first use.
 
-    Demo keys are the sandbox's public seed keys; they live here (in memory), never in the
-    user's keyring. A reconnect in the demo gets a new partner key from the sandbox, kept here.
+    Demo keys are the sandbox's public seed keys; they live here, never in the user's keyring.
+    A reconnect in the demo gets a new partner key from the sandbox, kept here too.
+
+    The sandbox would start fresh on every run, which would break "a half-finished setup resumes
+    after a restart" and "mappings survive a restart" in the demo: so its state and the demo
+    partner keys are written to a JSON snapshot (``save()``: after each setup step and on close)
+    and read back when it starts. ``persist=False`` keeps a run in memory only.
     """
 
     latency_ms: float = 60.0
     partner_keys: dict[str, str] = field(default_factory=dict)
+    persist: bool = True
+    snapshot_path: Path | None = None
     _server: object | None = None
+
+    def path(self) -> Path:
+        if self.snapshot_path is not None:
+            return self.snapshot_path
+        from gradient_desktop.config import data_dir
+
+        return data_dir() / DEMO_SNAPSHOT
+
+    def _load_snapshot(self) -> object | None:
+        """A SandboxState restored from the snapshot file, or None (missing or unreadable)."""
+        if not self.persist:
+            return None
+        path = self.path()
+        if not path.exists():
+            return None
+        from gradient_desktop.sandbox.state import SandboxState
+
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            state = SandboxState()
+            state.restore(data["sandbox"])
+            keys = data.get("partnerKeys", {})
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("demo sandbox snapshot %s ignored (%s); starting fresh", path, exc)
+            return None
+        # The snapshot knows the keys the sandbox it holds accepts (a reconnect's new key).
+        self.partner_keys.update({str(name): str(key) for name, key in keys.items()})
+        return state
 
     def ensure_started(self) -> str:
         if self._server is None:
@@ -47,11 +85,32 @@ class DemoEnvironment:
 
             # A little latency so progress bars and busy indicators behave as they would
             # against Gradient; rate limit as documented.
-            server = SandboxServer(SandboxOptions(seed="demo", latency_ms=self.latency_ms))
+            server = SandboxServer(
+                SandboxOptions(seed="demo", latency_ms=self.latency_ms),
+                state=self._load_snapshot(),  # type: ignore[arg-type]
+            )
             server.start()
             self._server = server
             log.info("demo sandbox listening on %s", server.base_url)
         return self._server.base_url  # type: ignore[attr-defined]
+
+    def save(self) -> Path | None:
+        """Write the sandbox state and demo keys (atomically); None when nothing to save."""
+        if not self.persist or self._server is None:
+            return None
+        path = self.path()
+        data = {
+            "sandbox": self._server.state.snapshot(),  # type: ignore[attr-defined]
+            "partnerKeys": dict(self.partner_keys),
+        }
+        tmp = path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("demo sandbox snapshot not saved: %s", exc)
+            return None
+        return path
 
     @property
     def running(self) -> bool:
@@ -71,10 +130,13 @@ class DemoEnvironment:
     def partner_key(self, partner_name: str) -> str:
         from gradient_desktop.sandbox.seed import PARTNER_DEMO
 
+        if self.persist:
+            self.ensure_started()  # the snapshot may hold this partner's current key
         return self.partner_keys.get(partner_name, PARTNER_DEMO)
 
     def stop(self) -> None:
         if self._server is not None:
+            self.save()
             self._server.stop()  # type: ignore[attr-defined]
             self._server = None
 

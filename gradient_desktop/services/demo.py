@@ -31,6 +31,7 @@ def ensure_demo_partner(ctx: AppContext, name: str = DEFAULT_DEMO_PARTNER) -> Pa
     """The demo partner (created on first use) with the vendor's demo customers saved locally."""
     directory = PartnerDirectory(ctx)
     profile = directory.demo_profile()
+    ctx.demo.ensure_started()  # reads the snapshot, which may know this partner's current key
     if name not in ctx.demo.partner_keys:
         ctx.demo.partner_keys[name] = DEMO_PARTNERS.get(name, "sandbox-partner-demo")
     try:

@@ -53,6 +53,50 @@ class Customer:
     description: str = ""
 
 
+class CustomerFileError(ValueError):
+    """A customers file that cannot be used; the message lists the bad lines."""
+
+
+def parse_customers_csv(text: str) -> list[Customer]:
+    """The vendor's customer list from CSV text with the header ``id,name,description``
+    (description optional). The whole file is checked before anything is used."""
+    import csv
+    import io
+
+    text = text.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    headers = [h.strip().lower() for h in reader.fieldnames or []]
+    if "id" not in headers or "name" not in headers:
+        raise CustomerFileError(
+            "The customers file needs a header line with the columns id,name (and optionally "
+            "description)."
+        )
+    reader.fieldnames = headers
+    customers: list[Customer] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for line, row in enumerate(reader, start=2):
+        cid = (row.get("id") or "").strip()
+        name = (row.get("name") or "").strip()
+        if not cid and not name:
+            continue
+        if not cid:
+            errors.append(f"line {line}: the id is empty")
+        elif cid in seen:
+            errors.append(f"line {line}: the id {cid!r} appears twice")
+        if not name:
+            errors.append(f"line {line}: the name is empty")
+        if cid and name and cid not in seen:
+            customers.append(Customer(cid, name, (row.get("description") or "").strip()))
+        seen.add(cid)
+    if errors:
+        more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+        raise CustomerFileError("The customers file has problems: " + "; ".join(errors[:10]) + more)
+    if not customers:
+        raise CustomerFileError("The customers file has no customers in it.")
+    return customers
+
+
 @dataclass
 class PublishResult:
     created: int = 0

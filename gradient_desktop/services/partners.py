@@ -191,6 +191,36 @@ class PartnerDirectory:
         else:
             self.ctx.secrets.set_partner_key(partner.name, key)
 
+    def rename(self, partner: Partner, new_name: str) -> Partner:
+        """Give a partner another name; its key moves with it (the name is the keyring user)."""
+        new_name = new_name.strip()
+        if not new_name:
+            raise ValueError("The partner needs a name (for example the MSP's company name).")
+        if new_name == partner.name:
+            return partner
+        with self.ctx.db.session() as s:
+            if s.exec(select(Partner).where(Partner.name == new_name)).first() is not None:
+                raise PartnerExists(
+                    f"A partner named {new_name!r} exists already; pick another name."
+                )
+        if self.ctx.is_demo_url(partner.base_url):
+            key = self.ctx.demo.partner_keys.pop(partner.name, None)
+            if key is not None:
+                self.ctx.demo.partner_keys[new_name] = key
+        else:
+            self.ctx.secrets.rename_partner(partner.name, new_name)
+        return self.update(partner.id or 0, name=new_name)
+
+    def unused_name(self, base: str) -> str:
+        """``base``, or ``base 2``, ``base 3``… whichever no partner has yet."""
+        names = {p.name for p in self.list()}
+        if base not in names:
+            return base
+        n = 2
+        while f"{base} {n}" in names:
+            n += 1
+        return f"{base} {n}"
+
     def update(self, partner_id: int, **fields: Any) -> Partner:
         with self.ctx.db.write_session() as s:
             partner = s.get(Partner, partner_id)

@@ -1,15 +1,20 @@
-"""The Partners view: every partner with its status, last sync and mapped accounts, and the
-actions Connect, Sync now, Disconnect and Reconnect.
+"""The Partners view: every partner with its status (colour), last sync and mapped accounts,
+and the actions Connect, Sync now, Disconnect (keep or remove the key) and Reconnect / Continue
+setup (the setup wizard again, with what is known filled in), as buttons, a context menu and
+shortcuts.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory, PartnerSummary
+from gradient_desktop.services.setup import Step
+from gradient_desktop.store.models import Partner
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
-from gradient_desktop.ui.tasks import TaskRunner
+from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +25,36 @@ STATUS_COLORS = {
     "disconnected": "#6b7280",
     "error": "#c53030",
     "unknown": "#6b7280",
+    "setup": "#2b6cb0",
 }
+
+
+def in_setup(s: PartnerSummary | Partner) -> bool:
+    return Step.VENDOR <= s.setup_step <= Step.ACTIVATE
+
+
+def status_text(s: PartnerSummary) -> str:
+    if in_setup(s):
+        return f"SETUP · step {s.setup_step} of 6"
+    return s.status.upper()
+
+
+def _dot(color: str) -> QtGui.QIcon:
+    pixmap = QtGui.QPixmap(14, 14)
+    pixmap.fill(QtCore.Qt.GlobalColor.transparent)
+    painter = QtGui.QPainter(pixmap)
+    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QtGui.QColor(color))
+    painter.setPen(QtCore.Qt.PenStyle.NoPen)
+    painter.drawEllipse(1, 1, 12, 12)
+    painter.end()
+    return QtGui.QIcon(pixmap)
 
 
 class PartnersView(QtWidgets.QWidget):
     partner_selected = QtCore.Signal(object)  # partner id | None
+    #: A background action finished: (action, partner id, message or error text).
+    action_finished = QtCore.Signal(str, object, str)
 
     def __init__(self, ctx: AppContext, window: QtWidgets.QMainWindow | None = None) -> None:
         super().__init__(window)
@@ -33,25 +63,75 @@ class PartnersView(QtWidgets.QWidget):
         self.tasks = TaskRunner(self)
         self.directory = PartnerDirectory(ctx)
         self._summaries: list[PartnerSummary] = []
+        self.wizard: Any = None
 
         title = QtWidgets.QLabel("<b>Partners</b>")
         self.list = QtWidgets.QListWidget()
         self.list.setAlternatingRowColors(True)
         self.list.setAccessibleName("Partners")
+        self.list.setIconSize(QtCore.QSize(14, 14))
+        self.list.setSpacing(2)
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentRowChanged.connect(self._on_row)
+        self.list.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.list.itemActivated.connect(lambda _item: self._default_action())
+
+        self.connect_action = QtGui.QAction("&Connect a partner…", self)
+        self.connect_action.setToolTip("Run the setup wizard for a new partner (Ctrl+Shift+N)")
+        self.connect_action.triggered.connect(self.connect_partner)
+        self.sync_action = QtGui.QAction("&Sync now", self)
+        self.sync_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+S"))
+        self.sync_action.triggered.connect(lambda: self.sync_now())
+        self.disconnect_action = QtGui.QAction("&Disconnect…", self)
+        self.disconnect_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+D"))
+        self.disconnect_action.triggered.connect(lambda: self.disconnect_partner())
+        self.reconnect_action = QtGui.QAction("&Reconnect…", self)
+        self.reconnect_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+R"))
+        self.reconnect_action.triggered.connect(lambda: self.reconnect_partner())
+        for action in (self.sync_action, self.disconnect_action, self.reconnect_action):
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+            self.addAction(action)
+
+        def button(action: QtGui.QAction) -> QtWidgets.QToolButton:
+            b = QtWidgets.QToolButton()
+            b.setDefaultAction(action)
+            b.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+            return b
 
         self.connect_button = QtWidgets.QPushButton("Connect a partner…")
         self.connect_button.clicked.connect(self.connect_partner)
         self.demo_button = QtWidgets.QPushButton("Try the demo")
         self.demo_button.clicked.connect(self.open_demo)
+        self.message = QtWidgets.QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("Partners message")
+        self.busy = QtWidgets.QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumHeight(8)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.tasks.busy_changed.connect(self.busy.setVisible)
+        self.tasks.busy_changed.connect(lambda _busy: self._update_actions())
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.list, 1)
+        actions = QtWidgets.QHBoxLayout()
+        for action in (self.sync_action, self.disconnect_action, self.reconnect_action):
+            actions.addWidget(button(action))
+        layout.addLayout(actions)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.message)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.connect_button)
         buttons.addWidget(self.demo_button)
         layout.addLayout(buttons)
+        self._update_actions()
+
+    # -- the list -------------------------------------------------------------------------------
 
     def reload(self) -> None:
         current = self.current_id()
@@ -59,12 +139,24 @@ class PartnersView(QtWidgets.QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for s in self._summaries:
-            synced = s.last_synced_at.strftime("%Y-%m-%d %H:%M") if s.last_synced_at else "never"
+            if s.last_synced_at:
+                synced = s.last_synced_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            else:
+                synced = "never"
+            key = "setup" if in_setup(s) else s.status
+            color = STATUS_COLORS.get(key, "#6b7280")
             item = QtWidgets.QListWidgetItem(
-                f"{s.name}\n{s.status.upper()} · {s.mapped_accounts}/{s.accounts} mapped · synced {synced}"
+                _dot(color),
+                f"{s.name}\n{status_text(s)} · {s.mapped_accounts}/{s.accounts} mapped · "
+                f"synced {synced}",
             )
             item.setData(QtCore.Qt.ItemDataRole.UserRole, s.id)
-            item.setForeground(QtGui.QColor(STATUS_COLORS.get(s.status, "#6b7280")))
+            item.setForeground(QtGui.QColor(color))
+            item.setToolTip(
+                f"{s.name}\nVendor profile: {s.profile}"
+                + (f"\nOrganisation: {s.organization_name}" if s.organization_name else "")
+                + ("\nDemo sandbox" if s.demo else f"\n{s.base_url}")
+            )
             self.list.addItem(item)
         self.list.blockSignals(False)
         row = next((i for i, s in enumerate(self._summaries) if s.id == current), -1)
@@ -77,13 +169,107 @@ class PartnersView(QtWidgets.QWidget):
                 self.partner_selected.emit(self._summaries[row].id)
         elif current is not None:
             self.partner_selected.emit(None)
+        self._update_actions()
 
     def current_id(self) -> int | None:
         item = self.list.currentItem()
         return item.data(QtCore.Qt.ItemDataRole.UserRole) if item else None
 
+    def current_summary(self) -> PartnerSummary | None:
+        pid = self.current_id()
+        return next((s for s in self._summaries if s.id == pid), None)
+
+    def summary_of(self, partner_id: int) -> PartnerSummary | None:
+        return next((s for s in self._summaries if s.id == partner_id), None)
+
+    def select(self, partner_id: int | None) -> None:
+        for i, s in enumerate(self._summaries):
+            if s.id == partner_id:
+                self.list.setCurrentRow(i)
+
     def _on_row(self, row: int) -> None:
         self.partner_selected.emit(self._summaries[row].id if 0 <= row < len(self._summaries) else None)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        s = self.current_summary()
+        busy = s is not None and self.tasks.busy
+        self.sync_action.setEnabled(s is not None and not in_setup(s) and s.status in ("active", "pending") and not busy)
+        self.disconnect_action.setEnabled((s is not None and not busy and s.status != "disconnected") or (s is not None and in_setup(s)))
+        self.reconnect_action.setEnabled(s is not None and not busy)
+        if s is not None and in_setup(s):
+            self.reconnect_action.setText("Continue &setup…")
+            self.disconnect_action.setText("&Discard setup…" if s.status == "unknown" else "&Disconnect…")
+        else:
+            never = s is not None and s.status == "unknown" and s.setup_step == 0
+            self.reconnect_action.setText("&Set up…" if never else "&Reconnect…")
+            self.disconnect_action.setText("&Disconnect…")
+
+    def _context_menu(self, pos: QtCore.QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is not None:
+            self.list.setCurrentItem(item)
+        menu = QtWidgets.QMenu(self)
+        menu.addAction(self.connect_action)
+        menu.addSeparator()
+        for action in (self.sync_action, self.disconnect_action, self.reconnect_action):
+            menu.addAction(action)
+        menu.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    def _default_action(self) -> None:
+        s = self.current_summary()
+        if s is not None and (in_setup(s) or s.status in ("disconnected", "unknown")):
+            self.reconnect_partner()
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #c53030;" if error else "")
+        self.message.setText(text)
+
+    # -- the wizard -------------------------------------------------------------------------------
+
+    def open_wizard(self, flow: Any) -> Any:
+        from gradient_desktop.ui.wizard import SetupWizard
+
+        if self.wizard is not None:
+            self.wizard.raise_()
+            self.wizard.activateWindow()
+            return self.wizard
+        wizard = SetupWizard(self.ctx, flow, self.window())
+        wizard.setWindowModality(QtCore.Qt.WindowModality.NonModal)
+        wizard.closed.connect(self._wizard_closed)
+        self.wizard = wizard
+        wizard.show()
+        return wizard
+
+    def _wizard_closed(self, partner_id: int | None) -> None:
+        self.wizard = None
+        self.reload()
+        if partner_id is not None:
+            self.select(partner_id)
+        refresh = getattr(self.window_, "refresh_partner", None)
+        if callable(refresh):
+            refresh()
+
+    def connect_partner(self, *_args: object) -> Any:
+        """The wizard for a new partner (the demo profile is preselected until a real one exists)."""
+        from gradient_desktop.services.setup import SetupFlow
+
+        return self.open_wizard(SetupFlow.new(self.ctx))
+
+    def reconnect_partner(self, partner_id: int | None = None) -> Any:
+        """Continue a half-finished setup, or run it again for a known partner."""
+        from gradient_desktop.services.setup import SetupFlow
+
+        pid = partner_id if partner_id is not None else self.current_id()
+        if pid is None:
+            return None
+        s = self.summary_of(pid)
+        if s is not None and in_setup(s):
+            flow = SetupFlow.resume(self.ctx, pid)
+        else:
+            flow = SetupFlow.reconnect(self.ctx, pid)
+        return self.open_wizard(flow)
 
     def open_demo(self) -> None:
         from gradient_desktop.services.demo import ensure_demo_partner
@@ -94,5 +280,132 @@ class PartnersView(QtWidgets.QWidget):
             if s.id == partner.id:
                 self.list.setCurrentRow(i)
 
-    def connect_partner(self) -> None:
-        QtWidgets.QMessageBox.information(self, "Connect a partner", "The setup wizard opens here.")
+    # -- sync and disconnect ----------------------------------------------------------------------
+
+    def _partner(self, partner_id: int | None) -> Partner | None:
+        pid = partner_id if partner_id is not None else self.current_id()
+        if pid is None:
+            return None
+        try:
+            return self.directory.by_id(pid)
+        except LookupError:
+            return None
+
+    def sync_now(self, partner_id: int | None = None) -> Any:
+        """Refresh the status, publish accounts, send mappings, push queued counts."""
+        partner = self._partner(partner_id)
+        if partner is None:
+            return None
+        self._say(f"Syncing {partner.name}…")
+        return self._start("sync", partner, self._sync(partner))
+
+    async def _sync(self, partner: Partner) -> str:
+        from gradient_desktop.services.integration import IntegrationService
+        from gradient_desktop.services.mapping import MappingService
+        from gradient_desktop.services.push import PushService
+
+        integration = IntegrationService(self.ctx)
+        status = await integration.refresh(partner)
+        parts = [f"{partner.name}: {status.status.upper()}"]
+        if integration.accounts(partner):
+            published = await integration.publish_accounts(partner)
+            parts.append(f"{published.created} account(s) published")
+            errors = await MappingService(self.ctx).sync(partner)
+            if errors:
+                parts.append(f"{len(errors)} mapping(s) not accepted")
+        push = PushService(self.ctx)
+        if push.pending(partner):
+            summary = await push.run(partner)
+            parts.append(summary.text())
+        return "; ".join(parts) + "."
+
+    def disconnect_partner(
+        self, partner_id: int | None = None, remove_keys: bool | None = None
+    ) -> Any:
+        """Disconnect (status *inactive*); ``remove_keys=None`` asks whether to keep the key."""
+        partner = self._partner(partner_id)
+        if partner is None:
+            return None
+        s = self.summary_of(partner.id or 0)
+        if s is not None and in_setup(s) and partner.status == "unknown":
+            return self._ask_discard(partner)
+        if remove_keys is None:
+            return self._ask_disconnect(partner)
+        self._say(f"Disconnecting {partner.name}…")
+        from gradient_desktop.services.integration import IntegrationService
+
+        async def disconnect() -> str:
+            await IntegrationService(self.ctx).disconnect(partner, remove_keys=remove_keys)
+            kept = "removed from the keyring" if remove_keys else "kept for a reconnect"
+            return f"{partner.name} is disconnected (status inactive on Gradient); its key is {kept}."
+
+        return self._start("disconnect", partner, disconnect())
+
+    def _ask_disconnect(self, partner: Partner) -> QtWidgets.QMessageBox:
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Question,
+            "Disconnect partner",
+            f"Disconnect {partner.name}? Gradient will show the integration as inactive and no "
+            "usage is sent until you reconnect.\n\nKeep the partner API key for a later "
+            "reconnect, or remove it from the keyring?",
+            parent=self,
+        )
+        keep = box.addButton("Disconnect, &keep the key", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        remove = box.addButton("Disconnect and &remove the key", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def clicked(button: QtWidgets.QAbstractButton) -> None:
+            if button is keep:
+                self.disconnect_partner(partner.id, remove_keys=False)
+            elif button is remove:
+                self.disconnect_partner(partner.id, remove_keys=True)
+
+        box.buttonClicked.connect(clicked)
+        box.open()  # never exec() (qasync#59)
+        return box
+
+    def _ask_discard(self, partner: Partner) -> QtWidgets.QMessageBox:
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Question,
+            "Discard setup",
+            f"Discard the unfinished setup of {partner.name}? Nothing was connected on Gradient yet.",
+            QtWidgets.QMessageBox.StandardButton.Discard | QtWidgets.QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def clicked(button: QtWidgets.QAbstractButton) -> None:
+            if box.standardButton(button) == QtWidgets.QMessageBox.StandardButton.Discard:
+                self.directory.remove(partner.name, delete_keys=True)
+                self.reload()
+
+        box.buttonClicked.connect(clicked)
+        box.open()
+        return box
+
+    def _start(self, action: str, partner: Partner, coro: Any) -> Any:
+        self._update_actions()
+
+        def done(text: str) -> None:
+            self._after(partner)
+            self._say(text)
+            self.action_finished.emit(action, partner.id, text)
+
+        def failed(exc: BaseException) -> None:
+            self._after(partner)
+            text = describe_error(exc)
+            self._say(text, error=True)
+            self.action_finished.emit(action, partner.id, text)
+
+        return self.tasks.start(coro, on_done=done, on_error=failed, on_cancel=lambda: self._after(partner))
+
+    def _after(self, partner: Partner) -> None:
+        if self.ctx.is_demo_url(partner.base_url):
+            self.ctx.demo.save()
+        self.reload()
+        refresh = getattr(self.window_, "refresh_partner", None)
+        if callable(refresh):
+            refresh()
+        self._update_actions()

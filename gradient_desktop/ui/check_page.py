@@ -1,0 +1,159 @@
+"""The "Integration check" page: Gradient's QA steps for the current partner, each ticked from
+a live API answer (``services.qa``), with a Run check button and the time of the last check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.qa import QA_STEPS, IntegrationCheck, QaReport, empty_report
+from gradient_desktop.store.models import Partner
+from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.tasks import TaskRunner, describe_error
+
+MARKS = {True: ("✔", "#1b8a3a"), False: ("✘", "#c53030"), None: ("–", "#6b7280")}
+
+
+class IntegrationCheckPage(QtWidgets.QWidget):
+    title = "Integration check"
+    undo_stack = None
+
+    def __init__(self, ctx: AppContext, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.tasks = TaskRunner(self)
+        self.partner: Partner | None = None
+        self.report: QaReport | None = None
+        self._task = None
+
+        heading = QtWidgets.QLabel(
+            "<b>Integration check</b> — Gradient's QA steps before launch, each ticked from what "
+            "the Vendor API answers now for the selected partner."
+        )
+        heading.setWordWrap(True)
+        self.tree = QtWidgets.QTreeWidget()
+        self.tree.setAccessibleName("QA steps")
+        self.tree.setHeaderLabels(["", "Step", "Result"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setWordWrap(True)
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(0, 32)
+        header.resizeSection(1, 200)
+        header.setStretchLastSection(True)
+        font = QtGui.QFont()
+        font.setPointSize(font.pointSize() + 4)
+        self._mark_font = font
+
+        self.run_button = QtWidgets.QPushButton("&Run check")
+        self.run_button.setShortcut(QtGui.QKeySequence("Ctrl+R"))
+        self.run_button.clicked.connect(self.run_check)
+        self.busy = QtWidgets.QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.busy.setMaximumHeight(10)
+        self.busy.hide()
+        self.last_check = QtWidgets.QLabel("Not checked yet.")
+        self.last_check.setAccessibleName("Last check")
+        self.error = QtWidgets.QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c53030;")
+        self.error.hide()
+        self.hint = QtWidgets.QLabel(
+            "Tip from Gradient's QA guide: after the check passes, disconnect the integration "
+            "and run the setup again to prove partners can disconnect and reconnect."
+        )
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: palette(mid);")
+
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.run_button)
+        row.addWidget(self.busy, 1)
+        row.addWidget(self.last_check, 2)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addLayout(row)
+        layout.addWidget(self.error)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.hint)
+        self._show(None)
+
+    # -- partner --------------------------------------------------------------------------------
+
+    def set_partner(self, partner: Partner | None) -> None:
+        changed = (partner.id if partner else None) != (self.partner.id if self.partner else None)
+        self.partner = partner
+        if changed:
+            if self._task is not None:
+                self._task.cancel()
+            self.report = None
+            self._show(None)
+        self.run_button.setEnabled(partner is not None and not self.tasks.busy)
+        last = partner.get_setup_data().get("last_check_at") if partner else None
+        if self.report is None:
+            self.last_check.setText(
+                "No partner selected."
+                if partner is None
+                else (f"Last checked {self._local(last)}; run again to see each step." if last else "Not checked yet.")
+            )
+
+    @staticmethod
+    def _local(stamp: str | datetime) -> str:
+        moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
+        return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+    # -- running --------------------------------------------------------------------------------
+
+    def run_check(self) -> None:
+        partner = self.partner
+        if partner is None or self.tasks.busy:
+            return
+        self.run_button.setEnabled(False)
+        self.busy.show()
+        self.error.hide()
+        self.last_check.setText(f"Checking {partner.name}…")
+        self._task = self.tasks.start(
+            IntegrationCheck(self.ctx).run(partner),
+            on_done=self._done,
+            on_error=self._failed,
+            on_cancel=self._stopped,
+        )
+
+    def _stopped(self) -> None:
+        self.busy.hide()
+        self.run_button.setEnabled(self.partner is not None)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._stopped()
+        self.error.setText(describe_error(exc))
+        self.error.show()
+
+    def _done(self, report: QaReport) -> None:
+        self._stopped()
+        self.report = report
+        self._show(report)
+        self.last_check.setText(
+            f"Last check {self._local(report.checked_at)}: {report.passed} of "
+            f"{len(report.steps)} steps pass."
+        )
+        if report.error:
+            self.error.setText(report.error)
+            self.error.show()
+
+    def _show(self, report: QaReport | None) -> None:
+        report = report or empty_report(self.partner.name if self.partner else "")
+        self.tree.clear()
+        for step in report.steps:
+            mark, color = MARKS[step.ok]
+            detail = step.detail or next(h for k, _t, h in QA_STEPS if k == step.key)
+            item = QtWidgets.QTreeWidgetItem(["" if self.report is None else mark, step.title, detail])
+            item.setForeground(0, QtGui.QColor(color))
+            item.setFont(0, self._mark_font)
+            item.setToolTip(2, detail)
+            item.setData(0, QtCore.Qt.ItemDataRole.UserRole, step.key)
+            self.tree.addTopLevelItem(item)
+
+    def marks(self) -> dict[str, bool | None]:
+        """key -> ticked (tests, accessibility)."""
+        return {s.key: s.ok for s in self.report.steps} if self.report else {}

@@ -1,0 +1,125 @@
+"""Step 6: what is about to go live (accounts mapped, services, unmapped left), then status
+*active* and, optionally, a first usage sync with a progress bar."""
+
+from __future__ import annotations
+
+from gradient_desktop.api import Integration, ProgressEvent
+from gradient_desktop.services.push import PushSummary
+from gradient_desktop.services.setup import Step
+from gradient_desktop.ui.qt import QtWidgets
+from gradient_desktop.ui.wizard.base import OK_STYLE, SetupPage, busy_bar, wrap_label
+
+
+class ActivatePage(SetupPage):
+    step = Step.ACTIVATE
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(
+            "Set the integration to ACTIVE: the MSP sees it connected, and usage you send from "
+            "now on reconciles its PSA billing.",
+            parent,
+        )
+        self.summary = wrap_label("")
+        self.summary.setAccessibleName("Summary")
+        self.layout_.addWidget(self.summary)
+        self.usage_box = QtWidgets.QCheckBox()
+        self.usage_box.setChecked(True)
+        self.layout_.addWidget(self.usage_box)
+        row = QtWidgets.QHBoxLayout()
+        self.activate_button = QtWidgets.QPushButton("&Activate")
+        self.activate_button.setDefault(True)
+        self.activate_button.clicked.connect(self.activate)
+        self.busy = busy_bar()
+        row.addWidget(self.activate_button)
+        row.addWidget(self.busy, 1)
+        self.layout_.addLayout(row)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setAccessibleName("Usage sync progress")
+        self.progress.hide()
+        self.layout_.addWidget(self.progress)
+        self.status = wrap_label("")
+        self.status.setAccessibleName("Activation status")
+        self.layout_.addWidget(self.status)
+        self.finish_layout()
+        self.setFinalPage(True)
+        self._active = False
+
+    def initializePage(self) -> None:
+        flow = self.flow
+        s = flow.mapping_summary()
+        partner = flow.partner
+        name = partner.name if partner else "the partner"
+        self.summary.setText(
+            f"<b>{name}</b><br>"
+            f"Accounts mapped: <b>{s.mapped}</b> of {s.accounts}<br>"
+            f"Services covered: <b>{s.services}</b><br>"
+            f"Unmapped accounts left: <b>{s.unmapped}</b>"
+            + (" (you can map them later on the Mapping page)" if s.unmapped else "")
+        )
+        if flow.is_demo:
+            self.usage_box.setText(
+                f"Send a first usage sync now (demo counts for {s.mapped} mapped accounts × "
+                f"{s.services} services)"
+            )
+            self.usage_box.setEnabled(s.mapped > 0)
+            self.usage_box.setChecked(s.mapped > 0)
+        else:
+            queued = flow.queued_counts()
+            self.usage_box.setText(f"Send the {queued} queued count(s) now")
+            self.usage_box.setEnabled(queued > 0)
+            self.usage_box.setChecked(queued > 0)
+        self._active = partner is not None and partner.status == "active" and flow.step == Step.DONE
+        self.activate_button.setEnabled(not self._active)
+
+    def activate(self) -> None:
+        self.activate_button.setEnabled(False)
+        self.busy.show()
+        self.status.setStyleSheet("")
+        self.status.setText("Setting the integration to active…")
+        self.run(self.flow.activate(), self._activated, self._failed, self._cancelled)
+
+    def _activated(self, integration: Integration) -> None:
+        self.busy.hide()
+        self._active = True
+        self.status.setStyleSheet(OK_STYLE)
+        self.status.setText(f"✔ The integration is {integration.status.upper()}.")
+        if self.usage_box.isChecked() and self.usage_box.isEnabled():
+            self.first_sync()
+
+    def first_sync(self) -> None:
+        self.progress.show()
+        self.progress.setRange(0, 0)
+
+        def progress(event: ProgressEvent) -> None:
+            self.progress.setRange(0, max(event.total, 1))
+            self.progress.setValue(event.done)
+
+        self.run(self.flow.first_usage_sync(progress), self._synced, self._sync_failed)
+
+    def _synced(self, summary: PushSummary) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.status.setText(
+            f"✔ The integration is ACTIVE. First usage sync: {summary.text()}"
+        )
+
+    def _sync_failed(self, exc: BaseException) -> None:
+        self.progress.hide()
+        self.status.setText(
+            "✔ The integration is ACTIVE. The first usage sync did not finish; queued counts "
+            "are sent on the next sync."
+        )
+        self.show_error(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.busy.hide()
+        self.activate_button.setEnabled(True)
+        self.status.setText("Not activated:")
+        self.show_error(exc)
+
+    def _cancelled(self) -> None:
+        self.busy.hide()
+        self.activate_button.setEnabled(not self._active)
+
+    def isComplete(self) -> bool:
+        return self._active and not self.running

@@ -1,0 +1,85 @@
+"""Helpers for the GUI tests of the setup wizard, the Partners view and the check page: a fresh
+AppContext per "app start", waiting on the qasync loop, and optional screenshots.
+
+Set ``GRADIENT_DESKTOP_SCREENSHOTS=docs/screenshots`` to write the screenshots the docs show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gradient_desktop.config import database_path
+from gradient_desktop.services.context import AppContext, DemoEnvironment
+from gradient_desktop.store import open_database
+
+
+def open_ctx() -> AppContext:
+    """A new AppContext on this test's home folder (a second call = the app restarted)."""
+    return AppContext(open_database(database_path()), demo=DemoEnvironment(latency_ms=0))
+
+
+def run(loop: Any, coro: Any) -> Any:
+    """``loop.run_until_complete`` without its final ``processEvents`` pass: qasync runs that
+    pass after it has cleared the running loop, so a request step landing there fails with
+    "no running event loop". ``run_forever`` + ``stop`` has no such pass."""
+    future = asyncio.ensure_future(coro, loop=loop)
+    future.add_done_callback(lambda _f: loop.stop())
+    loop.run_forever()
+    return future.result()
+
+
+def wait_until(loop: Any, predicate: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Run the qasync loop (and with it Qt) until ``predicate()`` is true."""
+
+    async def waiter() -> None:
+        deadline = loop.time() + timeout
+        while not predicate():
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+            await asyncio.sleep(0.02)
+        # Let stragglers of the work just finished (anyio's happy-eyeballs helpers, cancelled
+        # requests) end inside the running loop: pytest-qt processes Qt events between a test
+        # and its teardown, and an asyncio step taken there would find no running loop.
+        await asyncio.sleep(0.05)
+
+    run(loop, waiter())
+
+
+def in_loop(loop: Any, action: Callable[[], Any]) -> Any:
+    """Call ``action`` while the loop runs, as a click in the running app would be."""
+
+    async def call() -> Any:
+        return action()
+
+    return run(loop, call())
+
+
+def settle(loop: Any, seconds: float = 0.05) -> None:
+    run(loop, asyncio.sleep(seconds))
+
+
+def screenshot(widget: Any, name: str) -> Path | None:
+    folder = os.environ.get("GRADIENT_DESKTOP_SCREENSHOTS")
+    if not folder:
+        return None
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    target = path / name
+    widget.grab().save(str(target))
+    return target
+
+
+def close_ctx(loop: Any, ctx: AppContext) -> None:
+    """What the app does on quit: cancel pending work, close HTTP pools, stop the demo."""
+    settle(loop)
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        run(loop, asyncio.gather(*pending, return_exceptions=True))
+    run(loop, ctx.aclose())
+    ctx.close()
