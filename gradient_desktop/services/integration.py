@@ -330,6 +330,11 @@ class IntegrationService:
                 await client.create_accounts(items)
                 result.created += len(chunk)
                 self._set_sync(partner, [a.account_id for a in chunk], SyncState.SYNCED, None)
+                if client.vendor_side_mapping:
+                    # The create carried each mapping (clientOId): those are on Gradient now.
+                    self._set_mapping_synced(
+                        partner, [a.account_id for a in chunk if a.account_id in targets]
+                    )
             except ConflictError:
                 # Someone created some of them meanwhile: fall back to one at a time.
                 for item in items:
@@ -399,6 +404,19 @@ class IntegrationService:
                 .where(col(VendorAccount.partner_id) == partner.id)
                 .where(col(VendorAccount.account_id).in_(ids))
                 .values(sync_state=state.value, sync_error=error)
+            )
+            s.commit()
+
+    def _set_mapping_synced(self, partner: Partner, ids: list[str]) -> None:
+        if not ids:
+            return
+        with self.ctx.db.write_session() as s:
+            s.exec(
+                update(Mapping)
+                .where(col(Mapping.partner_id) == partner.id)
+                .where(col(Mapping.kind) == MappingKind.ACCOUNT.value)
+                .where(col(Mapping.source_id).in_(ids))
+                .values(sync_state=SyncState.SYNCED.value, sync_error=None)
             )
             s.commit()
 

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from gradient_desktop.api import ApiError, NotFoundError
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.store.models import (
+    GradientClient,
     Mapping,
     MappingKind,
     MappingOrigin,
@@ -26,6 +27,9 @@ from gradient_desktop.store.models import (
 )
 
 log = logging.getLogger(__name__)
+
+#: Ids per ``IN (...)`` list: well under SQLite's bound-parameter limit on every build.
+_IN_LIMIT = 900
 
 
 @dataclass(frozen=True)
@@ -65,12 +69,18 @@ class MappingService:
         """Store the changes in one transaction; return the inverse changes (for undo)."""
         inverse: list[MappingChange] = []
         with self.ctx.db.write_session() as s:
-            current = {
-                m.source_id: m
-                for m in s.exec(
-                    select(Mapping).where(Mapping.partner_id == partner.id, Mapping.kind == kind)
-                )
-            }
+            # Load only the rows the changes touch: a drop onto one client must not read 50,000
+            # mappings (a bulk change reads them all in one query instead of many IN lists).
+            query = select(Mapping).where(Mapping.partner_id == partner.id, Mapping.kind == kind)
+            ids = list(dict.fromkeys(c.source_id for c in changes))
+            if len(ids) <= _IN_LIMIT * 4:
+                found: list[Mapping] = []
+                for start in range(0, len(ids), _IN_LIMIT):
+                    chunk = ids[start : start + _IN_LIMIT]
+                    found.extend(s.exec(query.where(col(Mapping.source_id).in_(chunk))))
+            else:
+                found = list(s.exec(query))
+            current = {m.source_id: m for m in found}
             for change in changes:
                 row = current.get(change.source_id)
                 inverse.append(
@@ -105,7 +115,9 @@ class MappingService:
     def clear(self, partner: Partner, kind: str = MappingKind.ACCOUNT.value) -> None:
         with self.ctx.db.write_session() as s:
             s.exec(
-                delete(Mapping).where(col(Mapping.partner_id) == partner.id, col(Mapping.kind) == kind)
+                delete(Mapping).where(
+                    col(Mapping.partner_id) == partner.id, col(Mapping.kind) == kind
+                )
             )
             s.commit()
 
@@ -118,14 +130,14 @@ class MappingService:
         says saved/syncing/failed for the grid's indicator.
         """
         client = self.ctx.client_for(partner)
-        wanted = self.mappings(partner)
-        with self.ctx.db.session() as s:
-            published = {
-                a.account_id
-                for a in s.exec(select(VendorAccount).where(VendorAccount.partner_id == partner.id))
-                if a.sync_state == SyncState.SYNCED.value
-            }
-        ids = list(source_ids) if source_ids is not None else list(wanted)
+        if source_ids is None:
+            wanted = self.mappings(partner)
+            ids = list(wanted)
+        else:
+            # Only the rows asked for: the grid syncs a few rows after each change.
+            ids = list(dict.fromkeys(source_ids))
+            wanted = self._targets_of(partner, ids)
+        published = self._published(partner, ids)
         errors: dict[str, str] = {}
         for account_id in ids:
             if account_id not in published:
@@ -157,3 +169,117 @@ class MappingService:
                 .values(sync_state=state.value, sync_error=error)
             )
             s.commit()
+
+    async def partner_services(self, partner: Partner) -> list[tuple[str, str, bool]]:
+        """The partner's organisation services on Gradient: ``(id, name, isMapped)`` — the
+        targets of service mappings (the MSP maps them to PSA products in Synthesize)."""
+        services = await self.ctx.client_for(partner).list_org_services()
+        return [(s.id, s.name or s.id, bool(s.is_mapped)) for s in services]
+
+    # -- reads for the mapping grid ---------------------------------------------------------------
+
+    def _targets_of(self, partner: Partner, ids: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        with self.ctx.db.session() as s:
+            for start in range(0, len(ids), _IN_LIMIT):
+                rows = s.exec(
+                    select(Mapping.source_id, Mapping.target_id).where(
+                        Mapping.partner_id == partner.id,
+                        Mapping.kind == MappingKind.ACCOUNT.value,
+                        col(Mapping.source_id).in_(ids[start : start + _IN_LIMIT]),
+                    )
+                )
+                out.update(dict(rows.all()))
+        return out
+
+    def _published(self, partner: Partner, ids: list[str]) -> set[str]:
+        """The accounts Gradient has (a mapping of any other is sent when it is published)."""
+        out: set[str] = set()
+        with self.ctx.db.session() as s:
+            for start in range(0, len(ids), _IN_LIMIT):
+                rows = s.exec(
+                    select(VendorAccount.account_id).where(
+                        VendorAccount.partner_id == partner.id,
+                        VendorAccount.sync_state == SyncState.SYNCED.value,
+                        col(VendorAccount.account_id).in_(ids[start : start + _IN_LIMIT]),
+                    )
+                )
+                out.update(rows.all())
+        return out
+
+    def sync_states(
+        self, partner: Partner, ids: list[str], kind: str = MappingKind.ACCOUNT.value
+    ) -> dict[str, tuple[str, str | None]]:
+        """``{source_id: (sync_state, sync_error)}`` of the mapped ones among ``ids``."""
+        out: dict[str, tuple[str, str | None]] = {}
+        with self.ctx.db.session() as s:
+            for start in range(0, len(ids), _IN_LIMIT):
+                rows = s.exec(
+                    select(Mapping.source_id, Mapping.sync_state, Mapping.sync_error).where(
+                        Mapping.partner_id == partner.id,
+                        Mapping.kind == kind,
+                        col(Mapping.source_id).in_(ids[start : start + _IN_LIMIT]),
+                    )
+                )
+                out.update({sid: (state, err) for sid, state, err in rows.all()})
+        return out
+
+    def grid_rows(self, partner: Partner, kind: str = MappingKind.ACCOUNT.value) -> GridRows:
+        """Everything the mapping grid shows, read column-wise with plain SQL (50,000 ORM
+        objects would cost seconds; tuples from the driver cost tens of milliseconds)."""
+        pid = partner.id
+        with self.ctx.db.read() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            if kind == MappingKind.ACCOUNT.value:
+                left = raw.execute(
+                    "SELECT account_id, name, COALESCE(description, ''), sync_state = 'synced' "
+                    "FROM vendor_account WHERE partner_id = ? ORDER BY name COLLATE NOCASE",
+                    (pid,),
+                ).fetchall()
+                right = raw.execute(
+                    "SELECT client_id, name, stale FROM gradient_client WHERE partner_id = ? "
+                    "ORDER BY name COLLATE NOCASE",
+                    (pid,),
+                ).fetchall()
+            else:
+                left = raw.execute(
+                    "SELECT service_id, name, unit_type || COALESCE(' (' || storage_unit || ')', ''),"
+                    " 1 FROM partner_service WHERE partner_id = ? ORDER BY name COLLATE NOCASE",
+                    (pid,),
+                ).fetchall()
+                right = []
+            maps = raw.execute(
+                "SELECT source_id, target_id, origin, sync_state, sync_error FROM mapping "
+                "WHERE partner_id = ? AND kind = ?",
+                (pid, kind),
+            ).fetchall()
+        return GridRows(left=left, right=right, mappings=maps)
+
+    def stale_clients(self, partner: Partner) -> set[str]:
+        with self.ctx.db.session() as s:
+            rows = s.exec(
+                select(GradientClient.client_id).where(
+                    GradientClient.partner_id == partner.id, col(GradientClient.stale).is_(True)
+                )
+            )
+            return set(rows.all())
+
+
+@dataclass(frozen=True)
+class GridRows:
+    """Rows as tuples: ``left`` (id, name, description, published), ``right`` (id, name,
+    stale), ``mappings`` (source, target, origin, sync_state, sync_error). ``published`` says
+    Gradient has the account (a mapping of any other travels with its create)."""
+
+    left: list[tuple[str, str, str, int]]
+    right: list[tuple[str, str, int]]
+    mappings: list[tuple[str, str, str, str, str | None]]
+
+
+def conflicts(mapping: dict[str, str]) -> dict[str, list[str]]:
+    """Targets reached from more than one source (forbidden when one account per client)."""
+    by_target: dict[str, list[str]] = {}
+    for source, target in mapping.items():
+        by_target.setdefault(target, []).append(source)
+    return {t: s for t, s in by_target.items() if len(s) > 1}

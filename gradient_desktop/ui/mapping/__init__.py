@@ -1,0 +1,1 @@
+"""The mapping grid (accounts ↔ Gradient clients, services ↔ partner services) and its page."""

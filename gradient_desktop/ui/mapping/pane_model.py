@@ -1,0 +1,242 @@
+"""The machinery both panes' table models share: visible rows over plain lists, sort and filter
+in Python, ``layoutChanged`` with persistent indexes carried along, ids as JSON MIME data.
+
+No QSortFilterProxyModel (it calls back into Python millions of times at 50,000 rows; see
+PITFALLS). Also the grid's roles, colours, filters and MIME types.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import ClassVar
+
+from gradient_desktop.ui.mapping.state import (
+    CONFLICT,
+    MAPPED,
+    STALE,
+    SUGGESTED,
+    UNMAPPED,
+    GridState,
+    Side,
+)
+from gradient_desktop.ui.qt import QtCore, QtGui
+
+Qt = QtCore.Qt
+ACCOUNT_MIME = "application/x-gradient-account-ids"
+CLIENT_MIME = "application/x-gradient-client-ids"
+TEXT_MIME = "text/plain"
+ID_ROLE = int(Qt.ItemDataRole.UserRole)
+STATE_ROLE = ID_ROLE + 1
+# Roles as plain ints: data() compares them thousands of times per paint.
+DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+DECORATION = int(Qt.ItemDataRole.DecorationRole)
+TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+FONT = int(Qt.ItemDataRole.FontRole)
+FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+SERVED = frozenset({DISPLAY, DECORATION, TOOLTIP, FONT, FOREGROUND, ID_ROLE, STATE_ROLE})
+ROW_FLAGS = (
+    Qt.ItemFlag.ItemIsDropEnabled
+    | Qt.ItemFlag.ItemIsEnabled
+    | Qt.ItemFlag.ItemIsSelectable
+    | Qt.ItemFlag.ItemIsDragEnabled
+)
+
+STATE_COLORS = {
+    MAPPED: "#1b8a3a",
+    UNMAPPED: "#6b7280",
+    SUGGESTED: "#2563eb",
+    CONFLICT: "#c53030",
+    STALE: "#b7791f",
+}
+SUGGESTION_COLOR = QtGui.QColor("#2563eb")
+FAILED_COLOR = QtGui.QColor("#c53030")
+
+#: Left-pane filters (combo text → predicate name) and right-pane filters.
+LEFT_FILTERS = {
+    "All accounts": None,
+    "Unmapped only": UNMAPPED,
+    "Suggested": SUGGESTED,
+    "Conflicts": CONFLICT,
+    "Stale": STALE,
+    "Mapped": MAPPED,
+}
+RIGHT_FILTERS = {"All clients": None, "Unmapped only": UNMAPPED, "Stale": STALE}
+
+
+def encode_ids(mime: QtCore.QMimeData, fmt: str, ids: list[str]) -> None:
+    mime.setData(fmt, QtCore.QByteArray(json.dumps(ids).encode()))
+    mime.setText("\n".join(ids))
+
+
+def decode_ids(mime: QtCore.QMimeData, fmt: str, known: dict[str, int] | None) -> list[str]:
+    """Ids from our MIME type, else from plain text (one per line or comma-separated) when
+    ``known`` says which strings are ids; anything else is ignored."""
+    if mime.hasFormat(fmt):
+        try:
+            data = json.loads(bytes(mime.data(fmt).data()).decode())
+        except ValueError:
+            return []
+        return [str(x) for x in data] if isinstance(data, list) else []
+    if known is not None and mime.hasText():
+        words = mime.text().replace(",", "\n").split("\n")
+        return [w.strip() for w in words if w.strip() in known]
+    return []
+
+
+class PaneModel(QtCore.QAbstractTableModel):
+    """Shared machinery: visible rows, Python sort and filter, MIME encoding."""
+
+    COLUMNS: tuple[str, ...] = ()
+    PRESORTED = -1  # the column the loaded rows are already sorted by (ascending)
+    FILTERS: ClassVar[dict[str, str | None]] = {}
+    MIME = ""
+
+    def __init__(self, state: GridState, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._order: list[int] = []  # every row, in sort order
+        self._visible: list[int] = []  # the rows shown, in sort order
+        self._needle = ""
+        self._mode: str | None = None
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    @property
+    def side(self) -> Side:
+        raise NotImplementedError
+
+    def row_state(self, row: int) -> str:
+        raise NotImplementedError
+
+    # -- Qt model API ----------------------------------------------------------------------------
+
+    def rowCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._visible)
+
+    def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if 0 <= section < len(self.COLUMNS):
+                return self.COLUMNS[section]
+        return None
+
+    def flags(self, index: QtCore.QModelIndex) -> Qt.ItemFlag:
+        # Precomputed: combining enum flags in Python costs more than the rest of a paint.
+        return ROW_FLAGS if index.isValid() else Qt.ItemFlag.ItemIsDropEnabled
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        # Copy, never Move: a Move would make the view delete the dragged rows afterwards.
+        return Qt.DropAction.CopyAction
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    def mimeTypes(self) -> list[str]:
+        return [ACCOUNT_MIME, CLIENT_MIME, TEXT_MIME]
+
+    def mimeData(self, indexes: list[QtCore.QModelIndex]) -> QtCore.QMimeData:
+        mime = QtCore.QMimeData()
+        encode_ids(mime, self.MIME, self.ids_of(indexes))
+        return mime
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (column, order)
+        key = self.sort_key(column)
+        self._order = sorted(
+            range(len(self.side)), key=key, reverse=order == Qt.SortOrder.DescendingOrder
+        )
+        self._refilter(incremental=False)
+
+    # -- ours ------------------------------------------------------------------------------------
+
+    def sort_key(self, column: int) -> Callable[[int], object]:
+        raise NotImplementedError
+
+    def reload(self) -> None:
+        """The state was (re)loaded: start over with all rows."""
+        self.beginResetModel()
+        self._order = list(range(len(self.side)))
+        # The store returns rows by name already; only another sort needs Python's time.
+        if self._sort is not None and self._sort != (self.PRESORTED, Qt.SortOrder.AscendingOrder):
+            key = self.sort_key(self._sort[0])
+            self._order.sort(key=key, reverse=self._sort[1] == Qt.SortOrder.DescendingOrder)
+        self._visible = self._compute(self._order)
+        self.endResetModel()
+
+    def set_filter(self, text: str | None = None, mode: str | object | None = ...) -> None:
+        """Filter by search text and/or state; typing more letters filters the shown rows only."""
+        new_needle = self._needle if text is None else text.strip().lower()
+        new_mode = self._mode if mode is ... else mode
+        incremental = new_mode == self._mode and new_needle.startswith(self._needle)
+        self._needle, self._mode = new_needle, new_mode  # type: ignore[assignment]
+        self._refilter(incremental=incremental)
+
+    def refresh(self, *, refilter: bool = False) -> None:
+        """Row states changed: repaint, and re-run a state filter (rows may leave or join)."""
+        if refilter and self._mode is not None:
+            self._refilter(incremental=False)
+        elif self._visible:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._visible) - 1, len(self.COLUMNS) - 1)
+            )
+
+    def _compute(self, base: list[int]) -> list[int]:
+        needle, keys = self._needle, self.side.keys
+        rows = [i for i in base if needle in keys[i]] if needle else list(base)
+        if self._mode is not None:
+            mode, state_of = self._mode, self.row_state
+            rows = [i for i in rows if state_of(i) == mode]
+        return rows
+
+    def _refilter(self, *, incremental: bool) -> None:
+        new = self._compute(self._visible if incremental else self._order)
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        if old:
+            # Usually a handful (current index, selection corners): look each up in C with
+            # list.index rather than building a 50,000-entry dict per keystroke.
+            wanted = {self._visible[i.row()] for i in old if i.row() < len(self._visible)}
+            if len(wanted) > 64:
+                where = {r: n for n, r in enumerate(new)}
+            else:
+                members = set(new)
+                where = {r: new.index(r) for r in wanted if r in members}
+            moved = []
+            for idx in old:
+                n = where.get(self._visible[idx.row()]) if idx.row() < len(self._visible) else None
+                moved.append(
+                    self.createIndex(n, idx.column()) if n is not None else QtCore.QModelIndex()
+                )
+            self._visible = new
+            self.changePersistentIndexList(old, moved)
+        else:
+            self._visible = new
+        self.layoutChanged.emit()
+
+    def row_at(self, visible_row: int) -> int:
+        return self._visible[visible_row]
+
+    def id_at(self, visible_row: int) -> str:
+        return self.side.ids[self._visible[visible_row]]
+
+    def ids_of(self, indexes: list[QtCore.QModelIndex]) -> list[str]:
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        return [self.side.ids[self._visible[r]] for r in rows if r < len(self._visible)]
+
+    def visible_row_of(self, rid: str) -> int:
+        """Where an id is shown, or -1 (filtered out or unknown)."""
+        pos = self.side.pos.get(rid)
+        if pos is None:
+            return -1
+        try:
+            return self._visible.index(pos)
+        except ValueError:
+            return -1
+
+    def visible_ids(self) -> list[str]:
+        ids = self.side.ids
+        return [ids[i] for i in self._visible]

@@ -1,0 +1,124 @@
+"""Small widgets around the grid's tables: the per-pane header (title, search box, state
+filter) and the action bar (map/unmap, suggestions threshold, one-account-per-client)."""
+
+from __future__ import annotations
+
+from gradient_desktop.ui.qt import QtCore, QtWidgets
+
+
+class PaneHeader(QtWidgets.QWidget):
+    """``Title   Search: [______]  Show: [All ▾]`` above one table."""
+
+    def __init__(
+        self,
+        title: str,
+        search_label: str,
+        filters: dict[str, str | None],
+        view: QtWidgets.QWidget,
+        show_label: str = "Sho&w",
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.title = QtWidgets.QLabel(f"<b>{title}</b>")
+        self.search = QtWidgets.QLineEdit()
+        self.search.setPlaceholderText("name, id or description")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName(f"Search {title.lower()}")
+        label = QtWidgets.QLabel(search_label)
+        label.setBuddy(self.search)
+        self.mode = QtWidgets.QComboBox()
+        self.mode.setAccessibleName(f"Show which {title.lower()}")
+        for text, value in filters.items():
+            self.mode.addItem(text, value)
+        show = QtWidgets.QLabel(show_label)
+        show.setBuddy(self.mode)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 2)
+        layout.addWidget(self.title)
+        layout.addStretch(1)
+        layout.addWidget(label)
+        layout.addWidget(self.search, 2)
+        layout.addWidget(show)
+        layout.addWidget(self.mode)
+        # Enter in the search box moves into the table (keyboard path).
+        self.search.returnPressed.connect(view.setFocus)
+
+
+class SuggestionBar(QtWidgets.QWidget):
+    """Actions on the selection and on suggestions, plus a line for messages."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.map_button = QtWidgets.QPushButton("&Map selected")
+        self.map_button.setToolTip(
+            "Map the selected accounts to the current client (Ctrl+M, or Enter in the client list)."
+        )
+        self.unmap_button = QtWidgets.QPushButton("&Unmap")
+        self.unmap_button.setToolTip("Unmap the selected accounts (Delete).")
+        self.accept_button = QtWidgets.QPushButton("Accept s&elected suggestions")
+        self.accept_button.setToolTip(
+            "Accept the suggestions of the selected accounts (Enter in the account list)."
+        )
+        self.threshold = QtWidgets.QSpinBox()
+        self.threshold.setRange(50, 100)
+        self.threshold.setValue(90)
+        self.threshold.setSuffix(" %")
+        self.threshold.setAccessibleName("Suggestion confidence threshold")
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider.setRange(50, 100)
+        self.slider.setValue(90)
+        self.slider.setFixedWidth(110)
+        self.slider.setAccessibleName("Suggestion confidence threshold slider")
+        self.slider.valueChanged.connect(self.threshold.setValue)
+        self.threshold.valueChanged.connect(self.slider.setValue)
+        threshold_label = QtWidgets.QLabel("&Threshold")
+        threshold_label.setBuddy(self.threshold)
+        self.accept_all_button = QtWidgets.QPushButton("Accept &all ≥ threshold")
+        self.accept_all_button.setToolTip(
+            "Accept every suggestion at or above the threshold, as one undo step (Ctrl+Shift+A)."
+        )
+        self.suggest_button = QtWidgets.QPushButton("Su&ggest again")
+        self.suggest_button.setToolTip("Recompute suggestions for the unmapped accounts.")
+        self.one_per_client = QtWidgets.QCheckBox("&One account per client")
+        self.one_per_client.setChecked(True)
+        self.one_per_client.setToolTip("Flag a client mapped from two accounts as a conflict.")
+        self.message = QtWidgets.QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("Mapping messages")
+
+        row = QtWidgets.QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (self.map_button, self.unmap_button, self.accept_button):
+            row.addWidget(w)
+        row.addSpacing(12)
+        row.addWidget(threshold_label)
+        row.addWidget(self.slider)
+        row.addWidget(self.threshold)
+        row.addWidget(self.accept_all_button)
+        row.addWidget(self.suggest_button)
+        row.addStretch(1)
+        row.addWidget(self.one_per_client)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.message)
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #c53030;" if error else "")
+        self.message.setText(text)
+
+
+def counters_html(c: dict[str, int]) -> str:
+    """The grid's status line: every state with its colour and count."""
+    parts = [
+        f"{c['accounts']:,} accounts",
+        f"<span style='color:#1b8a3a'>● {c['mapped']:,} mapped</span>",
+        f"<span style='color:#6b7280'>● {c['unmapped']:,} unmapped</span>",
+        f"<span style='color:#2563eb'>● {c['suggested']:,} suggested</span>",
+        f"<span style='color:#c53030'>● {c['conflict']:,} conflicts</span>",
+        f"<span style='color:#b7791f'>● {c['stale']:,} stale</span>",
+        f"{c['clients']:,} clients ({c['stale_clients']:,} stale)",
+    ]
+    if c["failed"]:
+        parts.append(f"<b style='color:#c53030'>{c['failed']:,} not synced</b>")
+    return " · ".join(parts)

@@ -1,0 +1,100 @@
+"""Auto-match suggestions: normalisation, confidences, one suggestion per client, and the
+50,000 × 50,000 case staying far from quadratic."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from gradient_desktop.sandbox.names import company_names, vendor_spelling
+from gradient_desktop.sandbox.seed import PARTNER_DEMO, _demo_clients, demo_vendor_customers
+from gradient_desktop.services.suggest import above, normalise, suggest
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("ACME Corp.", "Acme Corporation"),
+        ("Smith & Jones LLC", "Smith and Jones"),
+        ("The Miller Group", "miller group, inc."),
+        ("Blue-Harbor Dental Ltd", "Blue Harbor Dental"),
+        ("Hayes Staffing Svcs", "Hayes Staffing Services"),
+    ],
+)
+def test_normalise_makes_spellings_of_one_company_equal(a: str, b: str) -> None:
+    assert normalise(a) == normalise(b)
+
+
+def test_normalise_keeps_a_name_made_only_of_legal_words() -> None:
+    assert normalise("The Company") == "the company"
+
+
+def test_exact_after_normalising_is_100_and_typos_score_lower_but_match() -> None:
+    targets = [("c1", "Acme Corporation"), ("c2", "Blue Harbor Dental"), ("c3", "Zenith Labs")]
+    sources = [
+        ("a1", "ACME Corp."),
+        ("a2", "Blue Harbr Dental LLC"),
+        ("a3", "Nothing Alike Bakery"),
+    ]
+    got = {s.source_id: (s.target_id, s.confidence) for s in suggest(sources, targets)}
+    assert got["a1"] == ("c1", 100)
+    assert got["a2"][0] == "c2" and 80 <= got["a2"][1] < 100
+    assert "a3" not in got  # below the minimum confidence: no suggestion at all
+
+
+def test_a_client_is_suggested_for_one_account_only_and_equal_names_pair_up() -> None:
+    targets = [("c1", "Smith Dental"), ("c2", "Smith Dental")]
+    sources = [("a1", "SMITH DENTAL"), ("a2", "Smith Dental LLC"), ("a3", "smith dental inc")]
+    got = suggest(sources, targets)
+    assert sorted(s.target_id for s in got) == ["c1", "c2"]
+    assert len({s.source_id for s in got}) == 2
+    many = suggest(sources, targets, one_per_target=False)
+    assert len(many) == 3
+
+
+def test_above_threshold_filters_by_confidence() -> None:
+    got = suggest([("a", "Acme Corp"), ("b", "Zenth Labs")], [("1", "Acme"), ("2", "Zenith Labs")])
+    assert [s.source_id for s in above(got, 100)] == ["a"]
+    assert {s.source_id for s in above(got, 80)} == {"a", "b"}
+
+
+def test_demo_customers_are_matched_to_their_clients() -> None:
+    clients = _demo_clients(PARTNER_DEMO)
+    customers = demo_vendor_customers(PARTNER_DEMO)
+    got = suggest([(c["id"], c["name"]) for c in customers], clients)
+    names = dict(clients)
+    by_source = {s.source_id: names[s.target_id] for s in got}
+    assert by_source["cust-0001"] == "Acme Corporation"  # "ACME Corp."
+    # About 90 % of the clients exist on the vendor side; nearly all of them are found.
+    assert len(got) >= 170
+    wrong = [
+        (c["name"], by_source[c["id"]])
+        for c in customers
+        if c["id"] in by_source and normalise(c["name"]) != normalise(by_source[c["id"]])
+    ]
+    assert len(wrong) <= 5, wrong
+
+
+@pytest.mark.slow
+def test_50k_by_50k_with_typos_runs_in_seconds_not_quadratic() -> None:
+    rng = random.Random(7)
+    names = company_names(rng, 50_000, unique=False)
+    targets = [(f"c{i}", n) for i, n in enumerate(names)]
+
+    def typo(s: str) -> str:
+        i = rng.randrange(len(s))
+        return s[:i] + s[i + 1 :]
+
+    sources = [
+        (f"a{i}", typo(n) if rng.random() < 0.3 else vendor_spelling(n, rng))
+        for i, n in enumerate(names)
+    ]
+    rng.shuffle(sources)
+    started = time.perf_counter()
+    got = suggest(sources, targets)
+    elapsed = time.perf_counter() - started
+    # A full cross product is 2.5e9 comparisons (minutes); blocking keeps it to seconds.
+    assert elapsed < 20, elapsed
+    assert len(got) > 25_000
