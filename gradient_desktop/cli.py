@@ -143,6 +143,26 @@ def _context() -> Any:
         raise CliError(str(exc)) from None
 
 
+class _Locked:
+    """Holds the single-instance lock for a command that writes to the data folder, so two
+    pushes (or a push while the app runs) cannot interleave their outbox work."""
+
+    def __init__(self) -> None:
+        from gradient_desktop.store import AlreadyRunning, InstanceLock
+
+        self.lock = InstanceLock()
+        try:
+            self.lock.acquire()
+        except AlreadyRunning as exc:
+            raise CliError(
+                f"{exc} Close the app (or wait for the other push) and run this again; "
+                "nothing was sent."
+            ) from None
+
+    def release(self) -> None:
+        self.lock.release()
+
+
 def _read_key(env: str, prompt: str) -> str:
     value = os.environ.get(env)
     if value:
@@ -160,6 +180,7 @@ def _partner(args: argparse.Namespace) -> int:
     from gradient_desktop.secrets import KeyringUnavailable
     from gradient_desktop.services.partners import PartnerDirectory, PartnerExists, PartnerNotFound
 
+    held = _Locked() if args.partner_command != "list" else None
     ctx = _context()
     try:
         directory = PartnerDirectory(ctx)
@@ -191,6 +212,8 @@ def _partner(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     finally:
         ctx.close()
+        if held is not None:
+            held.release()
 
 
 async def _status(args: argparse.Namespace) -> int:
@@ -317,6 +340,7 @@ async def _push(args: argparse.Namespace) -> int:
     from gradient_desktop.services.push import PushService
     from gradient_desktop.store import PushRow
 
+    held = _Locked()
     ctx = _context()
     try:
         partner = PartnerDirectory(ctx).get(args.partner)
@@ -336,6 +360,7 @@ async def _push(args: argparse.Namespace) -> int:
     finally:
         await ctx.aclose()
         ctx.close()
+        held.release()
 
 
 def _finish(report: Any, auth_error: type) -> int:

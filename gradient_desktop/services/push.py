@@ -15,7 +15,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from gradient_desktop.api import CountRow, ProgressEvent, PushReport, RowResult, push_counts
+from gradient_desktop.api import (
+    AuthenticationError,
+    CountRow,
+    ProgressEvent,
+    PushReport,
+    RowResult,
+    push_counts,
+)
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.store import OutboxItem, PushRow
 from gradient_desktop.store.models import OutboxState, Partner
@@ -79,6 +86,19 @@ def wire_key(item: OutboxItem, op: str) -> str:
     return item.idempotency_key if op == item.op else f"{item.idempotency_key}-{op}"
 
 
+def row_state(result: RowResult) -> str:
+    """The outbox state for a row's outcome. ``failed`` is kept for a definite verdict on the
+    row (400, 409, 422): a revoked key (401/403) says nothing about the row, so it stays queued
+    for the new key; a transient failure that outlived its retries (outage, 5xx, 429) may or may
+    not have been applied, so it is ``unknown`` and resolved on the next push."""
+    if result.outcome == "failed" and result.error is not None:
+        if isinstance(result.error, AuthenticationError):
+            return OutboxState.PENDING.value
+        if result.error.retryable:
+            return OutboxState.UNKNOWN.value
+    return _OUTCOME_STATE[result.outcome]
+
+
 class _ResultWriter:
     """Batches outbox updates so a 100k-row push does not commit per row."""
 
@@ -89,7 +109,7 @@ class _ResultWriter:
 
     def __call__(self, index: int, result: RowResult) -> None:
         error = str(result.error) if result.error is not None else None
-        self.buffer.append((self.ids[index], _OUTCOME_STATE[result.outcome], error))
+        self.buffer.append((self.ids[index], row_state(result), error))
         if len(self.buffer) >= _FLUSH_ROWS or time.monotonic() - self.last > _FLUSH_SECONDS:
             self.flush()
 
