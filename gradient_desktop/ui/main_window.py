@@ -60,18 +60,12 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- pages ---------------------------------------------------------------------------------
 
     def _build_pages(self) -> None:
-        # One entry per page; each page module owns its widget (see module docstring).
-        import importlib
+        # One line per page; each page module owns its widget (see module docstring).
+        from gradient_desktop.ui.check_page import IntegrationCheckPage
+        from gradient_desktop.ui.mapping.page import MappingPage
+        from gradient_desktop.ui.usage.page import UsagePage
 
-        for module, name in (
-            ("gradient_desktop.ui.check_page", "IntegrationCheckPage"),
-            ("gradient_desktop.ui.mapping.page", "MappingPage"),
-            ("gradient_desktop.ui.usage.page", "UsagePage"),
-        ):
-            try:  # TEMPORARY while the pages are being written in parallel; made strict at the end
-                page_cls = getattr(importlib.import_module(module), name)
-            except (ImportError, AttributeError):
-                continue
+        for page_cls in (IntegrationCheckPage, MappingPage, UsagePage):
             self.add_page(page_cls(self.ctx, self))
 
     def add_page(self, page: QtWidgets.QWidget) -> None:
