@@ -113,7 +113,9 @@ def test_push_sends_single_rebuild_after_all_rows(sb: SandboxServer) -> None:
     # Every row's key went out as its idempotency key.
     assert sorted(c[1] for c in client.calls) == sorted(r.key for r in rows)
     # Bounded: a worker pool, not a task per row.
-    assert client.max_inflight <= 16 and client.max_tasks <= 16 + 3
+    # In-flight requests are what concurrency bounds; task counts also include the ones anyio
+    # starts while opening connections, so they only guard against one task per row.
+    assert client.max_inflight <= 16 and client.max_tasks < 100
     # Gradient's budget: never over 100/s, never a 429.
     assert sb.state.max_rps_seen(partner) <= 100
     assert 429 not in {r["status"] for r in sb.state.requests()}

@@ -1,0 +1,71 @@
+"""The performance suite cannot rot: its benchmarks run end to end in their quick sizes.
+
+Only that they run and print their rows is checked, never a timing: these are benchmarks on a
+shared, noisy machine, and their goals are judged from ``python -m bench``'s table. One fact is
+checked because it is not a timing: the headless CLI imports no Qt.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_bench(tmp_path: Path, only: str, timeout: float) -> tuple[str, dict[str, Any]]:
+    out = tmp_path / "bench.json"
+    cmd = [sys.executable, "-m", "bench", "--quick", "--reps", "1", "--json", str(out)]
+    cmd += ["--plot", str(tmp_path / "curve.png")]  # never the committed docs/ plot
+    proc = subprocess.run(
+        [*cmd, "--only", only], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| benchmark" in proc.stdout and "| goal" in proc.stdout, proc.stdout
+    data = json.loads(out.read_text())
+    assert data["quick"] is True
+    return proc.stdout, {r["name"]: r for r in data["rows"]}
+
+
+def test_cheapest_benchmarks_run_and_print_their_rows(tmp_path: Path) -> None:
+    table, rows = run_bench(tmp_path, "cli,ledger,paging", timeout=240)
+    for name in (
+        "CLI start: push --help",
+        "CLI start: Qt modules imported",
+        "ledger 20000 pushes",
+        "paging 10000 clients",
+    ):
+        assert f"| {name}" in table, table
+    for name in ("CLI start: push --help", "ledger 20000 pushes", "paging 10000 clients"):
+        assert rows[name]["ratio"] > 0 and rows[name]["goal"].startswith("≤"), rows[name]
+    assert rows["CLI start: Qt modules imported"]["measured"] == "none", rows
+
+
+@pytest.mark.slow
+def test_every_benchmark_runs_in_its_quick_size(tmp_path: Path) -> None:
+    """The whole quick suite, one repetition each (about a minute: the push benchmark waits
+    on the sandbox's 200 ms latency). A benchmark whose subject is not written yet may report
+    ``pending``; none may fail to run."""
+    table, rows = run_bench(tmp_path, "cli,coldstart,ledger,paging,grid,push", timeout=280)
+    assert not [r for r in rows.values() if r["measured"] == "error"], table
+    prefixes = ("CLI start", "cold start", "ledger", "paging", "grid", "push 500", "push curve")
+    for prefix in prefixes:
+        assert any(name.startswith(prefix) for name in rows), (prefix, table)
+    assert (tmp_path / "curve.png").stat().st_size > 0
+
+
+def test_unknown_benchmark_name_is_refused() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--only", "nosuch"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "unknown benchmark nosuch" in proc.stderr
