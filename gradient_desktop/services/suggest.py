@@ -15,8 +15,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-from rapidfuzz import fuzz, process
 
 #: Words that say what kind of legal entity a company is, not which company it is.
 _NOISE = frozenset(
@@ -142,6 +140,10 @@ def _score_block(
     best: dict[int, tuple[int, int]],
 ) -> None:
     """Score sources against one block's candidates in C (rapidfuzz.cdist, all cores)."""
+    # Imported here, not at module level: numpy + rapidfuzz cost ~200 ms of app start-up.
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
     choices = [target_keys[j] for j in cands]
     for start in range(0, len(src), CHUNK):
         part = src[start : start + CHUNK]
