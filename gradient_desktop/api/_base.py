@@ -222,6 +222,7 @@ class BaseClient:
                         f"Gradient's answer to {method} {full_path} was not JSON "
                         f"({response.headers.get('content-type', 'no type').split(';')[0]}); "
                         "something between the app and Gradient answered instead.",
+                        retryable=True,
                         status=status,
                         method=method,
                         path=full_path,
@@ -263,7 +264,13 @@ class BaseClient:
             )
             if status == 429:
                 # The limit is per token: slow every call of this client, not just this one.
-                self._limiter.pause(retry_after if retry_after is not None else decision.delay)
+                # Capped like the retry delay: a hostile or broken `Retry-After: 86400` must
+                # not freeze every later call (the limiter's wait ignores call deadlines).
+                self._limiter.pause(
+                    min(retry_after, self._policy.retry_after_cap)
+                    if retry_after is not None
+                    else decision.delay
+                )
             if decision.action is Action.RETRY:
                 logger.debug(
                     "retrying %s %s in %.2f s (%s)",

@@ -5,6 +5,9 @@ goes alone, after all others completed, without ``no_build`` so Gradient rebuild
 views once. If that final request does not land (unmapped, failed, replayed), the rebuild is
 recovered by re-sending an already-accepted absolute ``set`` row without ``no_build``.
 Rows of the same account × service keep their input order (a set then an add must not race).
+A row that did not land but may still (outcome unknown, or a transient failure the caller will
+retry) holds back the rest of its pair: those rows are reported ``cancelled`` rather than sent
+ahead of it, since a re-sent ``add`` landing after a later ``set`` would leave a wrong total.
 """
 
 from __future__ import annotations
@@ -184,6 +187,17 @@ class _Push:
         for i, row in enumerate(rows):
             self.last_of_pair[row.pair] = i
         self.accepted: dict[int, CountResult] = {}
+        #: Pairs whose chain stopped at a row that may still land, with that row's error.
+        self.held: dict[tuple[str, str], ApiError | None] = {}
+
+    def may_land_later(self, i: int) -> bool:
+        """Row ``i`` did not land but a later attempt may (or it may have landed unseen)."""
+        result = self.results[i]
+        if result is None:
+            return False
+        if result.outcome == "unknown":
+            return True
+        return result.outcome == "failed" and result.error is not None and result.error.retryable
 
     def stopping(self) -> bool:
         return self.aborted_by is not None or (self.cancel is not None and self.cancel.is_set())
@@ -249,7 +263,13 @@ class _Push:
                 for i in chain:  # rows of one account × service, in input order
                     if self.stopping():
                         return
+                    pair = self.rows[i].pair
+                    if pair in self.held:  # never overtake a row that may still land
+                        self.record(i, "cancelled", self.held[pair])
+                        continue
                     await self.send_row(i, no_build=no_build)
+                    if self.may_land_later(i):
+                        self.held[pair] = self.results[i].error  # type: ignore[union-attr]
 
         tasks = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(work)))]
         try:
@@ -329,6 +349,11 @@ async def push_counts(
     rebuild_row: int | None = None
     if final is None:
         rebuild_row = next((i for i, r in sorted(push.accepted.items()) if not r.replayed), None)
+    elif not push.stopping() and row_list[final].pair in push.held:
+        # Its pair stopped at a row that may still land: sending this one now would overtake
+        # it. It stays unsent (``cancelled``); another accepted row carries the rebuild.
+        push.record(final, "cancelled", push.held[row_list[final].pair])
+        rebuild_row = await push.recover_rebuild(final)
     elif not push.stopping():
         await push.send_row(final, no_build=False)
         accepted = push.accepted.get(final)

@@ -151,12 +151,19 @@ class App:
         if idem_key:
             # Scope by organisation, so a rotated partner key still finds its earlier writes.
             scope = state.organization_id(partner_key)
+            # `no_build` says whether to rebuild billing, not what to write: a count first sent
+            # with no_build=true and repeated as a batch's last row (without it, e.g. after a
+            # crash) is the same write, so it is replayed, not refused; the replay header tells
+            # the client no rebuild happened (push_counts then recovers it).
+            query = "&".join(
+                p for p in request.url.query.split("&") if p.partition("=")[0] != "no_build"
+            )
             fingerprint = hashlib.sha256(
                 b"\0".join(
                     [
                         request.method.encode(),
                         request.url.path.encode(),
-                        request.url.query.encode(),
+                        query.encode(),
                         raw,
                     ]
                 )
