@@ -101,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gradient_desktop.sandbox.server import run_foreground
 
             return run_foreground(options_from_args(args))
+        _start_logging()
         if args.command == "partner":
             return _partner(args)
         if args.command == "status":
@@ -127,6 +128,18 @@ def _selfcheck(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return EXIT_OK if report.ok else EXIT_ROWS_FAILED
+
+
+def _start_logging() -> None:
+    """Scheduled runs leave a trace: the same rotating, redacted log file as the app (without
+    it, a warning would reach stderr through Python's fallback handler, unredacted)."""
+    from gradient_desktop.config import Settings, log_dir
+    from gradient_desktop.logsetup import setup_logging
+
+    try:
+        setup_logging(Settings.load().log_level, log_dir())
+    except OSError as exc:  # an unwritable log folder must not stop a push
+        _err(f"logging to a file is off ({exc.strerror or exc})")
 
 
 def _err(message: str) -> None:

@@ -162,3 +162,14 @@ def test_push_help_imports_neither_qt_nor_the_sandbox_server() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert "HEAVY []" in out
+
+
+def test_push_leaves_a_redacted_log_file(
+    sandbox: Any, tmp_path: Path, env_keys: None, isolated_home: Path
+) -> None:
+    accounts, skus = _mapped_accounts(sandbox, 1)
+    assert main(["push", str(_csv(tmp_path / "c.csv", [(accounts[0], skus[0], 2.0)])), "--base-url", sandbox.base_url]) == 0
+    logs = list(isolated_home.rglob("gradient-desktop.log*"))
+    assert logs, "the CLI wrote no log file"
+    text = "".join(p.read_text(errors="replace") for p in logs)
+    assert PARTNER_DEMO not in text and TOKEN["GRADIENT-TOKEN"] not in text
