@@ -10,7 +10,15 @@ import pytest
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.setup import Step
 from gradient_desktop.ui.check_page import IntegrationCheckPage
-from tests.gui_helpers import close_ctx, open_ctx, run, screenshot, settle, wait_until
+from tests.gui_helpers import (
+    close_ctx,
+    open_ctx,
+    qt_garbage_on_the_main_thread,  # noqa: F401 (autouse)
+    run,
+    screenshot,
+    settle,
+    wait_until,
+)
 from tests.test_setup_flow import run_demo_setup
 
 pytestmark = pytest.mark.gui

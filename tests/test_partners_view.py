@@ -13,7 +13,15 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.setup import Step
 from gradient_desktop.ui.partners_view import STATUS_COLORS, PartnersView
-from tests.gui_helpers import close_ctx, open_ctx, run, screenshot, settle, wait_until
+from tests.gui_helpers import (
+    close_ctx,
+    open_ctx,
+    qt_garbage_on_the_main_thread,  # noqa: F401 (autouse)
+    run,
+    screenshot,
+    settle,
+    wait_until,
+)
 from tests.test_setup_flow import run_demo_setup
 
 pytestmark = pytest.mark.gui

@@ -12,7 +12,15 @@ from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL, VENDOR_KE
 from gradient_desktop.sandbox.server import SandboxOptions, SandboxServer
 from gradient_desktop.services.context import DEMO_PROFILE, AppContext
 from gradient_desktop.services.setup import SetupFlow, Step
-from tests.gui_helpers import close_ctx, in_loop, open_ctx, screenshot, settle, wait_until
+from tests.gui_helpers import (
+    close_ctx,
+    in_loop,
+    open_ctx,
+    qt_garbage_on_the_main_thread,  # noqa: F401 (autouse)
+    screenshot,
+    settle,
+    wait_until,
+)
 
 pytestmark = pytest.mark.gui
 

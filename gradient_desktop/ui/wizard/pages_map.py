@@ -23,8 +23,14 @@ ROLE = QtCore.Qt.ItemDataRole.UserRole
 log = logging.getLogger(__name__)
 
 
+#: Embed ``ui/mapping``'s grid when it can be built (False: always the list mapping).
+USE_GRID = True
+
+
 def make_grid(ctx: Any, parent: QtWidgets.QWidget) -> Any:
     """The mapping grid of ``ui/mapping``, or None when it is not available in this build."""
+    if not USE_GRID:
+        return None
     try:
         from gradient_desktop.ui.mapping.grid import MappingGrid
 
