@@ -84,12 +84,24 @@ def run_async() -> Callable[[Coroutine[Any, Any, T]], T]:
     return run
 
 
-@pytest.fixture
-def qloop(qapp: Any) -> Iterator[Any]:
-    """A qasync event loop over the test QApplication (pytest-qt has no qasync support, #448)."""
+@pytest.fixture(scope="session")
+def _session_qloop(qapp: Any) -> Iterator[Any]:
+    """One qasync loop for the whole session, as the app has one for its whole life: loops made
+    and closed per test over the same QApplication can leave Qt timers and socket notifiers
+    pointing at a closed loop (seen as rare segfaults inside qasync's run_forever)."""
     from gradient_desktop.ui.qt import QEventLoop
 
     loop = QEventLoop(qapp, already_running=False)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
+@pytest.fixture
+def qloop(_session_qloop: Any) -> Iterator[Any]:
+    """The session's qasync event loop over the test QApplication (pytest-qt has no qasync
+    support, #448); the test's leftover tasks are cancelled and awaited at its end."""
+    loop = _session_qloop
     asyncio.set_event_loop(loop)
     try:
         yield loop
@@ -100,4 +112,3 @@ def qloop(qapp: Any) -> Iterator[Any]:
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         asyncio.set_event_loop(None)
-        loop.close()

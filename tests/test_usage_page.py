@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +14,10 @@ import pytest
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.ui.qt import QtCore
 from gradient_desktop.ui.usage.page import UsagePage
+from tests.gui_helpers import screenshot
 from tests.usage_helpers import PARTNER_KEY, connected_partner, service_ids
 
 pytestmark = pytest.mark.gui
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -139,8 +138,7 @@ def test_importing_2000_counts_and_pushing_through_faults_lands_every_count_once
     page.grid.selectionModel().select(
         page.grid_model.index(1, 2), QtCore.QItemSelectionModel.SelectionFlag.Select
     )
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.grab().save(str(SHOTS / "usage_editor.png"))
+    screenshot(page, "usage_editor.png")  # GRADIENT_DESKTOP_SCREENSHOTS=docs/screenshots
 
     seen: list[int] = []
     page.progress_changed.connect(lambda done, total: seen.append(done))
@@ -166,7 +164,7 @@ def test_importing_2000_counts_and_pushing_through_faults_lands_every_count_once
     assert history.table_model.rowCount() == 2
     assert history.plot.getPlotItem().listDataItems()
     history.resize(560, 460)
-    history.grab().save(str(SHOTS / "usage_history.png"))
+    screenshot(history, "usage_history.png")
 
 
 def test_a_page_opened_on_unfinished_rows_says_so_and_finishes_them(
