@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-
 #: Words that say what kind of legal entity a company is, not which company it is.
 _NOISE = frozenset(
     "the inc incorporated corp corporation co company llc ltd limited plc pllc llp lp gmbh "

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cache
 
-SURNAMES = tuple("""
+SURNAMES = tuple(
+    """
 Miller Hayes Carter Bennett Foster Reed Sullivan Parker Morgan Brooks Ward Hughes Price Russell
 Griffin Coleman Jenkins Perry Powell Patterson Flores Nguyen Patel Kim Garcia Rossi Schmidt
 O'Brien Murphy Whitaker Lindqvist Okafor Delgado Fischer Harrington Castillo Bishop Holloway Vance
@@ -33,8 +34,10 @@ Hargrove Caldwell Lowry Merritt Ellison Navarro Santos Ibarra Acosta Cabrera Yam
 Nakamura Park Choi Singh Sharma Gupta Mehta Kapoor Abbott Barlow Chandler Dalton Everett Fleming
 Gibson Harlow Ingram Jarvis Kendall Lambert Mercer Norris Oakley Preston Quincy Radford Sheridan
 Tate Underwood Vaughn Winslow Yates Zimmerman
-""".split())
-PLACES = tuple("""
+""".split()
+)
+PLACES = tuple(
+    """
 Lakeside Parkside Clearwater Riverside Hillside Brookside Bayview Lakeview Fairview Westfield
 Eastfield Northgate Southgate Springfield Greenfield Oakwood Elmwood Pinecrest Cedarcrest
 Maplewood Stonebridge Millbrook Ashland Salem Franklin Arlington Clayton Dover Milford Newport
@@ -42,7 +45,8 @@ Oxford Burlington Lexington Greenville Bristol Auburn Hudson Madison Georgetown 
 Harbor Coastal Prairie Meadowbrook Willowbrook Silverlake Redwood Bluewater Highland Lowland
 Evergreen Sunrise Sunset Keystone Cornerstone Beacon Pioneer Liberty Heritage Frontier Canyon
 Mesa Sierra Cascade Tidewater Ironwood Copperfield Rockport Bridgeport Kingsport Westport
-""".split())
+""".split()
+)
 TRADES = [
     t.strip()
     for t in """

@@ -40,7 +40,7 @@ SAME_WORDS = 95
 #: Best and second-best closer than this (points) are ambiguous.
 MARGIN = 6
 #: Candidates per account kept from the C pre-ranking for word-by-word scoring.
-TOP_K = 5
+TOP_K = 3
 #: Blocks (accounts sharing a word) larger than this are skipped: such a word does not identify.
 MAX_BLOCK = 4000
 #: Two spellings of one word at least this similar (0–1) count as the same word, by that much.
@@ -109,9 +109,7 @@ def _is_noise_typo(word: str) -> bool:
     return any(_similarity(word, n) >= WORD_SIMILAR for n in _LONG_NOISE)
 
 
-def _repair(
-    ws: list[str], domain: bool, vocab: set[str], clients: set[str]
-) -> tuple[str, ...]:
+def _repair(ws: list[str], domain: bool, vocab: set[str], clients: set[str]) -> tuple[str, ...]:
     """Split run-together words ("carterfamilydentistry") and join split ones ("clear water"
     when the other list says "clearwater")."""
     out: list[str] = []
