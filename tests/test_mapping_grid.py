@@ -442,3 +442,24 @@ def test_the_page_loads_clients_of_a_partner_never_synced(
     qloop.run_until_complete(open_page())
     assert len(page.accounts.state.right) == 25
     assert "Loaded 25 clients" in page.accounts.suggestion_bar.message.text()
+
+
+def test_the_grid_says_why_each_suggestion_was_made_and_unmapped_includes_them(
+    grid: MappingGrid,
+) -> None:
+    model = grid.accounts_model
+    why = model.column("why")
+    assert model.headerData(why, Qt.Orientation.Horizontal) == "Why suggested"
+    row = model.visible_row_of("cust-0001")  # "ACME Corp." → Acme Corporation
+    reason = model.data(model.index(row, why))
+    assert reason == grid.state.suggestion_reason("cust-0001") == "same name"
+    tip = model.data(model.index(row, model.column("target")), Qt.ItemDataRole.ToolTipRole)
+    assert "same name" in tip and "Enter accepts" in tip
+    # Issue #11: counters agree with "accounts − mapped", and "Unmapped only" keeps suggestions.
+    c = grid.state.counters()
+    assert c["unmapped"] == c["accounts"] - c["mapped"] and c["suggested"] >= 170
+    grid._update_status()
+    assert f"{c['unmapped']:,} unmapped" in grid.status.text()
+    grid.accounts_header.mode.setCurrentText("Unmapped only")
+    assert len(model.visible_ids()) == c["unmapped"]
+    assert "cust-0001" in model.visible_ids()

@@ -113,8 +113,8 @@ def counters_html(c: dict[str, int]) -> str:
     parts = [
         f"{c['accounts']:,} accounts",
         f"<span style='color:#1b8a3a'>● {c['mapped']:,} mapped</span>",
-        f"<span style='color:#6b7280'>● {c['unmapped']:,} unmapped</span>",
-        f"<span style='color:#2563eb'>● {c['suggested']:,} suggested</span>",
+        f"<span style='color:#6b7280'>● {c['unmapped']:,} unmapped</span> "
+        f"(<span style='color:#2563eb'>● {c['suggested']:,} with a suggestion</span>)",
         f"<span style='color:#c53030'>● {c['conflict']:,} conflicts</span>",
         f"<span style='color:#b7791f'>● {c['stale']:,} stale</span>",
         f"{c['clients']:,} clients ({c['stale_clients']:,} stale)",
