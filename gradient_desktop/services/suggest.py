@@ -254,7 +254,11 @@ def suggest(
         if not same:
             pending.append(u)
         elif ws in (t_keys[v] for v in same):
-            verdict[u] = (100, next(v for v in same if t_keys[v] == ws), "same name")
+            verdict[u] = (
+                100,
+                next(v for v in same if t_keys[v] == ws),
+                f"same name: {' '.join(ws)}",
+            )
         else:  # "Klein & Fleming" for "Fleming & Klein": usually one firm, not certainly
             verdict[u] = (SAME_WORDS, same[0], "same words in another order")
     for u, cands in _candidates(pending, s_keys, t_keys, t_groups, names).items():

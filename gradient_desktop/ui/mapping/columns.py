@@ -133,7 +133,7 @@ ACCOUNT_COLUMNS: tuple[Column, ...] = (
         ),
         _target_roles,
     ),
-    Column("why", "Why suggested", 220, _why_text, lambda st, i: _why_text(st, i), _why_roles),
+    Column("why", "Why suggested", 280, _why_text, lambda st, i: _why_text(st, i), _why_roles),
     Column(
         "state",
         "State",
