@@ -11,12 +11,17 @@
 - a domain-shaped name loses ``www.``, ``.onmicrosoft.com`` and its TLDs, and its run-together
   label is split later against the other list's vocabulary (``split_run_together``).
 
-Qt-free and dependency-free.
+``Names`` holds both lists as word tuples with each word's weight (rarer words weigh more).
+Qt-free; rapidfuzz is imported on first use.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from itertools import chain
 
 #: Words that say what kind of legal entity a company is, not which company it is.
 NOISE = frozenset(
@@ -52,6 +57,8 @@ TLDS = frozenset(
     "com net org biz info us co uk ca au nz de fr nl io ie eu me tv cc ltd llc inc site online "
     "business pro tech cloud app".split()
 )
+#: A word this similar (0–1) to a legal word is that word misspelt ("Corportion").
+NOISE_SIMILAR = 0.8
 _PUNCT = re.compile(r"[^\w\s]")
 _DOMAIN = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@\s/]+@)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)/?$")
 # A site descriptor: "… - Main Office", "… | Denver", "… (HQ)". Spaces around the dash matter:
@@ -117,3 +124,78 @@ def split_run_together(word: str, vocab: set[str] | frozenset[str]) -> list[str]
                 if cand is None or len(head) + 1 < len(cand):
                     best[end] = [*head, piece]
     return best[n]
+
+
+class Names:
+    """Both lists as word tuples, the vocabulary and each word's weight."""
+
+    def __init__(self, sources: Sequence[tuple[str, str]], targets: Sequence[tuple[str, str]]):
+        # Each distinct spelling is parsed once (at 50,000 names many repeat).
+        parsed_t = {name: words(name) for name in dict.fromkeys(name for _id, name in targets)}
+        parsed_s = {name: words(name) for name in dict.fromkeys(name for _id, name in sources)}
+        clients = {w for ws, _d in parsed_t.values() for w in ws}
+        vocab = clients | {w for ws, d in parsed_s.values() if not d for w in ws}
+        vocab = {w for w in vocab if len(w) > 1}
+        fixed: dict[tuple[str, ...], tuple[str, ...]] = {}
+        final: dict[str, tuple[str, ...]] = {}
+        for parsed in (parsed_t, parsed_s):
+            for name, (ws, domain) in parsed.items():
+                key = (*ws, "\x00") if domain else tuple(ws)
+                hit = fixed.get(key)
+                if hit is None:
+                    hit = fixed[key] = _repair(ws, domain, vocab, clients)
+                final[name] = hit
+        self.src = [final[name] for _id, name in sources]
+        self.tgt = [final[name] for _id, name in targets]
+        # Word lists hold each word once (_repair), so counting words counts names.
+        df = Counter(chain.from_iterable(self.src))
+        df.update(chain.from_iterable(self.tgt))
+        n = len(self.src) + len(self.tgt) + 1
+        # log(1 + N/df): a word in every name still weighs a little; a unique one the most.
+        self.weight = {w: math.log1p(n / c) for w, c in df.items()}
+        self.max_weight = math.log1p(n)
+        self.similar = similarity_function()
+
+    def w(self, word: str) -> float:
+        return self.weight.get(word, self.max_weight)
+
+
+_LONG_NOISE = [w for w in NOISE if len(w) >= 5]
+
+
+def _is_noise_typo(word: str) -> bool:
+    similar = similarity_function()
+    return any(similar(word, n) >= NOISE_SIMILAR for n in _LONG_NOISE)
+
+
+def _repair(ws: list[str], domain: bool, vocab: set[str], clients: set[str]) -> tuple[str, ...]:
+    """Split run-together words ("carterfamilydentistry") and join split ones ("clear water"
+    when the other list says "clearwater")."""
+    out: list[str] = []
+    for w in ws:
+        if w not in clients and len(w) >= 5 and _is_noise_typo(w):
+            continue  # a misspelt legal word ("Corportion")
+        if w not in vocab and (domain or len(w) >= 10):
+            parts = split_run_together(w, vocab)
+            if parts:
+                out.extend(p for p in parts if p not in NOISE)
+                continue
+        out.append(w)
+    i = 0
+    while i < len(out) - 1:
+        joined = out[i] + out[i + 1]
+        if out[i] not in vocab or out[i + 1] not in vocab:
+            if joined in vocab:
+                out[i : i + 2] = [joined]
+                continue
+        i += 1
+    # Order is kept (the reason reads naturally); repeats count once.
+    return tuple(dict.fromkeys(out)) or tuple(ws)
+
+
+def similarity_function() -> Callable[[str, str], float]:
+    """Spelling similarity of two words, 0–1: rapidfuzz's Indel in C. Imported on first use,
+    not at module level: numpy + rapidfuzz cost ~200 ms of app start-up."""
+    from rapidfuzz.distance import Indel
+
+    return Indel.normalized_similarity

@@ -24,12 +24,11 @@ grid runs it in a worker thread for big lists.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from gradient_desktop.services.match_names import NOISE, normalise, split_run_together, words
+from gradient_desktop.services.match_names import Names, normalise
 
 __all__ = ["AUTO_ACCEPT", "Suggestion", "above", "normalise", "suggest"]
 
@@ -61,99 +60,16 @@ class Suggestion:
     reason: str = ""
 
 
-class _Names:
-    """Both lists as word tuples, the vocabulary and each word's weight."""
-
-    def __init__(self, sources: Sequence[tuple[str, str]], targets: Sequence[tuple[str, str]]):
-        seen: dict[str, tuple[list[str], bool]] = {}
-
-        def parse(name: str) -> tuple[list[str], bool]:
-            hit = seen.get(name)
-            if hit is None:
-                hit = seen[name] = words(name)
-            return hit
-
-        raw_s = [parse(name) for _id, name in sources]
-        raw_t = [parse(name) for _id, name in targets]
-        clients = {w for ws, _d in raw_t for w in ws}
-        vocab = {w for w in clients | {w for ws, d in raw_s if not d for w in ws} if len(w) > 1}
-        cache: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-        def fix(ws: list[str], domain: bool) -> tuple[str, ...]:
-            key = tuple(ws)
-            hit = cache.get(key)
-            if hit is None:
-                hit = cache[key] = _repair(ws, domain, vocab, clients)
-            return hit
-
-        self.src = [fix(ws, d) for ws, d in raw_s]
-        self.tgt = [fix(ws, d) for ws, d in raw_t]
-        df: Counter[str] = Counter()
-        for ws in self.src:
-            df.update(set(ws))
-        for ws in self.tgt:
-            df.update(set(ws))
-        n = len(self.src) + len(self.tgt) + 1
-        # log(1 + N/df): a word in every name still weighs a little; a unique one the most.
-        self.weight = {w: math.log1p(n / c) for w, c in df.items()}
-        self.max_weight = math.log1p(n)
-
-    def w(self, word: str) -> float:
-        return self.weight.get(word, self.max_weight)
-
-
-_LONG_NOISE = [w for w in NOISE if len(w) >= 5]
-
-
-def _is_noise_typo(word: str) -> bool:
-    return any(_similarity(word, n) >= WORD_SIMILAR for n in _LONG_NOISE)
-
-
-def _repair(ws: list[str], domain: bool, vocab: set[str], clients: set[str]) -> tuple[str, ...]:
-    """Split run-together words ("carterfamilydentistry") and join split ones ("clear water"
-    when the other list says "clearwater")."""
-    out: list[str] = []
-    for w in ws:
-        if w not in clients and len(w) >= 5 and _is_noise_typo(w):
-            continue  # a misspelt legal word ("Corportion")
-        if w not in vocab and (domain or len(w) >= 10):
-            parts = split_run_together(w, vocab)
-            if parts:
-                out.extend(p for p in parts if p not in NOISE)
-                continue
-        out.append(w)
-    i = 0
-    while i < len(out) - 1:
-        joined = out[i] + out[i + 1]
-        if out[i] not in vocab or out[i + 1] not in vocab:
-            if joined in vocab:
-                out[i : i + 2] = [joined]
-                continue
-        i += 1
-    # Order is kept (the reason reads naturally); repeats count once.
-    return tuple(dict.fromkeys(out)) or tuple(ws)
-
-
 def _needed(a: str, b: str) -> float:
     # Short words need to be closer: "Sato" is not a typo of "Santos" (0.8), "Ibrra" is one of
     # "Ibarra" (0.91).
     return WORD_SIMILAR if min(len(a), len(b)) >= 6 else SHORT_WORD_SIMILAR
 
 
-def _similarity(a: str, b: str) -> float:
-    """Spelling similarity of two words, 0–1 (rapidfuzz's Indel, in C)."""
-    global _similarity
-    # Imported on first use, not at module level: numpy + rapidfuzz cost ~200 ms of start-up.
-    from rapidfuzz.distance import Indel
-
-    _similarity = Indel.normalized_similarity  # type: ignore[assignment]
-    return _similarity(a, b)
-
-
 Fuzzy = list[tuple[str, str, float]]
 
 
-def score(a: tuple[str, ...], b: tuple[str, ...], names: _Names) -> tuple[float, Fuzzy]:
+def score(a: tuple[str, ...], b: tuple[str, ...], names: Names) -> tuple[float, Fuzzy]:
     """How sure we are that word lists ``a`` (account) and ``b`` (client) name one company
     (0–1), and the misspelt words it paired. Weighted: matched weight over total weight,
     averaged with how much of the account's words the client has."""
@@ -161,7 +77,9 @@ def score(a: tuple[str, ...], b: tuple[str, ...], names: _Names) -> tuple[float,
     common = set(a).intersection(b)
     fuzzy: Fuzzy = []
     if len(common) < len(a) and len(common) < len(b):
-        fuzzy = _misspelt([x for x in a if x not in common], [y for y in b if y not in common])
+        fuzzy = _misspelt(
+            [x for x in a if x not in common], [y for y in b if y not in common], names.similar
+        )
     # A misspelt word weighs what its correct spelling (the client's) weighs: a typo is not
     # rarer than the word it spoils.
     as_b = {x: weight.get(y, top) for x, y, _s in fuzzy}
@@ -185,7 +103,7 @@ def score(a: tuple[str, ...], b: tuple[str, ...], names: _Names) -> tuple[float,
     return (dice + cover) / 2, fuzzy
 
 
-def _misspelt(rest_a: list[str], rest_b: list[str]) -> Fuzzy:
+def _misspelt(rest_a: list[str], rest_b: list[str], similar: Callable[[str, str], float]) -> Fuzzy:
     """Pairs of words spelled alike enough to be one word misspelt, best first, each word in
     one pair at most."""
     pairs = sorted(
@@ -194,7 +112,7 @@ def _misspelt(rest_a: list[str], rest_b: list[str]) -> Fuzzy:
             for x in rest_a
             if len(x) >= 4
             for y in rest_b
-            if len(y) >= 4 and (s := _similarity(x, y)) >= _needed(x, y)
+            if len(y) >= 4 and (s := similar(x, y)) >= _needed(x, y)
         ),
         reverse=True,
     )
@@ -240,7 +158,7 @@ def suggest(
     ``sources``/``targets`` are ``(id, name)`` pairs. With ``one_per_target`` a target is
     suggested for at most one source (the most confident; ties go to the first source).
     """
-    names = _Names(sources, targets)
+    names = Names(sources, targets)
     # Equal word lists are judged once: at 50,000 names many spellings repeat.
     s_keys, s_groups = _groups(names.src)
     t_keys, t_groups = _groups(names.tgt)
@@ -266,7 +184,7 @@ def suggest(
         if hit is not None:
             verdict[u] = hit
 
-    best: list[tuple[int, int, int, str]] = []  # (confidence, source, target, reason)
+    best: list[tuple[int, int, int, str]] = []  # (-confidence, source, target, reason)
     used: Counter[int] = Counter()
     for u, (confidence, v, reason) in verdict.items():
         pool = t_groups[v]
@@ -278,14 +196,15 @@ def suggest(
             j = pool[min(n, len(pool) - 1)] if one_per_target else pool[0]
             if len(pool) > 1:
                 why = f"{len(pool)} clients have this name: check which"
-                best.append((min(confidence, AUTO_ACCEPT - 1), i, j, why))
+                best.append((-min(confidence, AUTO_ACCEPT - 1), i, j, why))
             else:
-                best.append((confidence, i, j, reason))
+                best.append((-confidence, i, j, reason))
 
-    best.sort(key=lambda item: (-item[0], item[1]))
+    best.sort()  # most confident first, then in source order
     taken: set[int] = set()
     out: list[Suggestion] = []
-    for confidence, i, j, reason in best:
+    for neg_confidence, i, j, reason in best:
+        confidence = -neg_confidence
         if confidence < min_confidence:
             continue
         if one_per_target:
@@ -309,7 +228,7 @@ def _judge(
     cands: Iterable[int],
     t_keys: list[tuple[str, ...]],
     t_groups: list[list[int]],
-    names: _Names,
+    names: Names,
     targets: Sequence[tuple[str, str]],
 ) -> tuple[int, int, str] | None:
     """Score one account's candidates word by word; apply the margin rule."""
@@ -339,7 +258,7 @@ def _candidates(
     s_keys: list[tuple[str, ...]],
     t_keys: list[tuple[str, ...]],
     t_groups: list[list[int]],
-    names: _Names,
+    names: Names,
 ) -> dict[int, set[int]]:
     """For each pending account, the clients worth scoring word by word: those sharing one of
     its two rarest words (or a close spelling), the best ``TOP_K`` per block by rapidfuzz."""
