@@ -95,7 +95,8 @@ def words(name: str) -> tuple[list[str], bool]:
         text = stripped if stripped.strip() else text
     # Dots and apostrophes join ("P.C." → pc, "O'Brien" → obrien); other punctuation parts.
     text = text.replace("&", " and ").replace("'", "").replace("’", "").replace(".", "")
-    text = _PUNCT.sub(" ", text)
+    if not text.replace(" ", "").isalnum():  # most names need no regex
+        text = _PUNCT.sub(" ", text)
     raw = [EXPAND.get(w, w) for w in text.split()]
     kept = [w for w in raw if w not in NOISE]
     # A name made only of noise ("The Company") keeps its words rather than becoming nothing.

@@ -187,18 +187,21 @@ def suggest(
     best: list[tuple[int, int, int, str]] = []  # (-confidence, source, target, reason)
     used: Counter[int] = Counter()
     for u, (confidence, v, reason) in verdict.items():
+        if confidence < min_confidence:
+            continue
         pool = t_groups[v]
+        if len(pool) == 1:
+            best.extend((-confidence, i, pool[0], reason) for i in s_groups[u])
+            continue
+        # Equal names on both sides pair up in order (two "Smith Dental" ↔ two clients), but
+        # which is which is a guess: below the auto-accept threshold.
+        why = f"{len(pool)} clients have this name: check which"
+        capped = -min(confidence, AUTO_ACCEPT - 1)
         for i in s_groups[u]:
-            # Equal names on both sides pair up in order (two "Smith Dental" ↔ two clients),
-            # but which is which is a guess: below the auto-accept threshold.
             n = used[v]
             used[v] = n + 1
             j = pool[min(n, len(pool) - 1)] if one_per_target else pool[0]
-            if len(pool) > 1:
-                why = f"{len(pool)} clients have this name: check which"
-                best.append((-min(confidence, AUTO_ACCEPT - 1), i, j, why))
-            else:
-                best.append((-confidence, i, j, reason))
+            best.append((capped, i, j, why))
 
     best.sort()  # most confident first, then in source order
     taken: set[int] = set()
