@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import chain
@@ -86,6 +87,10 @@ def words(name: str) -> tuple[list[str], bool]:
     """The comparable words of a company name, and whether it was domain-shaped (its words may
     be several run together: "carterfamilydentistry")."""
     text = name.strip().casefold()
+    if not text.isascii():  # "Café Müller" is "Cafe Muller" in a billing system's export
+        text = "".join(
+            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+        )
     label = domain_label(text) if "." in text and " " not in text else None
     domain = label is not None
     if domain:
@@ -170,8 +175,8 @@ def _is_noise_typo(word: str) -> bool:
 
 
 def _repair(ws: list[str], domain: bool, vocab: set[str], clients: set[str]) -> tuple[str, ...]:
-    """Split run-together words ("carterfamilydentistry") and join split ones ("clear water"
-    when the other list says "clearwater")."""
+    """Split run-together words ("carterfamilydentistry") and join split ones ("clear water",
+    "50 gb" when a client's name says "clearwater", "50GB")."""
     out: list[str] = []
     for w in ws:
         if w not in clients and len(w) >= 5 and _is_noise_typo(w):
@@ -185,8 +190,8 @@ def _repair(ws: list[str], domain: bool, vocab: set[str], clients: set[str]) -> 
     i = 0
     while i < len(out) - 1:
         joined = out[i] + out[i + 1]
-        if out[i] not in vocab or out[i + 1] not in vocab:
-            if joined in vocab:
+        if out[i] not in clients or out[i + 1] not in clients:
+            if joined in clients:
                 out[i : i + 2] = [joined]
                 continue
         i += 1
