@@ -279,7 +279,7 @@ def _candidates(
                 if x not in near:
                     near[x] = _nearest(x, vocab)
                 x = near[x] or ""
-            # A block's size counts clients, not distinct names.
+            # A block's size counts distinct client names (equal names are one).
             if x and len(postings[x]) <= MAX_BLOCK:
                 by_block[x].append(u)
                 picked += 1
