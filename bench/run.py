@@ -56,6 +56,12 @@ def _cold(cfg: Config) -> list[Row]:
     return cold_start.bench(cfg)
 
 
+def _match(cfg: Config) -> list[Row]:
+    from . import match
+
+    return match.bench(cfg)
+
+
 def _grid(cfg: Config) -> list[Row]:
     from . import grid
 
@@ -68,6 +74,7 @@ BENCHMARKS: dict[str, Bench] = {
     "coldstart": _cold,
     "ledger": _ledger,
     "paging": _paging,
+    "match": _match,
     "grid": _grid,
     "push": _push,
 }

@@ -46,6 +46,18 @@ def test_cheapest_benchmarks_run_and_print_their_rows(tmp_path: Path) -> None:
     assert rows["CLI start: Qt modules imported"]["measured"] == "none", rows
 
 
+def test_match_benchmark_prints_quality_and_speed(tmp_path: Path) -> None:
+    table, rows = run_bench(tmp_path, "match", timeout=240)
+    for name in (
+        "match precision at 90 %",
+        "match recall at 90 %",
+        "match no-counterpart ≥ 90 %",
+        "match issue #19 examples",
+    ):
+        assert rows[name]["met"] is True, (name, table)
+    assert rows["match 20k×20k"]["ratio"] > 0 and "(old)" in rows["match 20k×20k"]["baseline"]
+
+
 @pytest.mark.slow
 def test_every_benchmark_runs_in_its_quick_size(tmp_path: Path) -> None:
     """The whole quick suite, one repetition each (about a minute: the push benchmark waits

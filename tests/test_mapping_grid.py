@@ -20,6 +20,7 @@ from gradient_desktop.store.models import Partner
 from gradient_desktop.ui.mapping.grid import MappingGrid
 from gradient_desktop.ui.mapping.models import ACCOUNT_MIME, CLIENT_MIME
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from tests.gui_helpers import screenshot
 
 pytestmark = pytest.mark.gui
 Qt = QtCore.Qt
@@ -442,3 +443,66 @@ def test_the_page_loads_clients_of_a_partner_never_synced(
     qloop.run_until_complete(open_page())
     assert len(page.accounts.state.right) == 25
     assert "Loaded 25 clients" in page.accounts.suggestion_bar.message.text()
+
+
+def test_the_grid_says_why_each_suggestion_was_made_and_unmapped_includes_them(
+    grid: MappingGrid,
+) -> None:
+    model = grid.accounts_model
+    why = model.column("why")
+    assert model.headerData(why, Qt.Orientation.Horizontal) == "Why suggested"
+    row = model.visible_row_of("cust-0001")  # "ACME Corp." → Acme Corporation
+    reason = model.data(model.index(row, why))
+    assert reason == grid.state.suggestion_reason("cust-0001") == "same name: acme"
+    tip = model.data(model.index(row, model.column("target")), Qt.ItemDataRole.ToolTipRole)
+    assert "same name: acme" in tip and "Enter accepts" in tip
+    # Issue #11: counters agree with "accounts − mapped", and "Unmapped only" keeps suggestions.
+    c = grid.state.counters()
+    assert c["unmapped"] == c["accounts"] - c["mapped"] and c["suggested"] >= 170
+    grid._update_status()
+    assert f"{c['unmapped']:,} unmapped" in grid.status.text()
+    grid.accounts_header.mode.setCurrentText("Unmapped only")
+    assert len(model.visible_ids()) == c["unmapped"]
+    assert "cust-0001" in model.visible_ids()
+
+
+def test_reasons_on_a_messy_list_and_the_screenshot(ctx: AppContext, qtbot: Any) -> None:
+    """Part of the evaluation set (tests/match_eval.py) in a real grid: typos, domains and
+    look-alikes show their reasons; the screenshot the README shows is this grid."""
+    from gradient_desktop.services.mapping import GridRows
+    from gradient_desktop.services.suggest import suggest
+    from tests.match_eval import build
+
+    ev = build()
+    clients = ev.clients[:160]
+    keep = {cid for cid, _n in clients}
+    customers = [
+        (vid, name)
+        for n, (vid, name) in enumerate(ev.customers)
+        if ev.truth[vid] in keep or (ev.truth[vid] is None and n % 6 == 0)
+    ]
+    widget = MappingGrid(ctx)
+    qtbot.addWidget(widget)
+    widget.state.load(
+        GridRows(
+            left=[(vid, name, "Plan: Pro", 1) for vid, name in customers],
+            right=[(cid, name, 0) for cid, name in sorted(clients, key=lambda c: c[1].lower())],
+            mappings=[],
+        )
+    )
+    widget.accounts_model.reload()
+    widget.clients_model.reload()
+    widget.state.set_suggestions(suggest(*widget.state.suggestion_inputs()))
+    widget._after_change(refilter=True)
+    model = widget.accounts_model
+    why = model.column("why")
+    reasons = [model.data(model.index(r, why)) for r in range(model.rowCount())]
+    assert any(r.startswith("matched ") and "≈" in r for r in reasons)  # a typo paired
+    assert any(r.startswith("same name: ") for r in reasons)
+    widget.resize(1700, 640)
+    widget.splitter.setSizes([1130, 570])
+    widget.accounts_header.mode.setCurrentText("Suggested")
+    widget.accounts_view.sortByColumn(why, Qt.SortOrder.AscendingOrder)
+    widget.show()
+    widget._update_status()
+    screenshot(widget, "mapping_grid.png")  # GRADIENT_DESKTOP_SCREENSHOTS=docs/screenshots

@@ -10,6 +10,7 @@ import pytest
 
 from gradient_desktop.sandbox.names import company_names, vendor_spelling
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, _demo_clients, demo_vendor_customers
+from gradient_desktop.services.match_names import domain_label, split_run_together
 from gradient_desktop.services.suggest import above, normalise, suggest
 
 
@@ -21,10 +22,47 @@ from gradient_desktop.services.suggest import above, normalise, suggest
         ("The Miller Group", "miller group, inc."),
         ("Blue-Harbor Dental Ltd", "Blue Harbor Dental"),
         ("Hayes Staffing Svcs", "Hayes Staffing Services"),
+        ("Miller Dental - Main Office", "Miller Dental (HQ)"),
+        ("Riley Law P.C.", "riley law pc"),
+        ("O'Brien Bros", "OBrien Brothers"),
+        ("Café Müller GmbH", "Cafe Muller"),
     ],
 )
 def test_normalise_makes_spellings_of_one_company_equal(a: str, b: str) -> None:
     assert normalise(a) == normalise(b)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("www.carter-dental.com", "carter dental"),
+        ("lakesidefinancial.onmicrosoft.com", "lakesidefinancial"),
+        ("https://acme.co.uk/", "acme"),
+        ("billing@reyespt.net", "reyespt"),
+        ("Acme Corp.", None),
+        ("acme", None),
+    ],
+)
+def test_domain_label_strips_www_tlds_and_tenant_suffix(text: str, label: str | None) -> None:
+    assert domain_label(text.casefold()) == label
+
+
+def test_run_together_words_split_into_the_fewest_known_words() -> None:
+    vocab = {"carter", "family", "dentistry", "fam", "ily", "lake", "side", "lakeside"}
+    assert split_run_together("carterfamilydentistry", vocab) == ["carter", "family", "dentistry"]
+    assert split_run_together("lakesideandco", vocab) == ["lakeside", "and", "co"]
+    assert split_run_together("carterxyz", vocab) is None
+
+
+def test_split_words_join_when_a_client_spells_them_as_one() -> None:
+    got = suggest(
+        [("a", "Clear Water Dental"), ("b", "Archive 50 GB")],
+        [("c1", "Clearwater Dental LLC"), ("c2", "Archive 50GB")],
+    )
+    assert {(s.source_id, s.target_id, s.confidence) for s in got} == {
+        ("a", "c1", 100),
+        ("b", "c2", 100),
+    }
 
 
 def test_normalise_keeps_a_name_made_only_of_legal_words() -> None:

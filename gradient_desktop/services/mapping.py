@@ -17,7 +17,6 @@ from sqlmodel import col, select
 from gradient_desktop.api import ApiError, NotFoundError
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.store.models import (
-    GradientClient,
     Mapping,
     MappingKind,
     MappingOrigin,
@@ -256,15 +255,6 @@ class MappingService:
             ).fetchall()
         return GridRows(left=left, right=right, mappings=maps)
 
-    def stale_clients(self, partner: Partner) -> set[str]:
-        with self.ctx.db.session() as s:
-            rows = s.exec(
-                select(GradientClient.client_id).where(
-                    GradientClient.partner_id == partner.id, col(GradientClient.stale).is_(True)
-                )
-            )
-            return set(rows.all())
-
 
 @dataclass(frozen=True)
 class GridRows:
@@ -275,11 +265,3 @@ class GridRows:
     left: list[tuple[str, str, str, int]]
     right: list[tuple[str, str, int]]
     mappings: list[tuple[str, str, str, str, str | None]]
-
-
-def conflicts(mapping: dict[str, str]) -> dict[str, list[str]]:
-    """Targets reached from more than one source (forbidden when one account per client)."""
-    by_target: dict[str, list[str]] = {}
-    for source, target in mapping.items():
-        by_target.setdefault(target, []).append(source)
-    return {t: s for t, s in by_target.items() if len(s) > 1}

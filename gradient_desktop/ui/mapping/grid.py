@@ -20,6 +20,7 @@ from gradient_desktop.services.mapping import GridRows, MappingChange, MappingSe
 from gradient_desktop.services.mapping_csv import export_mappings, parse_mappings
 from gradient_desktop.services.suggest import suggest
 from gradient_desktop.store.models import MappingKind, MappingOrigin, Partner
+from gradient_desktop.ui.mapping.columns import ACCOUNT_COLUMNS, CLIENT_COLUMNS, with_headers
 from gradient_desktop.ui.mapping.commands import MappingCommand, describe
 from gradient_desktop.ui.mapping.models import AccountsModel, ClientsModel
 from gradient_desktop.ui.mapping.state import GridState
@@ -90,20 +91,17 @@ class MappingGrid(QtWidgets.QWidget):
         self._sync_task: asyncio.Task[None] | None = None
         self._generation = 0  # bumps on every load; late background results are dropped
 
-        self.accounts_model = AccountsModel(self.state, self)
-        self.clients_model = ClientsModel(self.state, self)
-        noun = "accounts" if kind == MappingKind.ACCOUNT.value else "services"
-        target = "Gradient clients" if kind == MappingKind.ACCOUNT.value else "partner services"
-        if kind != MappingKind.ACCOUNT.value:
-            self.accounts_model.COLUMNS = (
-                "Service ID",
-                "Name",
-                "Unit",
-                "Mapped to",
-                "State",
-                "Sync",
-            )
-            self.clients_model.COLUMNS = ("Name", "Service ID", "Mapped", "State")
+        accounts = kind == MappingKind.ACCOUNT.value
+        left = (
+            ACCOUNT_COLUMNS
+            if accounts
+            else with_headers(ACCOUNT_COLUMNS, id="Service ID", desc="Unit")
+        )
+        right = CLIENT_COLUMNS if accounts else with_headers(CLIENT_COLUMNS, id="Service ID")
+        self.accounts_model = AccountsModel(self.state, self, left)
+        self.clients_model = ClientsModel(self.state, self, right)
+        noun = "accounts" if accounts else "services"
+        target = "Gradient clients" if accounts else "partner services"
         self.accounts_view = PaneView(f"Vendor {noun}")
         self.clients_view = PaneView(target.capitalize())
         for view, model in (
@@ -111,13 +109,9 @@ class MappingGrid(QtWidgets.QWidget):
             (self.clients_view, self.clients_model),
         ):
             view.setModel(model)
-            view.sortByColumn(
-                1 if view is self.accounts_view else 0, QtCore.Qt.SortOrder.AscendingOrder
-            )
-        for col, width in enumerate((84, 210, 130, 210, 96)):
-            self.accounts_view.setColumnWidth(col, width)
-        for col, width in enumerate((230, 100, 64)):
-            self.clients_view.setColumnWidth(col, width)
+            view.sortByColumn(model.column("name"), QtCore.Qt.SortOrder.AscendingOrder)
+            for n, column in enumerate(model.columns):
+                view.setColumnWidth(n, column.width)
 
         self.accounts_header = PaneHeader(
             f"Vendor {noun}", "&Search", AccountsModel.FILTERS, self.accounts_view

@@ -8,8 +8,8 @@ PITFALLS). Also the grid's roles, colours, filters and MIME types.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from gradient_desktop.ui.mapping.state import (
     CONFLICT,
@@ -19,8 +19,12 @@ from gradient_desktop.ui.mapping.state import (
     UNMAPPED,
     GridState,
     Side,
+    shown_states,
 )
 from gradient_desktop.ui.qt import QtCore, QtGui
+
+if TYPE_CHECKING:
+    from gradient_desktop.ui.mapping.columns import Column
 
 Qt = QtCore.Qt
 ACCOUNT_MIME = "application/x-gradient-account-ids"
@@ -52,7 +56,8 @@ STATE_COLORS = {
 SUGGESTION_COLOR = QtGui.QColor("#2563eb")
 FAILED_COLOR = QtGui.QColor("#c53030")
 
-#: Left-pane filters (combo text → predicate name) and right-pane filters.
+#: Left-pane filters (combo text → row state; ``shown_states`` says which states it shows:
+#: "Unmapped only" includes accounts with a suggestion, which are unmapped too).
 LEFT_FILTERS = {
     "All accounts": None,
     "Unmapped only": UNMAPPED,
@@ -87,14 +92,21 @@ def decode_ids(mime: QtCore.QMimeData, fmt: str, known: dict[str, int] | None) -
 class PaneModel(QtCore.QAbstractTableModel):
     """Shared machinery: visible rows, Python sort and filter, MIME encoding."""
 
-    COLUMNS: tuple[str, ...] = ()
-    PRESORTED = -1  # the column the loaded rows are already sorted by (ascending)
+    COLUMNS: ClassVar[tuple[Column, ...]] = ()
     FILTERS: ClassVar[dict[str, str | None]] = {}
     MIME = ""
 
-    def __init__(self, state: GridState, parent: QtCore.QObject | None = None) -> None:
+    def __init__(
+        self,
+        state: GridState,
+        parent: QtCore.QObject | None = None,
+        columns: Sequence[Column] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.state = state
+        self.columns: tuple[Column, ...] = tuple(columns or self.COLUMNS)
+        # The store returns rows sorted by name: that sort costs nothing.
+        self.presorted = self.column("name")
         self._order: list[int] = []  # every row, in sort order
         self._visible: list[int] = []  # the rows shown, in sort order
         self._needle = ""
@@ -114,15 +126,36 @@ class PaneModel(QtCore.QAbstractTableModel):
         return 0 if parent.isValid() else len(self._visible)
 
     def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(self.COLUMNS):
-                return self.COLUMNS[section]
+            if 0 <= section < len(self.columns):
+                return self.columns[section].header
         return None
+
+    def data(self, index: QtCore.QModelIndex, role: int = DISPLAY) -> object:
+        # Hot path: a paint asks ~7 roles for each visible cell; DisplayRole is one call of the
+        # column's reader, and plain text columns answer every other role with None at once.
+        c = index.column()
+        if not 0 <= c < len(self.columns):
+            return None
+        spec = self.columns[c]
+        if role == DISPLAY:
+            r = index.row()
+            return spec.display(self.state, self._visible[r]) if r >= 0 else None
+        if spec.roles is None and role != ID_ROLE and role != STATE_ROLE:
+            return None
+        if role not in SERVED or not index.isValid():
+            return None
+        row = self._visible[index.row()]
+        if role == ID_ROLE:
+            return self.side.ids[row]
+        if role == STATE_ROLE:
+            return self.row_state(row)
+        return spec.roles(self.state, self.side.ids[row], role) if spec.roles else None
 
     def flags(self, index: QtCore.QModelIndex) -> Qt.ItemFlag:
         # Precomputed: combining enum flags in Python costs more than the rest of a paint.
@@ -153,15 +186,20 @@ class PaneModel(QtCore.QAbstractTableModel):
 
     # -- ours ------------------------------------------------------------------------------------
 
+    def column(self, key: str) -> int:
+        """The position of the column named ``key`` ("name", "target", ...)."""
+        return next(n for n, c in enumerate(self.columns) if c.key == key)
+
     def sort_key(self, column: int) -> Callable[[int], object]:
-        raise NotImplementedError
+        read, st = self.columns[column].sort, self.state
+        return lambda i: read(st, i)
 
     def reload(self) -> None:
         """The state was (re)loaded: start over with all rows."""
         self.beginResetModel()
         self._order = list(range(len(self.side)))
         # The store returns rows by name already; only another sort needs Python's time.
-        if self._sort is not None and self._sort != (self.PRESORTED, Qt.SortOrder.AscendingOrder):
+        if self._sort is not None and self._sort != (self.presorted, Qt.SortOrder.AscendingOrder):
             key = self.sort_key(self._sort[0])
             self._order.sort(key=key, reverse=self._sort[1] == Qt.SortOrder.DescendingOrder)
         self._visible = self._compute(self._order)
@@ -181,15 +219,15 @@ class PaneModel(QtCore.QAbstractTableModel):
             self._refilter(incremental=False)
         elif self._visible:
             self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._visible) - 1, len(self.COLUMNS) - 1)
+                self.index(0, 0), self.index(len(self._visible) - 1, len(self.columns) - 1)
             )
 
     def _compute(self, base: list[int]) -> list[int]:
         needle, keys = self._needle, self.side.keys
         rows = [i for i in base if needle in keys[i]] if needle else list(base)
         if self._mode is not None:
-            mode, state_of = self._mode, self.row_state
-            rows = [i for i in rows if state_of(i) == mode]
+            shown, state_of = shown_states(self._mode), self.row_state
+            rows = [i for i in rows if state_of(i) in shown]
         return rows
 
     def _refilter(self, *, incremental: bool) -> None:
@@ -216,9 +254,6 @@ class PaneModel(QtCore.QAbstractTableModel):
         else:
             self._visible = new
         self.layoutChanged.emit()
-
-    def row_at(self, visible_row: int) -> int:
-        return self._visible[visible_row]
 
     def id_at(self, visible_row: int) -> str:
         return self.side.ids[self._visible[visible_row]]

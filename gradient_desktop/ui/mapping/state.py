@@ -25,6 +25,16 @@ CONFLICT, STALE, MAPPED, SUGGESTED, UNMAPPED = (
     "suggested",
     "unmapped",
 )
+#: What a state filter shows: an account with a suggestion is still unmapped, so "Unmapped
+#: only" shows it too (and the counters count it among the unmapped).
+_SHOWN = {UNMAPPED: frozenset({UNMAPPED, SUGGESTED})}
+
+
+def shown_states(mode: str) -> frozenset[str]:
+    """The row states a state filter (``mode``) shows."""
+    return _SHOWN.get(mode) or frozenset({mode})
+
+
 # Per-row sync indicator (Mapping.sync_state "local" reads "saved": stored, not yet sent).
 SYNC_LABELS = {"local": "saved", "syncing": "syncing…", "synced": "synced", "failed": "failed"}
 
@@ -77,6 +87,7 @@ class GridState:
         self.published = bytearray()  # per left row: 1 when Gradient has the account
         self.target_count: Counter[str] = Counter()
         self.suggestions: dict[str, tuple[str, int]] = {}
+        self.reasons: dict[str, str] = {}  # why each suggestion was made (matched words)
         self.one_per_client = True
         self.conflict_targets: set[str] = set()
 
@@ -136,7 +147,9 @@ class GridState:
         self._update_conflicts()
 
     def set_suggestions(self, suggestions: Iterable[Suggestion]) -> None:
+        suggestions = list(suggestions)
         self.suggestions = {s.source_id: (s.target_id, s.confidence) for s in suggestions}
+        self.reasons = {s.source_id: s.reason for s in suggestions if s.reason}
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -148,6 +161,10 @@ class GridState:
         if hit is None or (self.one_per_client and hit[0] in self.target_count):
             return None
         return hit
+
+    def suggestion_reason(self, source: str) -> str:
+        """Why ``source``'s suggestion was made ("matched carter, dentistry"), or ""."""
+        return self.reasons.get(source, "")
 
     def left_state(self, source: str) -> str:
         target = self.mapping.get(source)
@@ -195,7 +212,9 @@ class GridState:
 
     def counters(self) -> dict[str, int]:
         """The status line's numbers, from the mapping and suggestions alone (not a loop over
-        50,000 rows: unmapped is what is left)."""
+        50,000 rows: unmapped is what is left). ``unmapped`` counts every account without a
+        mapping, those with a suggestion included (``suggested`` is a part of it), so it says
+        what "accounts − mapped" says everywhere else in the app."""
         pos, known = self.left.pos, self.right.pos
         conflict = stale = mapped = 0
         for source, target in self.mapping.items():
@@ -213,7 +232,7 @@ class GridState:
             "accounts": total,
             "clients": len(self.right),
             MAPPED: mapped,
-            UNMAPPED: total - mapped - conflict - stale - suggested,
+            UNMAPPED: total - mapped - conflict - stale,
             SUGGESTED: suggested,
             CONFLICT: conflict,
             STALE: stale,

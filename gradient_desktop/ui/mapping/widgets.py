@@ -3,6 +3,7 @@ filter) and the action bar (map/unmap, suggestions threshold, one-account-per-cl
 
 from __future__ import annotations
 
+from gradient_desktop.services.suggest import AUTO_ACCEPT
 from gradient_desktop.ui.qt import QtCore, QtWidgets
 
 
@@ -61,12 +62,12 @@ class SuggestionBar(QtWidgets.QWidget):
         )
         self.threshold = QtWidgets.QSpinBox()
         self.threshold.setRange(50, 100)
-        self.threshold.setValue(90)
+        self.threshold.setValue(AUTO_ACCEPT)
         self.threshold.setSuffix(" %")
         self.threshold.setAccessibleName("Suggestion confidence threshold")
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(50, 100)
-        self.slider.setValue(90)
+        self.slider.setValue(AUTO_ACCEPT)
         self.slider.setFixedWidth(110)
         self.slider.setAccessibleName("Suggestion confidence threshold slider")
         self.slider.valueChanged.connect(self.threshold.setValue)
@@ -113,8 +114,8 @@ def counters_html(c: dict[str, int]) -> str:
     parts = [
         f"{c['accounts']:,} accounts",
         f"<span style='color:#1b8a3a'>● {c['mapped']:,} mapped</span>",
-        f"<span style='color:#6b7280'>● {c['unmapped']:,} unmapped</span>",
-        f"<span style='color:#2563eb'>● {c['suggested']:,} suggested</span>",
+        f"<span style='color:#6b7280'>● {c['unmapped']:,} unmapped</span> "
+        f"(<span style='color:#2563eb'>● {c['suggested']:,} with a suggestion</span>)",
         f"<span style='color:#c53030'>● {c['conflict']:,} conflicts</span>",
         f"<span style='color:#b7791f'>● {c['stale']:,} stale</span>",
         f"{c['clients']:,} clients ({c['stale_clients']:,} stale)",
