@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from gradient_desktop.config import PROXY_MODES
+
 from .errors import ProxyRefusedError
 
 __all__ = [
@@ -33,9 +35,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("gradient_desktop.api")
-
-#: ``system``: the OS/environment settings; ``none``: direct; ``manual``: ``ProxyChoice.url``.
-PROXY_MODES = ("system", "none", "manual")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradient_desktop.api import ClientOptions, Credentials, VendorApiClient
+from gradient_desktop.api import ClientOptions, Credentials, ProxyChoice, VendorApiClient
 from gradient_desktop.config import Settings, database_path
 from gradient_desktop.logsetup import register_credentials
 from gradient_desktop.secrets import SecretStore
@@ -173,7 +173,8 @@ class AppContext:
 
     def client_options(self, base_url: str) -> ClientOptions:
         timeout = float(self.settings.timeout_s)
-        return ClientOptions(connect_timeout=timeout, read_timeout=timeout)
+        proxy = proxy_choice(self.settings)
+        return ClientOptions(connect_timeout=timeout, read_timeout=timeout, proxy=proxy)
 
     def vendor_key(self, profile: VendorProfile) -> str:
         if self.is_demo_url(profile.base_url):
@@ -243,6 +244,16 @@ class AppContext:
     def close(self) -> None:
         self.demo.stop()
         self.db.close()
+
+
+def proxy_choice(settings: Settings) -> ProxyChoice:
+    """The proxy the settings ask for; a hand-edited, unusable manual address falls back to the
+    system settings (logged) rather than stopping every connection."""
+    try:
+        return ProxyChoice(settings.proxy_mode, settings.proxy_url)
+    except ValueError as exc:
+        log.warning("Ignoring the manual proxy in the settings (%s); using the system proxy", exc)
+        return ProxyChoice()
 
 
 def env_credentials() -> Credentials | None:
