@@ -43,12 +43,8 @@ from build_support import NAME, TARGETS, linux, macos, windows  # noqa: E402
 from build_support.plan import TOOL_HINTS, Plan, Step, make_plan  # noqa: E402
 from build_support.spec import write_spec  # noqa: E402
 
-#: The keyring backend the smoke test requires per OS (the frozen ``selfcheck`` reports it).
-PLATFORM_BACKENDS = {
-    "linux": "keyring.backends.SecretService:Keyring",
-    "win32": "keyring.backends.Windows:WinVaultKeyring",
-    "darwin": "keyring.backends.macOS:Keyring",
-}
+# The keyring backend the smoke test requires per OS (the frozen ``selfcheck`` reports it).
+from gradient_desktop.diagnostics import PLATFORM_BACKENDS  # noqa: E402
 
 
 def read_version(pyproject: Path = ROOT / "pyproject.toml") -> str:

@@ -144,6 +144,7 @@ def test_linux_archive_holds_the_folder_desktop_file_icon_and_installer(
         desktop = tar.extractfile(f"{top}/gradient-desktop.desktop").read().decode()  # type: ignore[union-attr]
         exe_member = tar.getmember(f"{top}/gradient-desktop/gradient-desktop")
     assert {f"{top}/gradient-desktop.png", f"{top}/install.sh"} <= names
+    assert any(n.startswith(f"{top}/") and n.endswith(".metainfo.xml") for n in names)
     assert exe_member.mode & 0o111  # still executable after unpacking
     assert "Exec=@EXEC@" in desktop and "Icon=gradient-desktop" in desktop
 
@@ -158,6 +159,7 @@ def test_frozen_version_and_selfcheck(bundle: dict[str, Any], env: dict[str, str
     assert out.returncode == 0, out.stdout + out.stderr
     assert "ok   keyring entry points:" in out.stdout
     assert "ok   resources:" in out.stdout
+    assert "ok   TLS trust store: operating system (truststore" in out.stdout
     if sys.platform.startswith("linux"):
         assert (
             "ok   platform keyring backend: keyring.backends.SecretService:Keyring loaded"
