@@ -46,6 +46,9 @@ class ProxyBox(QtWidgets.QGroupBox):
         self.error = QtWidgets.QLabel()
         self.error.setWordWrap(True)
         self.error.setAccessibleName("Proxy address problem")
+        bold = self.error.font()
+        bold.setBold(True)  # set apart from the note below without a hard-coded colour
+        self.error.setFont(bold)
         self.error.hide()
 
         manual_row = QtWidgets.QHBoxLayout()
@@ -89,6 +92,17 @@ class ProxyBox(QtWidgets.QGroupBox):
             self.error.setText(str(exc))
             self.error.show()
             self.url.setFocus()
+            self._fit_window()
             return str(exc)
         self.error.hide()
         return None
+
+    def _fit_window(self) -> None:
+        """Grow the dialog so the wrapped message is not squeezed (keeps the width)."""
+        window = self.window()
+        layout = window.layout()
+        if layout is not None:
+            layout.activate()
+            needed = layout.totalHeightForWidth(window.width())
+            if needed > window.height():
+                window.resize(window.width(), needed)
