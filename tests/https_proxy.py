@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 from types import TracebackType
 from typing import Self
@@ -19,9 +20,17 @@ from typing import Self
 class ConnectProxy:
     """``with ConnectProxy(hosts={"gradient.test": "127.0.0.1"}) as proxy: proxy.url``."""
 
-    def __init__(self, *, hosts: dict[str, str] | None = None, require_auth: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        hosts: dict[str, str] | None = None,
+        require_auth: bool = False,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.hosts = dict(hosts or {})
         self.require_auth = require_auth
+        #: Serve the proxy itself over TLS (an ``https://`` proxy), with this server context.
+        self.tls = tls
         #: Every CONNECT target asked for, in order ("host:port").
         self.connects: list[str] = []
         self.port = 0
@@ -32,7 +41,7 @@ class ConnectProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     # -- the proxy itself ---------------------------------------------------------------------
 
@@ -72,15 +81,25 @@ class ConnectProxy:
 
     def _run(self) -> None:
         loop = self._loop = asyncio.new_event_loop()
-        self._server = loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
+        self._server = loop.run_until_complete(
+            asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         try:
             loop.run_forever()
         finally:
-            self._server.close()
-            loop.run_until_complete(self._server.wait_closed())
             loop.close()
+
+    async def _shutdown(self) -> None:
+        """Stop listening and end every open tunnel, so nothing is left pending."""
+        assert self._server is not None
+        self._server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._server.wait_closed()
 
     def start(self) -> Self:
         self._thread = threading.Thread(target=self._run, name="test-connect-proxy", daemon=True)
@@ -91,6 +110,7 @@ class ConnectProxy:
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
         self._loop = self._thread = None

@@ -202,6 +202,20 @@ def test_requests_go_through_the_proxy_named_in_https_proxy(
     assert proxy.connects and set(proxy.connects) == {f"{COMPANY_HOST}:{tls_sandbox.port}"}
 
 
+def test_https_proxy_signed_by_the_company_ca_is_trusted(
+    ca: trustme.CA, tls_sandbox: TlsSandbox, ca_in_openssl_bundle: Path,
+    clean_proxy_env: pytest.MonkeyPatch, fresh_trust: None,
+) -> None:  # fmt: skip
+    # Some companies run the proxy itself over TLS: its certificate comes from the same CA.
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_side)
+    with ConnectProxy(hosts={COMPANY_HOST: "127.0.0.1"}, tls=server_side) as proxy:
+        clean_proxy_env.setenv("HTTPS_PROXY", proxy.url)
+        name, used = get_vendor(f"https://{COMPANY_HOST}:{tls_sandbox.port}")
+    assert name and used is not None and used.startswith("https://127.0.0.1:")
+    assert proxy.connects == [f"{COMPANY_HOST}:{tls_sandbox.port}"]
+
+
 def test_no_proxy_and_the_none_setting_bypass_the_proxy(
     tls_sandbox: TlsSandbox, ca_in_openssl_bundle: Path, clean_proxy_env: pytest.MonkeyPatch,
     fresh_trust: None,

@@ -125,8 +125,14 @@ def make_transport(
     if proxy:
         shown = httpx.URL(proxy).copy_with(username=None, password=None)
         logger.info("Connecting to %s through the proxy %s", httpx.URL(base_url).host, shown)
+    via = None
+    if proxy:
+        # An https:// proxy is verified against the OS store too (httpcore's default is
+        # certifi); httpcore refuses a context for a plain http:// proxy.
+        https = httpx.URL(proxy).scheme == "https"
+        via = httpx.Proxy(proxy, ssl_context=system_ssl_context() if https else None)
     transport = httpx.AsyncHTTPTransport(
-        verify=system_ssl_context(), limits=limits, proxy=proxy or None
+        verify=system_ssl_context(), limits=limits, proxy=via, trust_env=False
     )
     return transport, proxy
 
