@@ -307,3 +307,25 @@ def test_the_client_verifies_against_the_os_store() -> None:
     ctx = system_ssl_context()
     assert type(ctx).__module__.startswith("truststore")
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+
+
+def test_settings_keep_the_proxy_choice_and_fall_back_on_hand_edited_values(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from gradient_desktop.config import Settings
+    from gradient_desktop.services.context import proxy_choice
+
+    path = tmp_path / "settings.json"
+    Settings(proxy_mode="manual", proxy_url=" proxy.corp:3128 ").save(path)
+    saved = Settings.load(path)
+    assert (saved.proxy_mode, saved.proxy_url) == ("manual", "proxy.corp:3128")
+    assert proxy_choice(saved) == ProxyChoice("manual", "proxy.corp:3128")
+
+    path.write_text(json.dumps({"proxy_mode": "pac", "proxy_url": 42}))
+    odd = Settings.load(path)
+    assert (odd.proxy_mode, odd.proxy_url) == ("system", "")
+    # A manual address that cannot be used (a password in it) is ignored, not fatal.
+    bad = Settings(proxy_mode="manual", proxy_url="http://bob:pw@proxy.corp:3128")
+    assert proxy_choice(bad) == ProxyChoice()
