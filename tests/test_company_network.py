@@ -152,7 +152,7 @@ def test_company_ca_installed_on_the_machine_is_trusted(
     url = f"https://localhost:{tls_sandbox.port}"
     # httpx's default trust (the certifi bundle) does not know the company CA ...
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-        httpx.get(f"{url}/api/vendor-api", timeout=5)
+        httpx.get(f"{url}/api/vendor-api", timeout=5, trust_env=False)
     # ... the app's client, which asks the OS store, does.
     name, proxy = get_vendor(url)
     assert name and proxy is None
