@@ -216,6 +216,23 @@ def test_https_proxy_signed_by_the_company_ca_is_trusted(
     assert proxy.connects == [f"{COMPANY_HOST}:{tls_sandbox.port}"]
 
 
+def test_untrusted_certificate_behind_a_proxy_is_a_certificate_message_not_a_proxy_one(
+    tls_sandbox: TlsSandbox, clean_proxy_env: pytest.MonkeyPatch, tmp_path: Path,
+    fresh_trust: None,
+) -> None:  # fmt: skip
+    # What a TLS-inspecting proxy looks like before IT installs its CA on the machine.
+    (tmp_path / "other.pem").write_bytes(trustme.CA().cert_pem.bytes())
+    clean_proxy_env.setenv("SSL_CERT_FILE", str(tmp_path / "other.pem"))
+    clean_proxy_env.setenv("SSL_CERT_DIR", str(tmp_path))
+    with ConnectProxy(hosts={COMPANY_HOST: "127.0.0.1"}) as proxy:
+        clean_proxy_env.setenv("HTTPS_PROXY", proxy.url)
+        with pytest.raises(NetworkError) as info:
+            get_vendor(f"https://{COMPANY_HOST}:{tls_sandbox.port}")
+    assert proxy.connects  # the tunnel was open: the proxy is fine
+    assert not isinstance(info.value, ProxyRefusedError)
+    assert "certificate" in str(info.value) and "root certificate" in info.value.user_hint
+
+
 def test_no_proxy_and_the_none_setting_bypass_the_proxy(
     tls_sandbox: TlsSandbox, ca_in_openssl_bundle: Path, clean_proxy_env: pytest.MonkeyPatch,
     fresh_trust: None,

@@ -143,8 +143,8 @@ def proxy_error(
     """A user-facing error when ``exc`` came from the proxy, not from Gradient; else None.
 
     ``httpx.ProxyError`` is the proxy answering CONNECT with an error status (407: it wants a
-    sign-in); a connect error or timeout while a proxy is in use means the proxy itself could
-    not be reached, since the proxy is the only host this computer connects to.
+    sign-in); a connect error while a proxy is in use means the proxy itself could not be
+    reached, since the proxy is the only host this computer connects to.
     """
     proxy = httpx.URL(proxy_url)
     where = f"{proxy.host}:{proxy.port}" if proxy.port else proxy.host
@@ -161,6 +161,8 @@ def proxy_error(
         return ProxyRefusedError(
             f"The proxy at {where} refused to connect to Gradient ({detail}).", **common
         )
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+    if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" not in detail:
+        # (A certificate failure came through the tunnel: Gradient's, or a TLS-inspecting
+        # proxy's whose CA is not installed; the caller's certificate message covers it.)
         return ProxyRefusedError(f"Could not reach the proxy at {where} ({detail}).", **common)
     return None
