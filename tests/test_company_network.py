@@ -346,3 +346,27 @@ def test_settings_keep_the_proxy_choice_and_fall_back_on_hand_edited_values(
     # A manual address that cannot be used (a password in it) is ignored, not fatal.
     bad = Settings(proxy_mode="manual", proxy_url="http://bob:pw@proxy.corp:3128")
     assert proxy_choice(bad) == ProxyChoice()
+
+
+def test_a_proxy_changed_in_settings_applies_to_the_next_call(
+    memory_keyring: object, isolated_home: Path, sandbox: object
+) -> None:
+    from gradient_desktop.services.context import AppContext
+    from gradient_desktop.services.partners import PartnerDirectory
+
+    ctx = AppContext.open()
+    try:
+        directory = PartnerDirectory(ctx)
+        profile = directory.save_profile("northwind", sandbox.base_url, VENDOR_KEY)  # type: ignore[attr-defined]
+        partner = directory.add("Contoso", profile, PARTNER_DEMO)
+        first = ctx.client_for(partner)
+        assert ctx.client_for(partner) is first  # one long-lived pool per partner
+        ctx.settings.proxy_mode, ctx.settings.proxy_url = "manual", "proxy.corp:3128"
+        second = ctx.client_for(partner)
+        assert second is not first and second.options.proxy == ProxyChoice(
+            "manual", "proxy.corp:3128"
+        )
+        asyncio.run(ctx.aclose())  # closes both pools
+        assert first._http.is_closed and second._http.is_closed
+    finally:
+        ctx.close()

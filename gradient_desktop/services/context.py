@@ -157,7 +157,7 @@ class AppContext:
         self.settings = settings or Settings.load()
         self.secrets = secrets or SecretStore()
         self.demo = demo or DemoEnvironment()
-        self._clients: dict[tuple[int, str], VendorApiClient] = {}
+        self._clients: dict[tuple[int, str, tuple[float, str, str]], VendorApiClient] = {}
 
     @classmethod
     def open(cls, db_path: Path | None = None, *, start_fresh: bool = False) -> AppContext:
@@ -216,7 +216,10 @@ class AppContext:
         """The long-lived API client of this partner (one httpx pool per token)."""
         creds = self.credentials(self.profile_of(partner), partner)
         assert partner.id is not None
-        cache_key = (partner.id, creds.fingerprint())
+        # The network settings are part of the key: a proxy or timeout changed in Settings
+        # applies to the next call (the old pool is closed with the others by aclose()).
+        network = (self.settings.timeout_s, self.settings.proxy_mode, self.settings.proxy_url)
+        cache_key = (partner.id, creds.fingerprint(), network)
         client = self._clients.get(cache_key)
         if client is None:
             base_url = self.resolve_base_url(partner.base_url)
