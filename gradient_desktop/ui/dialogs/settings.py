@@ -2,7 +2,8 @@
 theme) and shows, read-only, where the data and logs live and which keyring holds the keys.
 
 OK saves ``settings.json`` and applies at once: the theme repaints, the log level changes the
-running log, and the next request uses the new timeout and proxy (calls under way finish as they are).
+running log, and the next request uses the new timeout and proxy (calls under way finish as
+they are).
 """
 
 from __future__ import annotations
