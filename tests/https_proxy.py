@@ -1,4 +1,6 @@
-"""A small HTTPS proxy for tests: answers ``CONNECT host:port`` and then relays bytes both ways.
+"""A company network for tests: a small HTTPS proxy, and the sandbox served over TLS.
+
+The proxy answers ``CONNECT host:port`` and then relays bytes both ways.
 
 It is what a company proxy does for HTTPS: the client asks it to open a tunnel, then speaks TLS
 to the real server through it, so the proxy sees only the target name. It runs on its own event
@@ -11,10 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 import threading
+import time
+from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+
+import uvicorn
+
+from gradient_desktop.sandbox.app import create_app
+from gradient_desktop.sandbox.options import SandboxOptions
+from gradient_desktop.sandbox.seed import make_state
 
 
 class ConnectProxy:
@@ -137,3 +148,42 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     finally:
         with contextlib.suppress(Exception):
             writer.close()
+
+
+class TlsSandbox:
+    """The demo sandbox served over https on 127.0.0.1 with the given certificate."""
+
+    def __init__(self, cert: Any, tmp: Path) -> None:
+        """``cert``: a ``trustme.LeafCert`` (from ``trustme.CA().issue_cert(...)``)."""
+        self.certfile, self.keyfile = tmp / "server.pem", tmp / "server.key"
+        cert.private_key_pem.write_to_path(str(self.keyfile))
+        cert.cert_chain_pems[0].write_to_path(str(self.certfile))
+        options = SandboxOptions(seed="demo", random_seed=7, latency_ms=0)
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(make_state("demo", 7), options),
+            ssl_certfile=str(self.certfile),
+            ssl_keyfile=str(self.keyfile),
+            log_level="warning",
+            lifespan="off",
+            loop="asyncio",
+            http="h11",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def __enter__(self) -> TlsSandbox:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the TLS sandbox did not start"
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()

@@ -16,8 +16,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,6 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-import uvicorn
 
 from gradient_desktop.api import (
     ClientOptions,
@@ -36,54 +33,14 @@ from gradient_desktop.api import (
     VendorApiClient,
 )
 from gradient_desktop.api.transport import resolve_proxy, validate_proxy_url
-from gradient_desktop.sandbox.app import create_app
-from gradient_desktop.sandbox.seed import PARTNER_DEMO, VENDOR_KEY, make_state
-from gradient_desktop.sandbox.server import SandboxOptions
-from tests.https_proxy import ConnectProxy
+from gradient_desktop.sandbox.seed import PARTNER_DEMO, VENDOR_KEY
+from tests.https_proxy import ConnectProxy, TlsSandbox
 
 # A name that does not resolve on this machine: only the test proxy knows where it is.
 COMPANY_HOST = "gradient.test"
 CREDS = Credentials(VENDOR_KEY, PARTNER_DEMO)
 ONE_TRY = ClientOptions(max_retries=0, rate_limit_per_s=None, connect_timeout=5, read_timeout=5)
 _CA_DIR = Path("/usr/local/share/ca-certificates")
-
-
-class TlsSandbox:
-    """The demo sandbox served over https on 127.0.0.1 with the given certificate."""
-
-    def __init__(self, cert: trustme.LeafCert, tmp: Path) -> None:
-        self.certfile, self.keyfile = tmp / "server.pem", tmp / "server.key"
-        cert.private_key_pem.write_to_path(str(self.keyfile))
-        cert.cert_chain_pems[0].write_to_path(str(self.certfile))
-        options = SandboxOptions(seed="demo", random_seed=7, latency_ms=0)
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(make_state("demo", 7), options),
-            ssl_certfile=str(self.certfile),
-            ssl_keyfile=str(self.keyfile),
-            log_level="warning",
-            lifespan="off",
-            loop="asyncio",
-            http="h11",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    def __enter__(self) -> TlsSandbox:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the TLS sandbox did not start"
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")

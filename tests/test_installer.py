@@ -274,6 +274,55 @@ def test_frozen_sandbox_and_frozen_push_work_together(
 
 @pytest.mark.installer
 @pytest.mark.slow
+def test_frozen_push_goes_through_a_proxy_to_a_server_signed_by_a_company_ca(
+    bundle: dict[str, Any], env: dict[str, str], tmp_path: Path
+) -> None:
+    # truststore and the proxy code must survive freezing: the frozen CLI pushes to the sandbox
+    # over TLS (private CA, trusted through OpenSSL's SSL_CERT_FILE) via a CONNECT proxy.
+    import ssl
+
+    import trustme
+
+    from tests.https_proxy import ConnectProxy, TlsSandbox
+
+    ca = trustme.CA()
+    (tmp_path / "ca.pem").write_bytes(ca.cert_pem.bytes())
+    client_side = ssl.create_default_context()
+    ca.configure_trust(client_side)
+    cert = ca.issue_cert("gradient.test", "127.0.0.1")
+    with (
+        TlsSandbox(cert, tmp_path) as server,
+        ConnectProxy(hosts={"gradient.test": "127.0.0.1"}) as proxy,
+    ):
+        api = f"https://127.0.0.1:{server.port}/api/vendor-api"
+        with httpx.Client(headers=TOKEN, verify=client_side, timeout=10, trust_env=False) as http:
+            sku = http.get(api).json()["data"]["skus"][0]["id"]
+            client = http.get(f"{api}/organization/clients").json()["clients"][0]
+            account = {"id": "proxy-1", "name": client["name"], "clientOId": client["id"]}
+            assert http.post(f"{api}/organization/accounts", json=[account]).status_code == 201
+        csv = tmp_path / "counts.csv"
+        csv.write_text(f"accountId,serviceId,unitCount\nproxy-1,{sku},5\n")
+        push_env = {
+            **{k: v for k, v in env.items() if "proxy" not in k.lower()},
+            "GRADIENT_VENDOR_KEY": VENDOR_KEY,
+            "GRADIENT_PARTNER_KEY": PARTNER_KEY,
+            "HTTPS_PROXY": proxy.url,
+            "SSL_CERT_FILE": str(tmp_path / "ca.pem"),
+            "SSL_CERT_DIR": str(tmp_path),
+        }
+        out = subprocess.run(
+            [str(bundle["exe"]), "push", str(csv), "--base-url",
+             f"https://gradient.test:{server.port}"],
+            env=push_env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "1/1 landed" in out.stderr
+    # gradient.test resolves nowhere but in the proxy: the push went through it.
+    assert proxy.connects and set(proxy.connects) == {f"gradient.test:{server.port}"}
+
+
+@pytest.mark.installer
+@pytest.mark.slow
 def test_frozen_gui_starts_headless_and_paints(bundle: dict[str, Any], env: dict[str, str]) -> None:
     out = subprocess.run(
         [str(bundle["exe"])],
