@@ -8,6 +8,7 @@ certificate in the build machine's keychain; notarisation runs only when
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,8 +16,9 @@ from typing import Any
 
 from build_support import APP_ID, APP_NAME, NAME
 
-#: Qt 6.10 and later (what Python 3.12+ installs) support macOS 13 and later.
-MIN_MACOS = "13.0"
+#: Used when the installed Qt wheel does not say: PySide6-Essentials 6.12's macOS wheel is
+#: tagged macosx_14_0 (PyPI, December 2026).
+MIN_MACOS = "14.0"
 SIGN_IDENTITY_ENV = "MACOS_SIGN_IDENTITY"
 NOTARY_PROFILE_ENV = "MACOS_NOTARY_PROFILE"
 
@@ -36,7 +38,32 @@ ICNS_TYPES: dict[tuple[int, bool], bytes] = {
 ICNS_SIZES = sorted({size for size, _ in ICNS_TYPES})
 
 
-def info_plist(version: str) -> dict[str, Any]:
+def min_macos_from_tags(tags: list[str], default: str = MIN_MACOS) -> str:
+    """The oldest macOS a wheel runs on, from its tags (``cp310-abi3-macosx_14_0_universal2``)."""
+    found = [
+        (int(m.group(1)), int(m.group(2)))
+        for tag in tags
+        if (m := re.search(r"macosx_(\d+)_(\d+)_", tag))
+    ]
+    if not found:
+        return default
+    major, minor = max(found)
+    return f"{major}.{minor}"
+
+
+def installed_qt_min_macos() -> str:
+    """What the Qt wheel in this Python needs: the app cannot run on an older macOS."""
+    import importlib.metadata
+
+    try:
+        wheel = importlib.metadata.distribution("PySide6-Essentials").read_text("WHEEL") or ""
+    except importlib.metadata.PackageNotFoundError:
+        return MIN_MACOS
+    tags = [line.split(":", 1)[1].strip() for line in wheel.splitlines() if line.startswith("Tag:")]
+    return min_macos_from_tags(tags)
+
+
+def info_plist(version: str, min_macos: str = MIN_MACOS) -> dict[str, Any]:
     """The Info.plist keys of the .app (PyInstaller adds the executable and package type)."""
     return {
         "CFBundleName": APP_NAME,
@@ -44,7 +71,7 @@ def info_plist(version: str) -> dict[str, Any]:
         "CFBundleIdentifier": APP_ID,
         "CFBundleShortVersionString": version,
         "CFBundleVersion": version,
-        "LSMinimumSystemVersion": MIN_MACOS,
+        "LSMinimumSystemVersion": min_macos,
         "LSApplicationCategoryType": "public.app-category.business",
         "NSHighResolutionCapable": True,
         # Follow the system's dark mode (the app draws with palette roles).

@@ -170,6 +170,16 @@ def test_info_plist_has_bundle_id_version_and_minimum_macos() -> None:
     assert data["NSHighResolutionCapable"] is True
 
 
+def test_minimum_macos_follows_the_qt_wheel_tags() -> None:
+    assert macos.min_macos_from_tags(["cp310-abi3-macosx_14_0_universal2"]) == "14.0"
+    assert (
+        macos.min_macos_from_tags(["cp39-abi3-macosx_13_0_x86_64", "cp39-abi3-macosx_13_3_arm64"])
+        == "13.3"
+    )
+    assert macos.min_macos_from_tags(["cp310-abi3-manylinux_2_34_x86_64"]) == macos.MIN_MACOS
+    assert macos.info_plist(VERSION, "14.0")["LSMinimumSystemVersion"] == "14.0"
+
+
 def test_committed_icns_holds_every_size_as_png_of_that_size() -> None:
     entries = macos.read_icns((ROOT / "resources" / "icons" / "gradient-desktop.icns").read_bytes())
     assert set(entries) == set(macos.ICNS_TYPES.values())
