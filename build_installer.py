@@ -54,6 +54,8 @@ def read_version(pyproject: Path = ROOT / "pyproject.toml") -> str:
 
 def arch() -> str:
     machine = platform.machine().lower()
+    if sys.platform == "darwin":
+        return machine or "unknown"  # Apple's own names: arm64, x86_64
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine or "unknown")
 
 
