@@ -1,8 +1,8 @@
 """build_installer.py: the options and the missing-tool message (fast), then (slow) a real
 PyInstaller build whose executable is started headless: ``--version``, ``selfcheck`` (keyring
 backends and resources survived freezing; a real Secret Service round trip when the machine has
-gnome-keyring), the sandbox and a CSV push between two processes of the bundle, and the GUI up
-to its first paint.
+gnome-keyring), the sandbox and a CSV push between two processes of the bundle, a push through
+a CONNECT proxy to a TLS server signed by a private CA, and the GUI up to its first paint.
 """
 
 from __future__ import annotations
