@@ -257,6 +257,15 @@ async def _status(args: argparse.Namespace) -> int:
         ctx.close()
 
 
+def _cli_client_options() -> Any:
+    """Client options for ``push --base-url``: the proxy the GUI's settings name (one setting)."""
+    from gradient_desktop.api import ClientOptions
+    from gradient_desktop.config import Settings
+    from gradient_desktop.services.context import proxy_choice
+
+    return ClientOptions(proxy=proxy_choice(Settings.load()))
+
+
 def _load_rows(path: Path) -> list[Any]:
     from gradient_desktop.services.csvio import CountFileError, parse_counts
 
@@ -336,7 +345,7 @@ async def _push(args: argparse.Namespace) -> int:
         if creds is None:
             raise CliError("With --base-url, set GRADIENT_VENDOR_KEY and GRADIENT_PARTNER_KEY.")
         try:
-            client = VendorApiClient(args.base_url, creds)
+            client = VendorApiClient(args.base_url, creds, _cli_client_options())
         except (InsecureUrlError, ValueError) as exc:
             raise CliError(str(exc)) from None
         async with client:

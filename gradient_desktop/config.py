@@ -30,6 +30,8 @@ SETTINGS_FILENAME = "settings.json"
 
 THEMES = ("system", "light", "dark")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: How the API client finds its proxy: the OS/environment settings, none, or ``proxy_url``.
+PROXY_MODES = ("system", "none", "manual")
 
 # A settings field whose *name* contains one of these is assumed to hold a credential.
 _SECRET_NAME = re.compile(r"key|token|secret|password", re.IGNORECASE)
@@ -93,6 +95,9 @@ class Settings:
     theme: str = "system"
     last_partner: str | None = None
     first_run_done: bool = False
+    proxy_mode: str = "system"
+    #: Only used when ``proxy_mode`` is "manual"; never holds a user name or password.
+    proxy_url: str = ""
 
     MAX_CONCURRENCY: ClassVar[int] = 100
 
@@ -130,6 +135,8 @@ class Settings:
         if out.last_partner is not None and not isinstance(out.last_partner, str):
             out.last_partner = None
         out.first_run_done = bool(out.first_run_done)
+        out.proxy_mode = out.proxy_mode if out.proxy_mode in PROXY_MODES else default.proxy_mode
+        out.proxy_url = out.proxy_url.strip() if isinstance(out.proxy_url, str) else ""
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -129,6 +129,17 @@ def _check_keyring_backends(report: SelfCheck) -> None:
     report.add("keyring backend in use", True, f"{store.backend_name()}, {usable}")
 
 
+def _check_trust_store(report: SelfCheck) -> None:
+    """HTTPS trusts the OS certificate store (a company CA included): truststore must load."""
+    try:
+        from gradient_desktop.api.transport import system_ssl_context
+
+        ctx = system_ssl_context()
+        report.add("TLS trust store", True, f"operating system ({type(ctx).__module__})")
+    except Exception as exc:
+        report.add("TLS trust store", False, f"{type(exc).__name__}: {exc}")
+
+
 def keyring_roundtrip(report: SelfCheck) -> None:
     """Write, read back and delete a probe entry in the real keyring."""
     import keyring
@@ -172,6 +183,7 @@ def run_selfcheck(*, keyring_write: bool = False) -> SelfCheck:
         except Exception as exc:
             report.add(f"import {module}", False, f"{type(exc).__name__}: {exc}")
     _check_keyring_backends(report)
+    _check_trust_store(report)
     if keyring_write:
         keyring_roundtrip(report)
     return report

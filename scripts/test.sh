@@ -18,6 +18,19 @@ if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v gnome-keyring-d
   fi
 fi
 
+# The .desktop file is checked with desktop-file-validate (Debian package desktop-file-utils).
+if ! command -v desktop-file-validate >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing desktop-file-utils (Debian package) for the .desktop file check"
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends desktop-file-utils >/dev/null \
+      || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+          desktop-file-utils >/dev/null)) \
+      || echo "!! could not install desktop-file-utils: the .desktop check will be skipped"
+  else
+    echo "!! desktop-file-validate missing and not root: the .desktop check will be skipped"
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv with $($PY --version)"
   "$PY" -m venv .venv

@@ -126,10 +126,41 @@ def test_settings_restore_defaults_resets_the_fields_but_cancel_saves_nothing(
         "timeout_s": Settings().timeout_s,
         "log_level": Settings().log_level,
         "theme": Settings().theme,
+        "proxy_mode": Settings().proxy_mode,
+        "proxy_url": Settings().proxy_url,
     }
     dialog.concurrency.setValue(99)
     dialog.reject()
     assert Settings.load().default_concurrency == Settings().default_concurrency
+
+
+def test_settings_manual_proxy_is_checked_saved_and_used_by_new_connections(
+    qtbot: Any, ctx: AppContext
+) -> None:
+    from gradient_desktop.api import ProxyChoice
+    from gradient_desktop.ui.dialogs.settings import SettingsDialog
+    from gradient_desktop.ui.qt import QtCore
+
+    dialog = SettingsDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.proxy.buttons["system"].isChecked() and not dialog.proxy.url.isEnabled()
+    qtbot.mouseClick(dialog.proxy.buttons["manual"], QtCore.Qt.MouseButton.LeftButton)
+    assert dialog.proxy.url.isEnabled()
+    dialog.proxy.url.setText("http://alice:secret@proxy.corp:3128")
+    dialog.accept()  # refused: a password would land in settings.json
+    assert dialog.isVisible() and dialog.proxy.error.isVisible()
+    assert "user name and password" in dialog.proxy.error.text()
+    assert Settings.load().proxy_mode == "system"
+
+    dialog.proxy.url.setText("proxy.corp:3128")
+    with qtbot.waitSignal(dialog.applied):
+        dialog.accept()
+    saved = Settings.load()
+    assert (saved.proxy_mode, saved.proxy_url) == ("manual", "proxy.corp:3128")
+    assert ctx.client_options("https://app.usegradient.com").proxy == ProxyChoice(
+        "manual", "proxy.corp:3128"
+    )
 
 
 def test_settings_shows_the_data_folder_read_only_and_the_keyring_backend(

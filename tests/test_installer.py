@@ -1,8 +1,8 @@
 """build_installer.py: the options and the missing-tool message (fast), then (slow) a real
 PyInstaller build whose executable is started headless: ``--version``, ``selfcheck`` (keyring
 backends and resources survived freezing; a real Secret Service round trip when the machine has
-gnome-keyring), the sandbox and a CSV push between two processes of the bundle, and the GUI up
-to its first paint.
+gnome-keyring), the sandbox and a CSV push between two processes of the bundle, a push through
+a CONNECT proxy to a TLS server signed by a private CA, and the GUI up to its first paint.
 """
 
 from __future__ import annotations
@@ -144,6 +144,7 @@ def test_linux_archive_holds_the_folder_desktop_file_icon_and_installer(
         desktop = tar.extractfile(f"{top}/gradient-desktop.desktop").read().decode()  # type: ignore[union-attr]
         exe_member = tar.getmember(f"{top}/gradient-desktop/gradient-desktop")
     assert {f"{top}/gradient-desktop.png", f"{top}/install.sh"} <= names
+    assert any(n.startswith(f"{top}/") and n.endswith(".metainfo.xml") for n in names)
     assert exe_member.mode & 0o111  # still executable after unpacking
     assert "Exec=@EXEC@" in desktop and "Icon=gradient-desktop" in desktop
 
@@ -158,6 +159,7 @@ def test_frozen_version_and_selfcheck(bundle: dict[str, Any], env: dict[str, str
     assert out.returncode == 0, out.stdout + out.stderr
     assert "ok   keyring entry points:" in out.stdout
     assert "ok   resources:" in out.stdout
+    assert "ok   TLS trust store: operating system (truststore" in out.stdout
     if sys.platform.startswith("linux"):
         assert (
             "ok   platform keyring backend: keyring.backends.SecretService:Keyring loaded"
@@ -268,6 +270,55 @@ def test_frozen_sandbox_and_frozen_push_work_together(
     for i, a in enumerate(accounts):
         row = landed[(a["id"], skus[0])]
         assert row.get("unitCount", row.get("count")) == 7 + i
+
+
+@pytest.mark.installer
+@pytest.mark.slow
+def test_frozen_push_goes_through_a_proxy_to_a_server_signed_by_a_company_ca(
+    bundle: dict[str, Any], env: dict[str, str], tmp_path: Path
+) -> None:
+    # truststore and the proxy code must survive freezing: the frozen CLI pushes to the sandbox
+    # over TLS (private CA, trusted through OpenSSL's SSL_CERT_FILE) via a CONNECT proxy.
+    import ssl
+
+    import trustme
+
+    from tests.https_proxy import ConnectProxy, TlsSandbox
+
+    ca = trustme.CA()
+    (tmp_path / "ca.pem").write_bytes(ca.cert_pem.bytes())
+    client_side = ssl.create_default_context()
+    ca.configure_trust(client_side)
+    cert = ca.issue_cert("gradient.test", "127.0.0.1")
+    with (
+        TlsSandbox(cert, tmp_path) as server,
+        ConnectProxy(hosts={"gradient.test": "127.0.0.1"}) as proxy,
+    ):
+        api = f"https://127.0.0.1:{server.port}/api/vendor-api"
+        with httpx.Client(headers=TOKEN, verify=client_side, timeout=10, trust_env=False) as http:
+            sku = http.get(api).json()["data"]["skus"][0]["id"]
+            client = http.get(f"{api}/organization/clients").json()["clients"][0]
+            account = {"id": "proxy-1", "name": client["name"], "clientOId": client["id"]}
+            assert http.post(f"{api}/organization/accounts", json=[account]).status_code == 201
+        csv = tmp_path / "counts.csv"
+        csv.write_text(f"accountId,serviceId,unitCount\nproxy-1,{sku},5\n")
+        push_env = {
+            **{k: v for k, v in env.items() if "proxy" not in k.lower()},
+            "GRADIENT_VENDOR_KEY": VENDOR_KEY,
+            "GRADIENT_PARTNER_KEY": PARTNER_KEY,
+            "HTTPS_PROXY": proxy.url,
+            "SSL_CERT_FILE": str(tmp_path / "ca.pem"),
+            "SSL_CERT_DIR": str(tmp_path),
+        }
+        out = subprocess.run(
+            [str(bundle["exe"]), "push", str(csv), "--base-url",
+             f"https://gradient.test:{server.port}"],
+            env=push_env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "1/1 landed" in out.stderr
+    # gradient.test resolves nowhere but in the proxy: the push went through it.
+    assert proxy.connects and set(proxy.connects) == {f"gradient.test:{server.port}"}
 
 
 @pytest.mark.installer

@@ -19,6 +19,7 @@ from .errors import (
     NotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
+    ProxyRefusedError,
     RateLimitError,
     ResponseFormatError,
     ServerError,
@@ -48,11 +49,13 @@ from .models import (
 )
 from .options import API_PREFIX, DEFAULT_BASE_URL, ClientOptions, LegacyPaths
 from .ratelimit import TokenBucket
+from .transport import PROXY_MODES, ProxyChoice
 
 __all__ = [
     "API_PREFIX",
     "DEFAULT_BASE_URL",
     "INTEGRATION_STATUSES",
+    "PROXY_MODES",
     "SERVICE_CATEGORIES",
     "SERVICE_SUBCATEGORIES",
     "TOKEN_HEADER",
@@ -81,6 +84,8 @@ __all__ = [
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "ProgressEvent",
+    "ProxyChoice",
+    "ProxyRefusedError",
     "PsaClient",
     "PushReport",
     "RateLimitError",

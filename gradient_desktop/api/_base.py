@@ -31,6 +31,7 @@ from .errors import (
 from .options import API_PREFIX, ClientOptions, normalize_base_url
 from .ratelimit import TokenBucket
 from .retry import Action, RetryPolicy, decide, never_reached_server, parse_retry_after
+from .transport import make_transport, proxy_error
 
 logger = logging.getLogger("gradient_desktop.api")
 
@@ -97,6 +98,17 @@ class BaseClient:
             retry_after_cap=options.retry_after_cap,
         )
         self._limiter = TokenBucket(options.rate_limit_per_s, options.rate_limit_burst)
+        limits = httpx.Limits(
+            max_connections=options.max_connections,
+            max_keepalive_connections=min(
+                options.max_keepalive_connections, options.max_connections
+            ),
+        )
+        transport, self.proxy_url = options.transport, None
+        if transport is None:
+            transport, self.proxy_url = make_transport(
+                options.proxy, self.base_url, loopback=self.is_loopback, limits=limits
+            )
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={
@@ -107,17 +119,11 @@ class BaseClient:
             timeout=httpx.Timeout(
                 options.read_timeout, connect=options.connect_timeout, pool=options.deadline
             ),
-            limits=httpx.Limits(
-                max_connections=options.max_connections,
-                max_keepalive_connections=min(
-                    options.max_keepalive_connections, options.max_connections
-                ),
-            ),
-            verify=True,
+            limits=limits,
             follow_redirects=False,  # a redirect could carry the token to another host
-            # A local sandbox never needs the environment's proxy settings.
-            trust_env=not self.is_loopback,
-            transport=options.transport,
+            # TLS trust and the proxy are decided once, in make_transport (transport.py).
+            trust_env=False,
+            transport=transport,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -333,6 +339,8 @@ class BaseClient:
             return TimeoutError_(f"Could not {kind} Gradient at {host} in time.", **common)
         detail = self._redact(str(exc)) or type(exc).__name__
         detail = " ".join(detail.split())[:200]
+        if self.proxy_url and (refused := proxy_error(exc, self.proxy_url, detail, common)):
+            return refused
         if "CERTIFICATE_VERIFY_FAILED" in detail:
             return NetworkError(
                 f"The TLS certificate of {host} could not be verified.",

@@ -19,6 +19,7 @@ __all__ = [
     "NotFoundError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
+    "ProxyRefusedError",
     "RateLimitError",
     "ResponseFormatError",
     "ServerError",
@@ -136,6 +137,15 @@ class NetworkError(ApiError):
 
     default_hint = "Check the internet connection, VPN or proxy settings, then try again."
     default_retryable = True
+
+
+class ProxyRefusedError(NetworkError):
+    """The proxy between this computer and Gradient refused or could not be reached."""
+
+    default_hint = (
+        "Check the proxy in Settings → Network (system, none or a manual address) or ask your "
+        "IT team to allow Gradient Desktop through the proxy."
+    )
 
 
 class TimeoutError_(NetworkError):

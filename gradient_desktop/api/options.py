@@ -11,6 +11,7 @@ import httpx
 from gradient_desktop import __version__
 
 from .errors import InsecureUrlError
+from .transport import ProxyChoice
 
 __all__ = [
     "API_PREFIX",
@@ -74,7 +75,10 @@ class ClientOptions:
     vendor_side_mapping: bool | None = None
     legacy_paths: LegacyPaths = field(default_factory=LegacyPaths)
     user_agent: str = f"gradient-desktop/{__version__}"
-    #: Injected transport (tests only); the default is a real socket transport.
+    #: Which proxy to use (system settings, none, or one URL); see ``transport.py``.
+    proxy: ProxyChoice = field(default_factory=ProxyChoice)
+    #: Injected transport (tests only); the default is a real socket transport that verifies
+    #: TLS against the OS certificate store and goes through ``proxy``.
     transport: httpx.AsyncBaseTransport | None = None
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradient_desktop.api import ClientOptions, Credentials, VendorApiClient
+from gradient_desktop.api import ClientOptions, Credentials, ProxyChoice, VendorApiClient
 from gradient_desktop.config import Settings, database_path
 from gradient_desktop.logsetup import register_credentials
 from gradient_desktop.secrets import SecretStore
@@ -157,7 +157,7 @@ class AppContext:
         self.settings = settings or Settings.load()
         self.secrets = secrets or SecretStore()
         self.demo = demo or DemoEnvironment()
-        self._clients: dict[tuple[int, str], VendorApiClient] = {}
+        self._clients: dict[tuple[int, str, tuple[float, str, str]], VendorApiClient] = {}
 
     @classmethod
     def open(cls, db_path: Path | None = None, *, start_fresh: bool = False) -> AppContext:
@@ -173,7 +173,8 @@ class AppContext:
 
     def client_options(self, base_url: str) -> ClientOptions:
         timeout = float(self.settings.timeout_s)
-        return ClientOptions(connect_timeout=timeout, read_timeout=timeout)
+        proxy = proxy_choice(self.settings)
+        return ClientOptions(connect_timeout=timeout, read_timeout=timeout, proxy=proxy)
 
     def vendor_key(self, profile: VendorProfile) -> str:
         if self.is_demo_url(profile.base_url):
@@ -215,7 +216,10 @@ class AppContext:
         """The long-lived API client of this partner (one httpx pool per token)."""
         creds = self.credentials(self.profile_of(partner), partner)
         assert partner.id is not None
-        cache_key = (partner.id, creds.fingerprint())
+        # The network settings are part of the key: a proxy or timeout changed in Settings
+        # applies to the next call (the old pool is closed with the others by aclose()).
+        network = (self.settings.timeout_s, self.settings.proxy_mode, self.settings.proxy_url)
+        cache_key = (partner.id, creds.fingerprint(), network)
         client = self._clients.get(cache_key)
         if client is None:
             base_url = self.resolve_base_url(partner.base_url)
@@ -243,6 +247,16 @@ class AppContext:
     def close(self) -> None:
         self.demo.stop()
         self.db.close()
+
+
+def proxy_choice(settings: Settings) -> ProxyChoice:
+    """The proxy the settings ask for; a hand-edited, unusable manual address falls back to the
+    system settings (logged) rather than stopping every connection."""
+    try:
+        return ProxyChoice(settings.proxy_mode, settings.proxy_url)
+    except ValueError as exc:
+        log.warning("Ignoring the manual proxy in the settings (%s); using the system proxy", exc)
+        return ProxyChoice()
 
 
 def env_credentials() -> Credentials | None:

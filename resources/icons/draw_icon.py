@@ -1,7 +1,7 @@
 """Draw the Gradient Desktop app icon with QPainter and write the committed icon files.
 
-Run from the repository root when the design changes (the PNGs and the .ico are committed, so
-neither the app nor the installer build runs this):
+Run from the repository root when the design changes (the PNGs, the Windows .ico and the macOS
+.icns are committed, so neither the app nor the installer build runs this):
 
     .venv/bin/python resources/icons/draw_icon.py
 
@@ -111,7 +111,13 @@ def main() -> int:
         (HERE / f"{NAME}-{size}.png").write_bytes(data)
     (HERE / f"{NAME}.png").write_bytes(images[256])  # what make_application() loads
     write_ico(HERE / f"{NAME}.ico", {s: images[s] for s in (16, 32, 48, 256)})
-    print(f"wrote {len(SIZES) + 2} icon files to {HERE}")
+    # The macOS .app icon also wants 512 and 1024 px (retina), each drawn natively.
+    sys.path.insert(0, str(HERE.parents[1]))
+    from build_support.macos import ICNS_SIZES, icns_bytes
+
+    pngs = {s: images.get(s) or png_bytes(draw(s)) for s in ICNS_SIZES}
+    (HERE / f"{NAME}.icns").write_bytes(icns_bytes(pngs))
+    print(f"wrote {len(SIZES) + 3} icon files to {HERE}")
     return 0
 
 

@@ -2,7 +2,8 @@
 theme) and shows, read-only, where the data and logs live and which keyring holds the keys.
 
 OK saves ``settings.json`` and applies at once: the theme repaints, the log level changes the
-running log, and new connections use the new timeout (open ones keep theirs).
+running log, and the next request uses the new timeout and proxy (calls under way finish as
+they are).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gradient_desktop.config import LOG_LEVELS, THEMES, Settings, data_dir, log_dir
+from gradient_desktop.ui.dialogs.proxy_box import ProxyBox
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ class SettingsDialog(QtWidgets.QDialog):
         behaviour.addRow("T&heme:", self.theme)
         behaviour_box = QtWidgets.QGroupBox("Behaviour")
         behaviour_box.setLayout(behaviour)
+        self.proxy = ProxyBox(s)
 
         self.data_folder = self._readonly(str(data_dir(ensure=False)), "Data folder")
         self.log_folder = self._readonly(str(log_dir(ensure=False)), "Log folder")
@@ -127,6 +130,7 @@ class SettingsDialog(QtWidgets.QDialog):
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(behaviour_box)
+        layout.addWidget(self.proxy)
         layout.addWidget(places_box)
         layout.addWidget(self.buttons)
         self.resize(620, self.sizeHint().height())
@@ -155,6 +159,7 @@ class SettingsDialog(QtWidgets.QDialog):
         self.timeout.setValue(d.timeout_s)
         self.log_level.setCurrentText(d.log_level)
         self.theme.setCurrentIndex(max(0, self.theme.findData(d.theme)))
+        self.proxy.restore_defaults()
 
     def values(self) -> dict[str, Any]:
         return {
@@ -162,9 +167,12 @@ class SettingsDialog(QtWidgets.QDialog):
             "timeout_s": float(self.timeout.value()),
             "log_level": self.log_level.currentText(),
             "theme": self.theme.currentData(),
+            **self.proxy.values(),
         }
 
     def accept(self) -> None:
+        if self.proxy.problem():
+            return  # the box says what to fix in the proxy address
         settings: Settings = self.ctx.settings
         old_level, old_theme = settings.log_level, settings.theme
         for name, value in self.values().items():
