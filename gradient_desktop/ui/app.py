@@ -113,7 +113,13 @@ def run_gui(*, demo: bool = False, argv: list[str] | None = None) -> int:
     from gradient_desktop import __version__
     from gradient_desktop.ui import theme
 
-    log.info("%s %s starting (Qt %s)", APP_NAME, __version__, QtCore.qVersion())
+    log.info(
+        "%s %s starting (Qt %s, platform %s)",
+        APP_NAME,
+        __version__,
+        QtCore.qVersion(),
+        app.platformName(),
+    )
     theme.install(app, ctx.settings.theme)
 
     from gradient_desktop.ui.main_window import MainWindow
