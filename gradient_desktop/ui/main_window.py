@@ -28,6 +28,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tasks = TaskRunner(self)
         self.partner: Partner | None = None
         self._painted = False
+        self._quit_confirmed = False
+        self.quit_box: QtWidgets.QMessageBox | None = None
         self.setWindowTitle("Gradient Desktop")
         self.resize(1280, 800)
 
@@ -136,9 +138,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.demo_action = file_menu.addAction("Open the &demo partner")
         self.demo_action.triggered.connect(self.partners_view.open_demo)
         file_menu.addSeparator()
-        quit_action = file_menu.addAction("&Quit")
-        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        self.quit_action = file_menu.addAction("&Quit")
+        # The platform's Quit keys, or Ctrl+Q where it has none (Windows, some X11 desktops).
+        self.quit_action.setShortcuts(
+            QtGui.QKeySequence.keyBindings(QtGui.QKeySequence.StandardKey.Quit)
+            or [QtGui.QKeySequence("Ctrl+Q")]
+        )
+        self.quit_action.triggered.connect(self.close)
 
         edit_menu = bar.addMenu("&Edit")
         undo = self.undo_group.createUndoAction(self, "&Undo")
@@ -191,9 +197,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # GRADIENT_DESKTOP_HOME (tests, demo) keeps it out of the user's real profile.
         from gradient_desktop.config import config_dir
 
-        return QtCore.QSettings(
-            str(config_dir() / "window.ini"), QtCore.QSettings.Format.IniFormat
-        )
+        return QtCore.QSettings(str(config_dir() / "window.ini"), QtCore.QSettings.Format.IniFormat)
 
     def save_geometry(self) -> None:
         store = self._window_settings()
@@ -222,6 +226,9 @@ class MainWindow(QtWidgets.QMainWindow):
         return False
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if not self._quit_confirmed and self._ask_before_quitting_a_push():
+            event.ignore()
+            return
         self.tasks.cancel_all()
         for page in self.pages:
             runner = getattr(page, "tasks", None)
@@ -236,3 +243,57 @@ class MainWindow(QtWidgets.QMainWindow):
         except OSError as exc:
             log.warning("window geometry not saved: %s", exc)
         super().closeEvent(event)
+
+    def _ask_before_quitting_a_push(self) -> bool:
+        """While a push runs, ask (Cancel by default) instead of closing; True = asked.
+
+        The answer comes back through ``open()`` and a signal, never a nested ``exec()``
+        (qasync#59). Quitting anyway cancels the push: its unanswered rows stay in the outbox
+        and the next start finishes them without counting twice.
+        """
+        from gradient_desktop.services.push import PushService
+
+        progress = PushService(self.ctx).running()
+        if progress is None:
+            return False
+        if self.quit_box is not None:
+            self.quit_box.raise_()
+            return True
+        box = QtWidgets.QMessageBox(self)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
+        box.setWindowTitle("Quit Gradient Desktop")
+        box.setText(f"A push is running ({progress}). Quit anyway?")
+        box.setInformativeText("The rest stays queued and is finished next time.")
+        quit_button = box.addButton(
+            "&Quit anyway", QtWidgets.QMessageBox.ButtonRole.DestructiveRole
+        )
+        cancel = box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        timer = QtCore.QTimer(box)  # keep "81 of 362 sent" current while the box is up
+        timer.setInterval(250)
+
+        def refresh() -> None:
+            now = PushService(self.ctx).running()
+            box.setText(
+                f"A push is running ({now}). Quit anyway?"
+                if now
+                else "The push has finished. Quit now?"
+            )
+
+        timer.timeout.connect(refresh)
+        timer.start()
+
+        def answered(_: int) -> None:
+            timer.stop()
+            self.quit_box = None
+            box.deleteLater()
+            if box.clickedButton() is quit_button:
+                self._quit_confirmed = True
+                log.info("quit while a push was running; unsent counts stay queued")
+                self.close()
+
+        box.finished.connect(answered)
+        self.quit_box = box
+        box.open()
+        return True
