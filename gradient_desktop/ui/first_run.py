@@ -12,11 +12,9 @@ import logging
 from typing import Any
 
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.theme import BADGE_COLORS
 
 log = logging.getLogger(__name__)
-
-
-ACCENT = "#2563eb"
 
 
 def _badge(kind: str, size: int = 32) -> QtGui.QIcon:
@@ -28,9 +26,9 @@ def _badge(kind: str, size: int = 32) -> QtGui.QIcon:
     p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
     s = float(size * ratio)
     p.setPen(QtCore.Qt.PenStyle.NoPen)
-    p.setBrush(QtGui.QColor(ACCENT if kind == "demo" else "#0d9488"))
+    p.setBrush(QtGui.QColor(BADGE_COLORS[kind]))
     p.drawEllipse(QtCore.QRectF(0, 0, s, s))
-    p.setBrush(QtGui.QColor("#ffffff"))
+    p.setBrush(QtGui.QColor(BADGE_COLORS["mark"]))
     if kind == "demo":
         p.drawPolygon(
             QtGui.QPolygonF(

@@ -20,6 +20,7 @@ from gradient_desktop.services.mapping import GridRows, MappingChange, MappingSe
 from gradient_desktop.services.mapping_csv import export_mappings, parse_mappings
 from gradient_desktop.services.suggest import suggest
 from gradient_desktop.store.models import MappingKind, MappingOrigin, Partner
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.mapping.columns import ACCOUNT_COLUMNS, CLIENT_COLUMNS, with_headers
 from gradient_desktop.ui.mapping.commands import MappingCommand, describe
 from gradient_desktop.ui.mapping.models import AccountsModel, ClientsModel
@@ -62,6 +63,13 @@ def paused_gc() -> Iterator[None]:
 _FROZEN = False
 
 
+def stretch_column(view: QtWidgets.QTableView, column: int) -> None:
+    """``column`` takes the width the others leave (the others keep theirs, still resizable)."""
+    header = view.horizontalHeader()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.Stretch)
+
+
 class MappingGrid(QtWidgets.QWidget):
     """See module docstring. ``kind`` is ``"account"`` or ``"service"``."""
 
@@ -90,6 +98,7 @@ class MappingGrid(QtWidgets.QWidget):
         self._dirty: set[str] = set()
         self._sync_task: asyncio.Task[None] | None = None
         self._generation = 0  # bumps on every load; late background results are dropped
+        theme.on_change(self._on_theme_changed)
 
         accounts = kind == MappingKind.ACCOUNT.value
         left = (
@@ -112,6 +121,9 @@ class MappingGrid(QtWidgets.QWidget):
             view.sortByColumn(model.column("name"), QtCore.Qt.SortOrder.AscendingOrder)
             for n, column in enumerate(model.columns):
                 view.setColumnWidth(n, column.width)
+        # The client pane is the narrow one: its names take the width its short columns leave,
+        # so its last column (State) is never cut off at the right edge.
+        stretch_column(self.clients_view, self.clients_model.column("name"))
 
         self.accounts_header = PaneHeader(
             f"Vendor {noun}", "&Search", AccountsModel.FILTERS, self.accounts_view
@@ -446,6 +458,9 @@ class MappingGrid(QtWidgets.QWidget):
 
     def _schedule_status(self) -> None:
         self._status_timer.start()
+
+    def _on_theme_changed(self, _scheme: str) -> None:
+        self._update_status()  # the counters line carries its colours in its HTML
 
     def _update_status(self) -> None:
         self.status.setText(counters_html(self.state.counters()))
