@@ -153,6 +153,14 @@ class MainWindow(QtWidgets.QMainWindow):
         redo.setShortcut(QtGui.QKeySequence.StandardKey.Redo)
         edit_menu.addAction(undo)
         edit_menu.addAction(redo)
+        # Settings live under Edit (where GNOME, KDE and Windows apps keep Preferences); macOS
+        # moves the action to the application menu as "Preferences…" through its role.
+        self.edit_menu = edit_menu
+        edit_menu.addSeparator()
+        self.settings_action = edit_menu.addAction("&Settings…")
+        self.settings_action.setShortcut(QtGui.QKeySequence("Ctrl+,"))
+        self.settings_action.setMenuRole(QtGui.QAction.MenuRole.PreferencesRole)
+        self.settings_action.triggered.connect(self._open_settings)
 
         view_menu = bar.addMenu("&View")
         for i in range(self.tabs.count()):
@@ -166,7 +174,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.help_menu = bar.addMenu("&Help")
         self._build_help_menu()
 
-    # -- help menu (About, Settings, log, shortcuts) ------------------------------------------
+    def _open_settings(self) -> None:
+        from gradient_desktop.ui import dialogs
+
+        dialogs.show_settings(self)
+
+    # -- help menu (About, log, shortcuts) ------------------------------------------------------
 
     def _build_help_menu(self) -> None:
         from gradient_desktop.ui import dialogs
@@ -178,12 +191,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log_action = menu.addAction("Show &log")
         self.log_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+L"))
         self.log_action.triggered.connect(lambda: dialogs.show_log(self))
-        menu.addSeparator()
-        self.settings_action = menu.addAction("&Settings…")
-        self.settings_action.setShortcut(QtGui.QKeySequence("Ctrl+,"))
-        # macOS moves it to the application menu as "Preferences…".
-        self.settings_action.setMenuRole(QtGui.QAction.MenuRole.PreferencesRole)
-        self.settings_action.triggered.connect(lambda: dialogs.show_settings(self))
         menu.addSeparator()
         self.about_action = menu.addAction("&About Gradient Desktop")
         self.about_action.setMenuRole(QtGui.QAction.MenuRole.AboutRole)
@@ -213,6 +220,14 @@ class MainWindow(QtWidgets.QMainWindow):
         restored = isinstance(geometry, QtCore.QByteArray) and self.restoreGeometry(geometry)
         if isinstance(state, QtCore.QByteArray):
             self.restoreState(state)
+        from gradient_desktop.ui.geometry import clamp_to_screen, fit_default
+
+        # Never larger than the screen: the default is a share of it, and a remembered size
+        # from a bigger monitor or a lower scale factor is pulled back onto this one.
+        if restored:
+            clamp_to_screen(self)
+        else:
+            fit_default(self, QtCore.QSize(1440, 900))
         return bool(restored)
 
     # -- life cycle ------------------------------------------------------------------------------
