@@ -264,7 +264,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
         The answer comes back through ``open()`` and a signal, never a nested ``exec()``
         (qasync#59). Quitting anyway cancels the push: its unanswered rows stay in the outbox
-        and the next start finishes them without counting twice.
+        and the next start finishes them without counting twice. If the push ends while the
+        question is open, the app quits as asked: nothing is left to lose.
         """
         from gradient_desktop.services.push import PushService
 
@@ -290,11 +291,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
         def refresh() -> None:
             now = PushService(self.ctx).running()
-            box.setText(
-                f"A push is running ({now}). Quit anyway?"
-                if now
-                else "The push has finished. Quit now?"
-            )
+            if now:
+                box.setText(f"A push is running ({now}). Quit anyway?")
+            else:  # nothing is left to lose: do what the user asked for
+                box.done(0)
+                self._quit_confirmed = True
+                self.close()
 
         timer.timeout.connect(refresh)
         timer.start()
@@ -303,7 +305,7 @@ class MainWindow(QtWidgets.QMainWindow):
             timer.stop()
             self.quit_box = None
             box.deleteLater()
-            if box.clickedButton() is quit_button:
+            if box.clickedButton() is quit_button and not self._quit_confirmed:
                 self._quit_confirmed = True
                 log.info("quit while a push was running; unsent counts stay queued")
                 self.close()

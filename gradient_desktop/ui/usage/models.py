@@ -124,6 +124,9 @@ class GridModel(_Table):
         self._compute(snap, staged)
         self.endResetModel()
 
+    def account_names(self) -> list[str]:
+        return [a.name for a in self._rows]
+
     def refresh(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
         self._compute(snap, staged)
         self._all_changed()

@@ -204,6 +204,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.staged_view.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeMode.Stretch
         )
+        self.staged_view.setHorizontalScrollBarPolicy(
+            QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
         self.history = HistoryPanel(self.ctx, self)
         staged_box = QtWidgets.QWidget()
         sl = QtWidgets.QVBoxLayout(staged_box)
@@ -293,7 +296,10 @@ class UsagePage(FileActions, QtWidgets.QWidget):
     def _size_columns(self) -> None:
         # Header-based widths (not ResizeToContents, which asks data() of every row: PITFALLS).
         metrics = self.grid.horizontalHeader().fontMetrics()
-        self.grid.setColumnWidth(0, 160)
+        # The account column fits the longest name (by characters: one measurement, not one
+        # per row), between 160 and 260 px: a fixed 160 cut most names short.
+        longest = max(self.grid_model.account_names(), key=len, default="")
+        self.grid.setColumnWidth(0, min(260, max(160, metrics.horizontalAdvance(longest) + 24)))
         for col in range(1, self.grid_model.columnCount()):
             title = self.grid_model.headerData(col, QtCore.Qt.Orientation.Horizontal)
             self.grid.setColumnWidth(col, max(120, metrics.horizontalAdvance(title) + 32))
