@@ -132,7 +132,7 @@ class PushService:
         return self.ctx.outbox.pending_count(partner.id or 0)
 
     def running(self) -> str | None:
-        """"81 of 362 sent" while a push runs (any partner), else None."""
+        """How far the running push is ("81 of 362 sent"), or None when none runs."""
         return self.ctx.push_activity.summary()
 
     async def run(

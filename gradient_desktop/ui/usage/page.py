@@ -204,9 +204,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.staged_view.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeMode.Stretch
         )
-        self.staged_view.setHorizontalScrollBarPolicy(
-            QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff
-        )
+        self.staged_view.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.history = HistoryPanel(self.ctx, self)
         staged_box = QtWidgets.QWidget()
         sl = QtWidgets.QVBoxLayout(staged_box)
