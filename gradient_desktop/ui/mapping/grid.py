@@ -28,7 +28,7 @@ from gradient_desktop.ui.mapping.state import GridState
 from gradient_desktop.ui.mapping.views import PaneView
 from gradient_desktop.ui.mapping.widgets import PaneHeader, SuggestionBar, counters_html
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
-from gradient_desktop.ui.tasks import TaskRunner, describe_error
+from gradient_desktop.ui.tasks import TaskRunner, describe_error, log_failure
 
 log = logging.getLogger(__name__)
 FILTER_DELAY_MS = 150  # debounce: filter once typing pauses, not on every key of a burst
@@ -290,7 +290,7 @@ class MappingGrid(QtWidgets.QWidget):
         try:
             inverse = self._apply_for(partner, changes)
         except Exception as exc:
-            log.exception("mapping change failed")
+            log_failure("mapping change failed", exc)
             self.show_message(describe_error(exc), error=True)
             return False
         label = text or describe(changes, self.state.target_name)
