@@ -187,7 +187,7 @@ CLIENT_COLUMNS: tuple[Column, ...] = (
         lambda st, i: st.right.names[i],
         lambda st, i: st.right.names[i].lower(),
     ),
-    Column("id", "Client ID", 100, lambda st, i: st.right.ids[i], lambda st, i: st.right.ids[i]),
+    Column("id", "Client ID", 84, lambda st, i: st.right.ids[i], lambda st, i: st.right.ids[i]),
     Column(
         "count",
         "Mapped",
@@ -198,7 +198,7 @@ CLIENT_COLUMNS: tuple[Column, ...] = (
     Column(
         "state",
         "State",
-        120,
+        108,
         _right_state_text,
         lambda st, i: st.right_state(st.right.ids[i]),
         _right_state_roles,
