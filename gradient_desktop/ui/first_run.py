@@ -13,6 +13,7 @@ from typing import Any
 
 from gradient_desktop.secrets import keyring_instructions
 from gradient_desktop.ui import theme
+from gradient_desktop.ui.geometry import available_geometry
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.theme import BADGE_COLORS
 
@@ -122,15 +123,18 @@ class FirstRunScreen(QtWidgets.QWidget):
         theme.tint(self.keyring_warning, "warning")
         if keyring_problem:
             self.keyring_warning.setText(
-                f"⚠ Keys for a real partner cannot be saved on this computer yet: "
-                f"{keyring_problem}. The demo works without them. {keyring_instructions()}"
+                f"⚠ Keys for a real partner cannot be saved on this computer yet "
+                f"({keyring_problem}). The demo works without them. To connect a partner, "
+                "install and unlock a system keyring (gnome-keyring or KeePassXC on Linux); "
+                "the details are in this line's tooltip."
             )
+            self.keyring_warning.setToolTip(keyring_instructions())
         self.keyring_warning.setVisible(bool(keyring_problem))
         layout.addWidget(self.keyring_warning)
         layout.addSpacing(6)
         later_row = QtWidgets.QHBoxLayout()
         hint = QtWidgets.QLabel("Both stay available in the File menu.")
-        hint.setEnabled(False)
+        theme.tint(hint, "muted")  # secondary, yet readable (a disabled label is too faint)
         later_row.addWidget(hint, 1)
         later_row.addWidget(self.later_button)
         layout.addLayout(later_row)
@@ -156,7 +160,9 @@ class FirstRunDialog(QtWidgets.QDialog):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.screen_)
-        self.resize(580, self.sizeHint().height())
+        # No taller than the screen (a 200 %-scaled laptop has 540 logical pixels).
+        available = available_geometry(parent or self)
+        self.resize(580, min(self.sizeHint().height(), int(available.height() * 0.95)))
 
     def _choose(self, choice: str) -> None:
         self.choice = choice
