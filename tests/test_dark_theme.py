@@ -104,3 +104,36 @@ def test_setup_wizard_help_is_readable_in_dark(
     wizard.reject()
     QtWidgets.QApplication.processEvents()
     close_ctx(qloop, ctx)
+
+
+def test_first_run_and_dialogs_are_readable_in_dark(
+    qtbot: Any, qloop: Any, themed: theme.ThemeManager
+) -> None:
+    import keyring
+    import keyring.backends.fail
+
+    from gradient_desktop.ui import dialogs
+    from gradient_desktop.ui.first_run import show_first_run
+    from gradient_desktop.ui.main_window import MainWindow
+
+    ctx = open_ctx()
+    themed.apply("dark")
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # the first run then shows its warning
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    first_run = show_first_run(window)
+    assert first_run is not None and first_run.screen_.keyring_warning.isVisible()
+    opened = [
+        first_run,
+        dialogs.show_settings(window),
+        dialogs.show_about(window),
+        dialogs.show_shortcuts(window),
+    ]
+    settle(qloop, 0.2)
+    findings = [f"{type(d).__name__}: {f}" for d in opened for f in low_contrast(d)]
+    assert not findings, "\n".join(findings)
+    for d in opened:
+        d.close()
+    window.close()
+    close_ctx(qloop, ctx)
