@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
+# shellcheck source=scripts/qt_libs.sh
+. scripts/qt_libs.sh
 
 # The real Secret Service test needs dbus-run-session and gnome-keyring (Debian packages).
 if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v gnome-keyring-daemon >/dev/null 2>&1; then
@@ -28,6 +30,21 @@ if ! command -v desktop-file-validate >/dev/null 2>&1; then
       || echo "!! could not install desktop-file-utils: the .desktop check will be skipped"
   else
     echo "!! desktop-file-validate missing and not root: the .desktop check will be skipped"
+  fi
+fi
+
+# The xvfb test starts the real app on a real X server: Xvfb plus the libraries Qt's xcb
+# platform plugin loads (offscreen tests never load that plugin, so only this catches them).
+want_x=$(missing_qt_packages)
+command -v Xvfb >/dev/null 2>&1 || want_x="$want_x xvfb"
+want_x=$(echo $want_x)  # trim
+if [ -n "$want_x" ]; then
+  if can_apt_install; then
+    echo "== installing $want_x (Debian packages) for the test on a real X server"
+    # shellcheck disable=SC2086  # one word per package
+    apt_install_quietly $want_x || echo "!! could not install $want_x: the xvfb test will say why it cannot run"
+  else
+    echo "!! missing $want_x and not root: the xvfb test will be skipped or fail naming them"
   fi
 fi
 

@@ -314,7 +314,12 @@ def test_help_menu_opens_each_dialog_once(qtbot: Any, window: Any) -> None:
     from gradient_desktop.ui.dialogs.shortcuts import ShortcutsDialog
 
     titles = [a.text() for a in window.help_menu.actions() if not a.isSeparator()]
-    assert titles == ["&Keyboard shortcuts", "Show &log", "&Settings…", "&About Gradient Desktop"]
+    assert titles == ["&Keyboard shortcuts", "Show &log", "&About Gradient Desktop"]
+    # Settings sit in the Edit menu (Preferences role: the application menu on macOS).
+    from gradient_desktop.ui.qt import QtGui
+
+    assert window.settings_action in window.edit_menu.actions()
+    assert window.settings_action.menuRole() == QtGui.QAction.MenuRole.PreferencesRole
     for action, attr, cls in (
         (window.about_action, "_about_dialog", AboutDialog),
         (window.settings_action, "_settings_dialog", SettingsDialog),
@@ -342,7 +347,7 @@ def test_shortcuts_list_is_generated_from_the_window_actions(
     rows = set(dialog.rows)
     assert ShortcutRow("Help", "Keyboard shortcuts", "F1") in rows
     settings_keys = QtGui.QKeySequence("Ctrl+,").toString(native)
-    assert ShortcutRow("Help", "Settings…", settings_keys) in rows
+    assert ShortcutRow("Edit", "Settings…", settings_keys) in rows
     assert (
         ShortcutRow(
             "File", "Connect a partner…", QtGui.QKeySequence("Ctrl+Shift+N").toString(native)

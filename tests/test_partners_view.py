@@ -12,6 +12,7 @@ from gradient_desktop.sandbox.seed import PARTNER_DEMO
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.setup import Step
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.partners_view import STATUS_COLORS, PartnersView
 from tests.gui_helpers import (
     close_ctx,
@@ -73,7 +74,8 @@ def test_partners_show_status_colour_counts_and_last_sync(
     assert "ACTIVE" in text and f"{contoso.mapped_accounts}/{contoso.accounts} mapped" in text
     assert "synced never" not in text
     row = next(i for i in range(view.list.count()) if view.list.item(i).data(256) == partner.id)
-    assert view.list.item(row).foreground().color().name() == STATUS_COLORS["active"]
+    expected = theme.color(STATUS_COLORS["active"]).name()
+    assert view.list.item(row).foreground().color().name() == expected
     assert "SETUP · step 3 of 6" in item_text(view, flow_draft.partner.id)
     view.select(partner.id)
     assert view.sync_action.isEnabled() and view.reconnect_action.text() == "&Reconnect…"

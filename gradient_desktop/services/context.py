@@ -15,6 +15,7 @@ from gradient_desktop.api import ClientOptions, Credentials, ProxyChoice, Vendor
 from gradient_desktop.config import Settings, database_path
 from gradient_desktop.logsetup import register_credentials
 from gradient_desktop.secrets import SecretStore
+from gradient_desktop.services.push_activity import PushActivity
 from gradient_desktop.store import Database, Outbox, open_database
 from gradient_desktop.store.models import Partner, VendorProfile
 
@@ -158,6 +159,7 @@ class AppContext:
         self.secrets = secrets or SecretStore()
         self.demo = demo or DemoEnvironment()
         self._clients: dict[tuple[int, str, tuple[float, str, str]], VendorApiClient] = {}
+        self.push_activity = PushActivity()  # pushes running now (PushService registers them)
 
     @classmethod
     def open(cls, db_path: Path | None = None, *, start_fresh: bool = False) -> AppContext:

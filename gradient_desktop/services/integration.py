@@ -209,6 +209,7 @@ class IntegrationService:
         integration = await self.ctx.client_for(partner).set_status("active")
         self._record(partner, integration)
         self.partners.update(partner.id or 0, setup_step=99)
+        log.info("activated %s: Gradient reports status %s", partner.name, integration.status)
         return integration
 
     async def refresh(self, partner: Partner) -> Integration:
@@ -229,10 +230,12 @@ class IntegrationService:
         """Vendor-side disconnect: status *inactive* (§10.11); keys kept unless asked."""
         try:
             await self.ctx.client_for(partner).set_status("inactive")
+            on_gradient = "Gradient set to inactive"
         except ApiError as exc:
             # A partner who disconnected on Gradient's side already invalidated the key (401):
             # the local disconnect must still succeed.
             log.info("status inactive not accepted (%s); disconnecting locally", type(exc).__name__)
+            on_gradient = f"Gradient refused the status change ({type(exc).__name__})"
         with self.ctx.db.write_session() as s:
             s.exec(
                 update(VendorAccount)
@@ -251,6 +254,12 @@ class IntegrationService:
         await self.ctx.drop_clients(partner.id or 0)
         if remove_keys and not self.ctx.is_demo_url(partner.base_url):
             self.ctx.secrets.delete_partner_key(partner.name)
+        log.info(
+            "disconnected %s: %s; key %s",
+            partner.name,
+            on_gradient,
+            "removed" if remove_keys else "kept",
+        )
 
     async def reconnect(self, partner: Partner, new_partner_key: str | None) -> Integration:
         """A new key (or the kept one) → authenticate → pending; accounts are re-published next."""
@@ -258,7 +267,14 @@ class IntegrationService:
             self.partners.set_partner_key(partner, new_partner_key)
         await self.ctx.drop_clients(partner.id or 0)
         await self.authenticate(partner)
-        return await self.mark_pending(partner)
+        integration = await self.mark_pending(partner)
+        log.info(
+            "reconnected %s with %s key: status %s",
+            partner.name,
+            "a new" if new_partner_key else "the kept",
+            integration.status,
+        )
+        return integration
 
     # -- accounts -----------------------------------------------------------------------------------
 

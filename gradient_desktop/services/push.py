@@ -131,6 +131,10 @@ class PushService:
     def pending(self, partner: Partner) -> int:
         return self.ctx.outbox.pending_count(partner.id or 0)
 
+    def running(self) -> str | None:
+        """How far the running push is ("81 of 362 sent"), or None when none runs."""
+        return self.ctx.push_activity.summary()
+
     async def run(
         self,
         partner: Partner,
@@ -153,17 +157,30 @@ class PushService:
             return PushSummary(0, PushReport([], False, 0.0))
         self.ctx.outbox.mark_sending(ids)
         writer = _ResultWriter(self.ctx, ids)
+        activity = self.ctx.push_activity.begin(partner.id or 0, partner.name, len(rows))
+
+        def progress(event: ProgressEvent) -> None:
+            activity.done = event.done
+            if on_progress is not None:
+                on_progress(event)
+
+        log.info("push to %s: sending %d count(s) (%d resumed)", partner.name, len(rows), resumed)
         try:
             report = await push_counts(
                 self.ctx.client_for(partner),
                 rows,
                 concurrency=concurrency or self.ctx.settings.default_concurrency,
-                on_progress=on_progress,
+                on_progress=progress,
                 cancel=cancel,
                 on_result=writer,
             )
+        except BaseException as exc:
+            what = "cancelled" if isinstance(exc, asyncio.CancelledError) else "stopped"
+            log.warning("push to %s %s; unsent counts stay queued", partner.name, what)
+            raise
         finally:
             writer.flush()
+            self.ctx.push_activity.end(activity)
         # Rows never attempted (cancel, abort) come back as results too; make sure they are
         # queued again rather than left *sending*.
         untouched = [
@@ -175,7 +192,10 @@ class PushService:
             self.ctx.outbox.mark_results(untouched)
         if report.rebuild_triggered or report.ok:
             self._touch_partner(partner)
-        return PushSummary(len(rows), report, resumed=resumed)
+        summary = PushSummary(len(rows), report, resumed=resumed)
+        # The audit trail: who got how many, and the outcome, in the words the user saw.
+        log.info("push to %s finished: %s", partner.name, summary.text())
+        return summary
 
     def _touch_partner(self, partner: Partner) -> None:
         from gradient_desktop.services.partners import PartnerDirectory

@@ -163,6 +163,7 @@ class SetupFlow:
     def reconnect(cls, ctx: AppContext, partner_id: int) -> SetupFlow:
         """Run the setup again for a known partner with everything known filled in."""
         partner = PartnerDirectory(ctx).by_id(partner_id)
+        log.info("reconnect of %s started (status was %s)", partner.name, partner.status)
         flow = cls(ctx, partner)
         profile = ctx.profile_of(partner)
         flow.data.update(
@@ -478,6 +479,12 @@ class SetupFlow:
             self.data["pending_seen_at"] = now_iso()
         self.data["authenticated_at"] = now_iso()
         self._persist(Step.AUTHENTICATE)
+        log.info(
+            "%s %s: Gradient reports status %s",
+            "reconnected" if self.data.get("reconnect") else "authenticated",
+            partner.name,
+            integration.status,
+        )
         return integration
 
     def authenticated(self) -> bool:

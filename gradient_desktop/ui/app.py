@@ -62,10 +62,10 @@ def resource_path(relative: str) -> str | None:
 
 def _install_excepthook(window_getter: Any) -> None:
     """Exceptions from @asyncSlot and Qt callbacks end up here: log them, tell the user."""
-    from gradient_desktop.ui.tasks import show_error
+    from gradient_desktop.ui.tasks import log_failure, show_error
 
     def hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
-        log.error("unhandled exception", exc_info=(exc_type, exc, tb))
+        log_failure("unhandled exception", exc.with_traceback(tb))
         try:
             show_error(window_getter(), "Unexpected error", exc)
         except Exception:  # the hook must never raise
@@ -113,7 +113,13 @@ def run_gui(*, demo: bool = False, argv: list[str] | None = None) -> int:
     from gradient_desktop import __version__
     from gradient_desktop.ui import theme
 
-    log.info("%s %s starting (Qt %s)", APP_NAME, __version__, QtCore.qVersion())
+    log.info(
+        "%s %s starting (Qt %s, platform %s)",
+        APP_NAME,
+        __version__,
+        QtCore.qVersion(),
+        app.platformName(),
+    )
     theme.install(app, ctx.settings.theme)
 
     from gradient_desktop.ui.main_window import MainWindow

@@ -8,10 +8,11 @@ from datetime import datetime
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.qa import QA_STEPS, IntegrationCheck, QaReport, empty_report
 from gradient_desktop.store.models import Partner
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
-MARKS = {True: ("✔", "#1b8a3a"), False: ("✘", "#c53030"), None: ("–", "#6b7280")}
+MARKS = {True: ("✔", "ok"), False: ("✘", "error"), None: ("–", "muted")}  # theme tokens
 
 
 class IntegrationCheckPage(QtWidgets.QWidget):
@@ -25,6 +26,7 @@ class IntegrationCheckPage(QtWidgets.QWidget):
         self.partner: Partner | None = None
         self.report: QaReport | None = None
         self._task = None
+        theme.on_change(self._on_theme_changed)
 
         heading = QtWidgets.QLabel(
             "<b>Integration check</b> — Gradient's QA steps before launch, each ticked from what "
@@ -58,14 +60,14 @@ class IntegrationCheckPage(QtWidgets.QWidget):
         self.last_check.setAccessibleName("Last check")
         self.error = QtWidgets.QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c53030;")
+        theme.tint(self.error, "error")
         self.error.hide()
         self.hint = QtWidgets.QLabel(
             "Tip from Gradient's QA guide: after the check passes, disconnect the integration "
             "and run the setup again to prove partners can disconnect and reconnect."
         )
         self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: palette(mid);")
+        theme.tint(self.hint, "muted")
 
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.run_button)
@@ -141,6 +143,9 @@ class IntegrationCheckPage(QtWidgets.QWidget):
             self.error.setText(report.error)
             self.error.show()
 
+    def _on_theme_changed(self, _scheme: str) -> None:
+        self._show(self.report)  # the marks' colours are drawn into the items
+
     def _show(self, report: QaReport | None) -> None:
         report = report or empty_report(self.partner.name if self.partner else "")
         self.tree.clear()
@@ -148,7 +153,7 @@ class IntegrationCheckPage(QtWidgets.QWidget):
             mark, color = MARKS[step.ok]
             detail = step.detail or next(h for k, _t, h in QA_STEPS if k == step.key)
             item = QtWidgets.QTreeWidgetItem(["" if self.report is None else mark, step.title, detail])
-            item.setForeground(0, QtGui.QColor(color))
+            item.setForeground(0, theme.color(color))
             item.setFont(0, self._mark_font)
             item.setToolTip(2, detail)
             item.setData(0, QtCore.Qt.ItemDataRole.UserRole, step.key)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from gradient_desktop.secrets import keyring_instructions
+from gradient_desktop.ui import theme
+from gradient_desktop.ui.geometry import available_geometry
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.theme import BADGE_COLORS
 
 log = logging.getLogger(__name__)
-
-
-ACCENT = "#2563eb"
 
 
 def _badge(kind: str, size: int = 32) -> QtGui.QIcon:
@@ -28,9 +29,9 @@ def _badge(kind: str, size: int = 32) -> QtGui.QIcon:
     p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
     s = float(size * ratio)
     p.setPen(QtCore.Qt.PenStyle.NoPen)
-    p.setBrush(QtGui.QColor(ACCENT if kind == "demo" else "#0d9488"))
+    p.setBrush(QtGui.QColor(BADGE_COLORS[kind]))
     p.drawEllipse(QtCore.QRectF(0, 0, s, s))
-    p.setBrush(QtGui.QColor("#ffffff"))
+    p.setBrush(QtGui.QColor(BADGE_COLORS["mark"]))
     if kind == "demo":
         p.drawPolygon(
             QtGui.QPolygonF(
@@ -57,7 +58,9 @@ class FirstRunScreen(QtWidgets.QWidget):
     connect_requested = QtCore.Signal()
     dismissed = QtCore.Signal()
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QtWidgets.QWidget | None = None, keyring_problem: str | None = None
+    ) -> None:
         super().__init__(parent)
         self.setAccessibleName("Welcome")
         icon = QtWidgets.QLabel()
@@ -78,7 +81,7 @@ class FirstRunScreen(QtWidgets.QWidget):
 
         self.demo_button = QtWidgets.QCommandLinkButton(
             "Try the demo",
-            "Explore every step with a built-in Gradient sandbox and sample partners. "
+            "Explore every step with a built-in Gradient sandbox and a sample partner. "
             "Nothing leaves this computer; no keys needed.",
         )
         self.demo_button.setAccessibleName("Try the demo")
@@ -110,10 +113,28 @@ class FirstRunScreen(QtWidgets.QWidget):
         layout.addSpacing(10)
         layout.addWidget(self.demo_button)
         layout.addWidget(self.connect_button)
+        # Said before the user types a key the app could not keep (the README promises it).
+        self.keyring_warning = QtWidgets.QLabel()
+        self.keyring_warning.setWordWrap(True)
+        self.keyring_warning.setAccessibleName("Keyring warning")
+        self.keyring_warning.setTextInteractionFlags(
+            QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        theme.tint(self.keyring_warning, "warning")
+        if keyring_problem:
+            self.keyring_warning.setText(
+                f"⚠ Keys for a real partner cannot be saved on this computer yet "
+                f"({keyring_problem}). The demo works without them. To connect a partner, "
+                "install and unlock a system keyring (gnome-keyring or KeePassXC on Linux); "
+                "the details are in this line's tooltip."
+            )
+            self.keyring_warning.setToolTip(keyring_instructions())
+        self.keyring_warning.setVisible(bool(keyring_problem))
+        layout.addWidget(self.keyring_warning)
         layout.addSpacing(6)
         later_row = QtWidgets.QHBoxLayout()
         hint = QtWidgets.QLabel("Both stay available in the File menu.")
-        hint.setEnabled(False)
+        theme.tint(hint, "muted")  # secondary, yet readable (a disabled label is too faint)
         later_row.addWidget(hint, 1)
         later_row.addWidget(self.later_button)
         layout.addLayout(later_row)
@@ -125,19 +146,23 @@ class FirstRunDialog(QtWidgets.QDialog):
 
     chosen = QtCore.Signal(str)
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QtWidgets.QWidget | None = None, keyring_problem: str | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Welcome — Gradient Desktop")
         self.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
         self.choice: str | None = None
-        self.screen_ = FirstRunScreen(self)
+        self.screen_ = FirstRunScreen(self, keyring_problem)
         self.screen_.demo_requested.connect(lambda: self._choose("demo"))
         self.screen_.connect_requested.connect(lambda: self._choose("connect"))
         self.screen_.dismissed.connect(lambda: self._choose("later"))
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.screen_)
-        self.resize(580, self.sizeHint().height())
+        # No taller than the screen (a 200 %-scaled laptop has 540 logical pixels).
+        available = available_geometry(parent or self)
+        self.resize(580, min(self.sizeHint().height(), int(available.height() * 0.95)))
 
     def _choose(self, choice: str) -> None:
         self.choice = choice
@@ -155,6 +180,14 @@ class FirstRunDialog(QtWidgets.QDialog):
             self.chosen.emit("later")
         else:
             super().reject()
+
+
+def keyring_problem(ctx: Any) -> str | None:
+    """Why no key could be saved here (no usable keyring backend), or None. Looks at the
+    backend keyring chose without calling it: a call could block on an unlock prompt."""
+    from gradient_desktop.secrets import unusable_reason
+
+    return unusable_reason(ctx.secrets.backend)
 
 
 def needs_first_run(ctx: Any) -> bool:
@@ -183,7 +216,7 @@ def show_first_run(window: Any, *, force: bool = False) -> FirstRunDialog | None
     """Open the first-run screen over ``window`` when no partner exists (or ``force``)."""
     if not force and not needs_first_run(window.ctx):
         return None
-    dialog = FirstRunDialog(window)
+    dialog = FirstRunDialog(window, keyring_problem(window.ctx))
     dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
     # Act once the dialog is gone, from the event loop: the wizard may open its own window.
     dialog.chosen.connect(

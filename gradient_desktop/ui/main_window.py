@@ -28,6 +28,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tasks = TaskRunner(self)
         self.partner: Partner | None = None
         self._painted = False
+        self._quit_confirmed = False
+        self.quit_box: QtWidgets.QMessageBox | None = None
         self.setWindowTitle("Gradient Desktop")
         self.resize(1280, 800)
 
@@ -136,9 +138,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.demo_action = file_menu.addAction("Open the &demo partner")
         self.demo_action.triggered.connect(self.partners_view.open_demo)
         file_menu.addSeparator()
-        quit_action = file_menu.addAction("&Quit")
-        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        self.quit_action = file_menu.addAction("&Quit")
+        # The platform's Quit keys, or Ctrl+Q where it has none (Windows, some X11 desktops).
+        self.quit_action.setShortcuts(
+            QtGui.QKeySequence.keyBindings(QtGui.QKeySequence.StandardKey.Quit)
+            or [QtGui.QKeySequence("Ctrl+Q")]
+        )
+        self.quit_action.triggered.connect(self.close)
 
         edit_menu = bar.addMenu("&Edit")
         undo = self.undo_group.createUndoAction(self, "&Undo")
@@ -147,6 +153,14 @@ class MainWindow(QtWidgets.QMainWindow):
         redo.setShortcut(QtGui.QKeySequence.StandardKey.Redo)
         edit_menu.addAction(undo)
         edit_menu.addAction(redo)
+        # Settings live under Edit (where GNOME, KDE and Windows apps keep Preferences); macOS
+        # moves the action to the application menu as "Preferences…" through its role.
+        self.edit_menu = edit_menu
+        edit_menu.addSeparator()
+        self.settings_action = edit_menu.addAction("&Settings…")
+        self.settings_action.setShortcut(QtGui.QKeySequence("Ctrl+,"))
+        self.settings_action.setMenuRole(QtGui.QAction.MenuRole.PreferencesRole)
+        self.settings_action.triggered.connect(self._open_settings)
 
         view_menu = bar.addMenu("&View")
         for i in range(self.tabs.count()):
@@ -160,7 +174,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.help_menu = bar.addMenu("&Help")
         self._build_help_menu()
 
-    # -- help menu (About, Settings, log, shortcuts) ------------------------------------------
+    def _open_settings(self) -> None:
+        from gradient_desktop.ui import dialogs
+
+        dialogs.show_settings(self)
+
+    # -- help menu (About, log, shortcuts) ------------------------------------------------------
 
     def _build_help_menu(self) -> None:
         from gradient_desktop.ui import dialogs
@@ -172,12 +191,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log_action = menu.addAction("Show &log")
         self.log_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+L"))
         self.log_action.triggered.connect(lambda: dialogs.show_log(self))
-        menu.addSeparator()
-        self.settings_action = menu.addAction("&Settings…")
-        self.settings_action.setShortcut(QtGui.QKeySequence("Ctrl+,"))
-        # macOS moves it to the application menu as "Preferences…".
-        self.settings_action.setMenuRole(QtGui.QAction.MenuRole.PreferencesRole)
-        self.settings_action.triggered.connect(lambda: dialogs.show_settings(self))
         menu.addSeparator()
         self.about_action = menu.addAction("&About Gradient Desktop")
         self.about_action.setMenuRole(QtGui.QAction.MenuRole.AboutRole)
@@ -191,9 +204,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # GRADIENT_DESKTOP_HOME (tests, demo) keeps it out of the user's real profile.
         from gradient_desktop.config import config_dir
 
-        return QtCore.QSettings(
-            str(config_dir() / "window.ini"), QtCore.QSettings.Format.IniFormat
-        )
+        return QtCore.QSettings(str(config_dir() / "window.ini"), QtCore.QSettings.Format.IniFormat)
 
     def save_geometry(self) -> None:
         store = self._window_settings()
@@ -209,6 +220,14 @@ class MainWindow(QtWidgets.QMainWindow):
         restored = isinstance(geometry, QtCore.QByteArray) and self.restoreGeometry(geometry)
         if isinstance(state, QtCore.QByteArray):
             self.restoreState(state)
+        from gradient_desktop.ui.geometry import clamp_to_screen, fit_default
+
+        # Never larger than the screen: the default is a share of it, and a remembered size
+        # from a bigger monitor or a lower scale factor is pulled back onto this one.
+        if restored:
+            clamp_to_screen(self)
+        else:
+            fit_default(self, QtCore.QSize(1440, 900))
         return bool(restored)
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -222,6 +241,9 @@ class MainWindow(QtWidgets.QMainWindow):
         return False
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if not self._quit_confirmed and self._ask_before_quitting_a_push():
+            event.ignore()
+            return
         self.tasks.cancel_all()
         for page in self.pages:
             runner = getattr(page, "tasks", None)
@@ -236,3 +258,59 @@ class MainWindow(QtWidgets.QMainWindow):
         except OSError as exc:
             log.warning("window geometry not saved: %s", exc)
         super().closeEvent(event)
+
+    def _ask_before_quitting_a_push(self) -> bool:
+        """While a push runs, ask (Cancel by default) instead of closing; True = asked.
+
+        The answer comes back through ``open()`` and a signal, never a nested ``exec()``
+        (qasync#59). Quitting anyway cancels the push: its unanswered rows stay in the outbox
+        and the next start finishes them without counting twice. If the push ends while the
+        question is open, the app quits as asked: nothing is left to lose.
+        """
+        from gradient_desktop.services.push import PushService
+
+        progress = PushService(self.ctx).running()
+        if progress is None:
+            return False
+        if self.quit_box is not None:
+            self.quit_box.raise_()
+            return True
+        box = QtWidgets.QMessageBox(self)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
+        box.setWindowTitle("Quit Gradient Desktop")
+        box.setText(f"A push is running ({progress}). Quit anyway?")
+        box.setInformativeText("The rest stays queued and is finished next time.")
+        quit_button = box.addButton(
+            "&Quit anyway", QtWidgets.QMessageBox.ButtonRole.DestructiveRole
+        )
+        cancel = box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        timer = QtCore.QTimer(box)  # keep "81 of 362 sent" current while the box is up
+        timer.setInterval(250)
+
+        def refresh() -> None:
+            now = PushService(self.ctx).running()
+            if now:
+                box.setText(f"A push is running ({now}). Quit anyway?")
+            else:  # nothing is left to lose: do what the user asked for
+                box.done(0)
+                self._quit_confirmed = True
+                self.close()
+
+        timer.timeout.connect(refresh)
+        timer.start()
+
+        def answered(_: int) -> None:
+            timer.stop()
+            self.quit_box = None
+            box.deleteLater()
+            if box.clickedButton() is quit_button and not self._quit_confirmed:
+                self._quit_confirmed = True
+                log.info("quit while a push was running; unsent counts stay queued")
+                self.close()
+
+        box.finished.connect(answered)
+        self.quit_box = box
+        box.open()
+        return True

@@ -13,19 +13,21 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory, PartnerSummary
 from gradient_desktop.services.setup import Step
 from gradient_desktop.store.models import Partner
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
 log = logging.getLogger(__name__)
 
+#: status -> theme token (ui/theme.py), so the list stays readable in light and dark.
 STATUS_COLORS = {
-    "active": "#1b8a3a",
-    "pending": "#b7791f",
-    "inactive": "#6b7280",
-    "disconnected": "#6b7280",
-    "error": "#c53030",
-    "unknown": "#6b7280",
-    "setup": "#2b6cb0",
+    "active": "ok",
+    "pending": "warning",
+    "inactive": "muted",
+    "disconnected": "muted",
+    "error": "error",
+    "unknown": "muted",
+    "setup": "accent",
 }
 
 
@@ -39,12 +41,12 @@ def status_text(s: PartnerSummary) -> str:
     return s.status.upper()
 
 
-def _dot(color: str) -> QtGui.QIcon:
+def _dot(color: QtGui.QColor) -> QtGui.QIcon:
     pixmap = QtGui.QPixmap(14, 14)
     pixmap.fill(QtCore.Qt.GlobalColor.transparent)
     painter = QtGui.QPainter(pixmap)
     painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-    painter.setBrush(QtGui.QColor(color))
+    painter.setBrush(color)
     painter.setPen(QtCore.Qt.PenStyle.NoPen)
     painter.drawEllipse(1, 1, 12, 12)
     painter.end()
@@ -58,6 +60,7 @@ class PartnersView(QtWidgets.QWidget):
 
     def __init__(self, ctx: AppContext, window: QtWidgets.QMainWindow | None = None) -> None:
         super().__init__(window)
+        theme.on_change(self._on_theme_changed)
         self.ctx = ctx
         self.window_ = window
         self.tasks = TaskRunner(self)
@@ -133,6 +136,9 @@ class PartnersView(QtWidgets.QWidget):
 
     # -- the list -------------------------------------------------------------------------------
 
+    def _on_theme_changed(self, _scheme: str) -> None:
+        self.reload()  # the status colours are drawn into the items
+
     def reload(self) -> None:
         current = self.current_id()
         self._summaries = self.directory.summaries()
@@ -144,14 +150,14 @@ class PartnersView(QtWidgets.QWidget):
             else:
                 synced = "never"
             key = "setup" if in_setup(s) else s.status
-            color = STATUS_COLORS.get(key, "#6b7280")
+            color = theme.color(STATUS_COLORS.get(key, "muted"))
             item = QtWidgets.QListWidgetItem(
                 _dot(color),
                 f"{s.name}\n{status_text(s)} · {s.mapped_accounts}/{s.accounts} mapped · "
                 f"synced {synced}",
             )
             item.setData(QtCore.Qt.ItemDataRole.UserRole, s.id)
-            item.setForeground(QtGui.QColor(color))
+            item.setForeground(color)
             item.setToolTip(
                 f"{s.name}\nVendor profile: {s.profile}"
                 + (f"\nOrganisation: {s.organization_name}" if s.organization_name else "")
@@ -223,7 +229,7 @@ class PartnersView(QtWidgets.QWidget):
             self.reconnect_partner()
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #c53030;" if error else "")
+        theme.tint(self.message, "error" if error else None)
         self.message.setText(text)
 
     # -- the wizard -------------------------------------------------------------------------------

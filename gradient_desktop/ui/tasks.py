@@ -18,6 +18,45 @@ from gradient_desktop.ui.qt import QtCore, QtWidgets
 log = logging.getLogger(__name__)
 
 
+#: Errors that report a condition the user can act on (a wrong key, an empty name, a bad file,
+#: Gradient unreachable), not a bug in the app: logged as one line, without a traceback.
+_USER_ERRORS = frozenset(
+    {
+        "KeyringUnavailable",
+        "SecretStoreError",
+        "MissingKeyError",
+        "DatabaseProblem",
+        "AlreadyRunning",
+        "PartnerExists",
+        "PartnerNotFound",
+        "CountFileError",
+        "CustomerFileError",
+        "MappingCsvError",
+        "StagingError",
+        "SetupError",
+        "InsecureUrlError",
+    }
+)
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """True for an API answer or one of our own user-facing errors; False for a bug."""
+    from gradient_desktop.api import ApiError
+
+    return isinstance(exc, ApiError) or any(c.__name__ in _USER_ERRORS for c in type(exc).__mro__)
+
+
+def log_failure(what: str, exc: BaseException) -> None:
+    """The audit line for a failed action: WARNING and the sentence for a user error (a 401,
+    an empty name); ERROR with the traceback for anything else, which is a bug to report."""
+    from gradient_desktop.logsetup import redact
+
+    if is_user_error(exc):
+        log.warning("%s: %s (%s)", what, redact(str(exc)), type(exc).__name__)
+    else:
+        log.error("%s", what, exc_info=exc)
+
+
 def describe_error(exc: BaseException) -> str:
     """A sentence for the user: our own errors already are; anything else gets a generic hint."""
     from gradient_desktop.api import ApiError
@@ -25,17 +64,7 @@ def describe_error(exc: BaseException) -> str:
 
     if isinstance(exc, ApiError):
         return str(exc)
-    known = (
-        "KeyringUnavailable",
-        "MissingKeyError",
-        "DatabaseProblem",
-        "AlreadyRunning",
-        "PartnerExists",
-        "PartnerNotFound",
-        "CountFileError",
-        "InsecureUrlError",
-    )
-    if type(exc).__name__ in known or isinstance(exc, ValueError):
+    if type(exc).__name__ in _USER_ERRORS or isinstance(exc, ValueError):
         return redact(str(exc))
     return redact(
         f"Something went wrong ({type(exc).__name__}). The details are in the log "
@@ -80,7 +109,7 @@ class TaskRunner(QtCore.QObject):
                 return
             exc = t.exception()
             if exc is not None:
-                log.error("background task failed", exc_info=exc)
+                log_failure("background task failed", exc)
                 if on_error:
                     on_error(exc)
                 return

@@ -3,11 +3,18 @@ colour scheme (Qt 6.5+ ``QStyleHints.colorScheme()``) unless Settings pins one.
 
 Fusion everywhere because it honours a palette completely on every platform, so one pair of
 palettes gives the same, readable result on Windows, macOS, GNOME and KDE.
+
+Colours that mean something (ok, error, warning, secondary text, cell highlights) are *tokens*
+with a light and a dark value, read through ``color(token)`` at paint time or applied to a
+widget with ``tint(widget, token)``, which ``ThemeManager`` re-applies when the theme switches.
+No widget sets a style sheet: a widget with one keeps the palette it had when the sheet was set,
+so after a switch to dark its text stays black on the new dark background.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from gradient_desktop.config import THEMES
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
@@ -15,8 +22,98 @@ from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 log = logging.getLogger(__name__)
 
 # The brand accent (teal/blue of the icon) for selections and links in both schemes.
-ACCENT_LIGHT = "#2563eb"
-ACCENT_DARK = "#3b82f6"
+ACCENT_LIGHT = "#1d4ed8"
+# Selection background under white text in the dark scheme: #3b82f6 gave 3.7:1 (Fusion draws
+# it lighter still), below WCAG AA.
+ACCENT_DARK = "#1d4fc4"
+
+#: The first-run badges: a white mark on a brand-coloured disc, the same in both schemes
+#: (an icon carries its own background, so its contrast does not depend on the theme).
+BADGE_COLORS = {"demo": ACCENT_LIGHT, "connect": "#0d9488", "mark": "#ffffff"}
+
+#: token -> (light value, dark value). Text tokens keep a WCAG contrast of at least 4.5:1 on
+#: their theme's window and base colours; ``*_bg`` tokens are cell backgrounds under the
+#: palette's text colour.
+TOKENS: dict[str, tuple[str, str]] = {
+    "ok": ("#1b7a34", "#5ccf85"),
+    "error": ("#b42323", "#ff8a80"),
+    "warning": ("#8a5a00", "#f2b34c"),
+    "muted": ("#5b6270", "#a3a9b3"),
+    "accent": ("#1d4ed8", "#8ab4ff"),
+    "staged_bg": ("#fff1b8", "#4d3f0f"),
+    "failed_bg": ("#fbd5d5", "#5a2323"),
+    "queued_bg": ("#dbeafe", "#1c3557"),
+}
+_COLORS: dict[str, dict[str, QtGui.QColor]] = {}
+_BRUSHES: dict[tuple[str, str], QtGui.QBrush] = {}
+#: The scheme drawn now ("light"/"dark"); set by ThemeManager.apply, read at paint time.
+_scheme: list[str] = []
+TOKEN_PROPERTY = "themeToken"
+
+
+def scheme_now() -> str:
+    """The scheme being drawn: the theme manager's, else guessed from the app palette."""
+    if _scheme:
+        return _scheme[0]
+    app = QtGui.QGuiApplication.instance()
+    if app is None:
+        return "light"
+    window = QtGui.QGuiApplication.palette().color(QtGui.QPalette.ColorRole.Window)
+    return "dark" if window.lightness() < 128 else "light"
+
+
+def color(token: str, scheme: str | None = None) -> QtGui.QColor:
+    """The colour of ``token`` in the scheme drawn now (cheap: models call it per cell)."""
+    scheme = scheme or scheme_now()
+    colors = _COLORS.get(scheme)
+    if colors is None:
+        index = 1 if scheme == "dark" else 0
+        colors = _COLORS[scheme] = {k: QtGui.QColor(v[index]) for k, v in TOKENS.items()}
+    return colors[token]
+
+
+def brush(token: str) -> QtGui.QBrush:
+    scheme = scheme_now()
+    b = _BRUSHES.get((scheme, token))
+    if b is None:
+        b = _BRUSHES[(scheme, token)] = QtGui.QBrush(color(token, scheme))
+    return b
+
+
+def _apply_tint(widget: QtWidgets.QWidget, spec: str) -> None:
+    # A fresh QPalette resolves nothing itself: only the roles set here override the app's.
+    text, _, background = spec.partition(";")
+    palette = QtGui.QPalette()
+    if text:
+        for role in (QtGui.QPalette.ColorRole.WindowText, QtGui.QPalette.ColorRole.Text):
+            palette.setColor(role, color(text))
+    if background:
+        palette.setColor(QtGui.QPalette.ColorRole.Window, color(background))
+    widget.setAutoFillBackground(bool(background))
+    widget.setPalette(palette)
+
+
+def tint(widget: QtWidgets.QWidget, token: str | None, background: str | None = None) -> None:
+    """Draw ``widget``'s text in ``token``'s colour (None: the palette's own) on a
+    ``background`` token (None: the parent's), now and after every theme switch."""
+    spec = f"{token or ''};{background or ''}"
+    widget.setProperty(TOKEN_PROPERTY, spec if spec != ";" else "")
+    _apply_tint(widget, spec)
+
+
+def bold(widget: QtWidgets.QWidget) -> None:
+    """Bold text through the font (a style sheet would freeze the widget's palette)."""
+    font = widget.font()
+    font.setBold(True)
+    widget.setFont(font)
+
+
+def on_change(callback: Callable[[str], None]) -> None:
+    """Call ``callback(scheme)`` whenever the theme switches. Pass a QObject's bound method:
+    Qt drops the connection when that object is destroyed."""
+    manager = current()
+    if manager is not None:
+        manager.changed.connect(callback)
 
 
 def system_scheme(app: QtGui.QGuiApplication | None = None) -> str:
@@ -104,9 +201,14 @@ class ThemeManager(QtCore.QObject):
         scheme = resolve(self.theme, self.app)
         if self.app.style().name().lower() != "fusion":
             self.app.setStyle("Fusion")
+        _scheme[:] = [scheme]
         self.app.setPalette(dark_palette() if scheme == "dark" else light_palette())
         if scheme != self.scheme:
             self.scheme = scheme
+            for widget in self.app.allWidgets():
+                token = widget.property(TOKEN_PROPERTY)
+                if token:
+                    _apply_tint(widget, str(token))
             log.debug("theme %s -> %s palette", self.theme, scheme)
             self.changed.emit(scheme)
         return scheme

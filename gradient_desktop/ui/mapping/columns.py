@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.mapping.icons import state_color, state_icon
 from gradient_desktop.ui.mapping.pane_model import (
     DECORATION,
@@ -70,7 +71,7 @@ def _target_roles(st: GridState, rid: str, role: int) -> object:
     if not hit:
         return None
     if role == FOREGROUND:
-        return SUGGESTION_COLOR
+        return theme.color(SUGGESTION_COLOR)
     if role == FONT:
         return _ITALIC
     if role == TOOLTIP:
@@ -105,7 +106,7 @@ def _sync_roles(st: GridState, rid: str, role: int) -> object:
     if role == TOOLTIP:
         return st.sync_error.get(rid) or _SYNC_TIPS.get(st.sync_label(rid))
     if role == FOREGROUND and st.sync.get(rid) == "failed":
-        return FAILED_COLOR
+        return theme.color(FAILED_COLOR)
     return None
 
 
@@ -186,7 +187,7 @@ CLIENT_COLUMNS: tuple[Column, ...] = (
         lambda st, i: st.right.names[i],
         lambda st, i: st.right.names[i].lower(),
     ),
-    Column("id", "Client ID", 100, lambda st, i: st.right.ids[i], lambda st, i: st.right.ids[i]),
+    Column("id", "Client ID", 84, lambda st, i: st.right.ids[i], lambda st, i: st.right.ids[i]),
     Column(
         "count",
         "Mapped",
@@ -197,7 +198,7 @@ CLIENT_COLUMNS: tuple[Column, ...] = (
     Column(
         "state",
         "State",
-        120,
+        108,
         _right_state_text,
         lambda st, i: st.right_state(st.right.ids[i]),
         _right_state_roles,

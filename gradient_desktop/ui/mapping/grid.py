@@ -20,6 +20,7 @@ from gradient_desktop.services.mapping import GridRows, MappingChange, MappingSe
 from gradient_desktop.services.mapping_csv import export_mappings, parse_mappings
 from gradient_desktop.services.suggest import suggest
 from gradient_desktop.store.models import MappingKind, MappingOrigin, Partner
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.mapping.columns import ACCOUNT_COLUMNS, CLIENT_COLUMNS, with_headers
 from gradient_desktop.ui.mapping.commands import MappingCommand, describe
 from gradient_desktop.ui.mapping.models import AccountsModel, ClientsModel
@@ -27,7 +28,7 @@ from gradient_desktop.ui.mapping.state import GridState
 from gradient_desktop.ui.mapping.views import PaneView
 from gradient_desktop.ui.mapping.widgets import PaneHeader, SuggestionBar, counters_html
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
-from gradient_desktop.ui.tasks import TaskRunner, describe_error
+from gradient_desktop.ui.tasks import TaskRunner, describe_error, log_failure
 
 log = logging.getLogger(__name__)
 FILTER_DELAY_MS = 150  # debounce: filter once typing pauses, not on every key of a burst
@@ -62,6 +63,13 @@ def paused_gc() -> Iterator[None]:
 _FROZEN = False
 
 
+def stretch_column(view: QtWidgets.QTableView, column: int) -> None:
+    """``column`` takes the width the others leave (the others keep theirs, still resizable)."""
+    header = view.horizontalHeader()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(column, QtWidgets.QHeaderView.ResizeMode.Stretch)
+
+
 class MappingGrid(QtWidgets.QWidget):
     """See module docstring. ``kind`` is ``"account"`` or ``"service"``."""
 
@@ -90,6 +98,7 @@ class MappingGrid(QtWidgets.QWidget):
         self._dirty: set[str] = set()
         self._sync_task: asyncio.Task[None] | None = None
         self._generation = 0  # bumps on every load; late background results are dropped
+        theme.on_change(self._on_theme_changed)
 
         accounts = kind == MappingKind.ACCOUNT.value
         left = (
@@ -112,6 +121,9 @@ class MappingGrid(QtWidgets.QWidget):
             view.sortByColumn(model.column("name"), QtCore.Qt.SortOrder.AscendingOrder)
             for n, column in enumerate(model.columns):
                 view.setColumnWidth(n, column.width)
+        # The client pane is the narrow one: its names take the width its short columns leave,
+        # so its last column (State) is never cut off at the right edge.
+        stretch_column(self.clients_view, self.clients_model.column("name"))
 
         self.accounts_header = PaneHeader(
             f"Vendor {noun}", "&Search", AccountsModel.FILTERS, self.accounts_view
@@ -142,8 +154,9 @@ class MappingGrid(QtWidgets.QWidget):
         self.splitter = QtWidgets.QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        # The client pane gets nearly half: its names are what a user maps to.
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 4)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter, 1)
@@ -278,7 +291,7 @@ class MappingGrid(QtWidgets.QWidget):
         try:
             inverse = self._apply_for(partner, changes)
         except Exception as exc:
-            log.exception("mapping change failed")
+            log_failure("mapping change failed", exc)
             self.show_message(describe_error(exc), error=True)
             return False
         label = text or describe(changes, self.state.target_name)
@@ -446,6 +459,9 @@ class MappingGrid(QtWidgets.QWidget):
 
     def _schedule_status(self) -> None:
         self._status_timer.start()
+
+    def _on_theme_changed(self, _scheme: str) -> None:
+        self._update_status()  # the counters line carries its colours in its HTML
 
     def _update_status(self) -> None:
         self.status.setText(counters_html(self.state.counters()))

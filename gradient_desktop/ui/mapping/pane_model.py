@@ -21,7 +21,7 @@ from gradient_desktop.ui.mapping.state import (
     Side,
     shown_states,
 )
-from gradient_desktop.ui.qt import QtCore, QtGui
+from gradient_desktop.ui.qt import QtCore
 
 if TYPE_CHECKING:
     from gradient_desktop.ui.mapping.columns import Column
@@ -46,15 +46,16 @@ ROW_FLAGS = (
     | Qt.ItemFlag.ItemIsDragEnabled
 )
 
+#: state -> theme token (ui/theme.py): the colour follows light and dark.
 STATE_COLORS = {
-    MAPPED: "#1b8a3a",
-    UNMAPPED: "#6b7280",
-    SUGGESTED: "#2563eb",
-    CONFLICT: "#c53030",
-    STALE: "#b7791f",
+    MAPPED: "ok",
+    UNMAPPED: "muted",
+    SUGGESTED: "accent",
+    CONFLICT: "error",
+    STALE: "warning",
 }
-SUGGESTION_COLOR = QtGui.QColor("#2563eb")
-FAILED_COLOR = QtGui.QColor("#c53030")
+SUGGESTION_COLOR = "accent"
+FAILED_COLOR = "error"
 
 #: Left-pane filters (combo text → row state; ``shown_states`` says which states it shows:
 #: "Unmapped only" includes accounts with a suggestion, which are unmapped too).

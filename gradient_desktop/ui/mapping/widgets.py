@@ -4,6 +4,10 @@ filter) and the action bar (map/unmap, suggestions threshold, one-account-per-cl
 from __future__ import annotations
 
 from gradient_desktop.services.suggest import AUTO_ACCEPT
+from gradient_desktop.ui import theme
+from gradient_desktop.ui.flow_layout import FlowLayout, group
+from gradient_desktop.ui.mapping.pane_model import STATE_COLORS
+from gradient_desktop.ui.mapping.state import CONFLICT, MAPPED, STALE, SUGGESTED, UNMAPPED
 from gradient_desktop.ui.qt import QtCore, QtWidgets
 
 
@@ -33,14 +37,21 @@ class PaneHeader(QtWidgets.QWidget):
             self.mode.addItem(text, value)
         show = QtWidgets.QLabel(show_label)
         show.setBuddy(self.mode)
-        layout = QtWidgets.QHBoxLayout(self)
+        # Two lines: title and filter, then the search box across the pane's whole width (on
+        # one line the client pane left the box a few characters wide).
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.title)
+        top.addStretch(1)
+        top.addWidget(show)
+        top.addWidget(self.mode)
+        bottom = QtWidgets.QHBoxLayout()
+        bottom.addWidget(label)
+        bottom.addWidget(self.search, 1)
+        layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 2)
-        layout.addWidget(self.title)
-        layout.addStretch(1)
-        layout.addWidget(label)
-        layout.addWidget(self.search, 2)
-        layout.addWidget(show)
-        layout.addWidget(self.mode)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addLayout(bottom)
         # Enter in the search box moves into the table (keyboard path).
         self.search.returnPressed.connect(view.setFocus)
 
@@ -87,39 +98,42 @@ class SuggestionBar(QtWidgets.QWidget):
         self.message.setWordWrap(True)
         self.message.setAccessibleName("Mapping messages")
 
-        row = QtWidgets.QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        for w in (self.map_button, self.unmap_button, self.accept_button):
+        # Wraps onto a second line when narrow: one line of nine controls made the window
+        # (and the wizard's mapping step) at least 1,063 px wide.
+        actions = QtWidgets.QWidget()
+        row = FlowLayout(actions)
+        for w in (
+            group(self.map_button, self.unmap_button, self.accept_button),
+            group(threshold_label, self.slider, self.threshold),
+            group(self.accept_all_button, self.suggest_button),
+            self.one_per_client,
+        ):
             row.addWidget(w)
-        row.addSpacing(12)
-        row.addWidget(threshold_label)
-        row.addWidget(self.slider)
-        row.addWidget(self.threshold)
-        row.addWidget(self.accept_all_button)
-        row.addWidget(self.suggest_button)
-        row.addStretch(1)
-        row.addWidget(self.one_per_client)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
-        layout.addLayout(row)
+        layout.addWidget(actions)
         layout.addWidget(self.message)
 
     def show_message(self, text: str, *, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #c53030;" if error else "")
+        theme.tint(self.message, "error" if error else None)
         self.message.setText(text)
 
 
 def counters_html(c: dict[str, int]) -> str:
     """The grid's status line: every state with its colour and count."""
+
+    def hue(state: str) -> str:  # the theme's colour now (light or dark), as HTML wants it
+        return theme.color(STATE_COLORS[state]).name()
+
     parts = [
         f"{c['accounts']:,} accounts",
-        f"<span style='color:#1b8a3a'>● {c['mapped']:,} mapped</span>",
-        f"<span style='color:#6b7280'>● {c['unmapped']:,} unmapped</span> "
-        f"(<span style='color:#2563eb'>● {c['suggested']:,} with a suggestion</span>)",
-        f"<span style='color:#c53030'>● {c['conflict']:,} conflicts</span>",
-        f"<span style='color:#b7791f'>● {c['stale']:,} stale</span>",
+        f"<span style='color:{hue(MAPPED)}'>● {c['mapped']:,} mapped</span>",
+        f"<span style='color:{hue(UNMAPPED)}'>● {c['unmapped']:,} unmapped</span> "
+        f"(<span style='color:{hue(SUGGESTED)}'>● {c['suggested']:,} with a suggestion</span>)",
+        f"<span style='color:{hue(CONFLICT)}'>● {c['conflict']:,} conflicts</span>",
+        f"<span style='color:{hue(STALE)}'>● {c['stale']:,} stale</span>",
         f"{c['clients']:,} clients ({c['stale_clients']:,} stale)",
     ]
     if c["failed"]:
-        parts.append(f"<b style='color:#c53030'>{c['failed']:,} not synced</b>")
+        parts.append(f"<b style='color:{hue(CONFLICT)}'>{c['failed']:,} not synced</b>")
     return " · ".join(parts)

@@ -5,12 +5,12 @@ what, result). Rows that did not land are drawn as markers so a failure is visib
 
 from __future__ import annotations
 
-
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.usage import format_amount
 from gradient_desktop.store.models import PartnerService
 from gradient_desktop.store.outbox_rows import HistoryPoint
-from gradient_desktop.ui.qt import QtCore, QtWidgets
+from gradient_desktop.ui import theme
+from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.usage.models import RowsModel
 
 _OPS = {"set": "set to", "add": "add", "subtract": "subtract"}
@@ -27,7 +27,7 @@ class HistoryPanel(QtWidgets.QWidget):
         self.points: list[HistoryPoint] = []
         self.title = QtWidgets.QLabel("History: select a cell")
         self.title.setWordWrap(True)
-        self.title.setStyleSheet("font-weight: 600")
+        theme.bold(self.title)
         # The chart (pyqtgraph, ~250 ms of imports) is built when first needed, not at start-up:
         # the cold-start benchmark counts every import before the first paint.
         self._plot: object | None = None
@@ -36,7 +36,20 @@ class HistoryPanel(QtWidgets.QWidget):
         self.table.setModel(self.table_model)
         self.table.setAccessibleName("Count history rows")
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # One cell's history (tens of rows): size the short columns to their contents and let
+        # "Who" and "Result" share the rest, so nothing runs off the panel's right edge.
+        header = self.table.horizontalHeader()
+        mode = QtWidgets.QHeaderView.ResizeMode
+        for col, how in enumerate(
+            (
+                mode.ResizeToContents,
+                mode.Stretch,
+                mode.ResizeToContents,
+                mode.Stretch,
+                mode.ResizeToContents,
+            )
+        ):
+            header.setSectionResizeMode(col, how)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -44,11 +57,11 @@ class HistoryPanel(QtWidgets.QWidget):
         layout.addWidget(self.table, 2)
 
     @property
-    def plot(self):  # noqa: ANN201 - pyqtgraph.PlotWidget, imported lazily
+    def plot(self):  # pyqtgraph.PlotWidget, imported lazily
         if self._plot is None:
             import pyqtgraph as pg  # binds to PySide6: the only Qt binding installed
 
-            pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+            pg.setConfigOptions(antialias=True)
             plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
             plot.setAccessibleName("Count history chart")
             plot.setMinimumHeight(180)
@@ -59,7 +72,31 @@ class HistoryPanel(QtWidgets.QWidget):
             assert isinstance(layout, QtWidgets.QVBoxLayout)
             layout.insertWidget(1, plot, 3)
             self._plot = plot
+            self._style_plot()
+            theme.on_change(self._on_theme_changed)
         return self._plot
+
+    def _style_plot(self) -> None:
+        """Chart colours from the palette and theme tokens: it follows light and dark."""
+        import pyqtgraph as pg
+
+        # The application's palette: a widget's own copy is updated only after this signal.
+        palette = QtGui.QGuiApplication.palette()
+        text = palette.color(QtGui.QPalette.ColorRole.Text)
+        self.plot.setBackground(palette.color(QtGui.QPalette.ColorRole.Base))
+        item = self.plot.getPlotItem()
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(text))
+            axis.setTextPen(pg.mkPen(text))
+        legend = item.legend
+        if legend is not None:
+            legend.setLabelTextColor(text)
+
+    def _on_theme_changed(self, _scheme: str) -> None:
+        self._style_plot()
+        if self.key is not None:
+            self._draw()  # the series take the new scheme's colours
 
     def show_cell(
         self, partner_id: int, account: str, service: PartnerService, account_name: str
@@ -88,6 +125,7 @@ class HistoryPanel(QtWidgets.QWidget):
         import pyqtgraph as pg
 
         svc = self.service
+        accent = theme.color("accent")
         self.plot.clear()
         sent = [p for p in self.points if p.state == "sent" and p.total is not None]
         xs = [(p.sent_at or p.created_at).timestamp() for p in sent]
@@ -101,15 +139,13 @@ class HistoryPanel(QtWidgets.QWidget):
                 step_y += [step_y[-1], y]
             step_x.append(max(float(now), xs[-1]))
             step_y.append(ys[-1])
-            self.plot.plot(
-                step_x, step_y, pen=pg.mkPen("#2563eb", width=2), name="acknowledged count"
-            )
-            self.plot.plot(xs, ys, pen=None, symbol="o", symbolSize=7, symbolBrush="#2563eb")
+            self.plot.plot(step_x, step_y, pen=pg.mkPen(accent, width=2), name="acknowledged count")
+            self.plot.plot(xs, ys, pen=None, symbol="o", symbolSize=7, symbolBrush=accent)
         last = ys[-1] if ys else 0.0
         others = [p for p in self.points if p.state != "sent"]
         for states, colour, label in (
-            (("failed", "unmapped"), "#dc2626", "failed / unmapped"),
-            (("pending", "sending", "unknown"), "#f59e0b", "queued"),
+            (("failed", "unmapped"), theme.color("error"), "failed / unmapped"),
+            (("pending", "sending", "unknown"), theme.color("warning"), "queued"),
         ):
             pts = [p for p in others if p.state in states]
             if pts:
@@ -130,6 +166,5 @@ class HistoryPanel(QtWidgets.QWidget):
             change = f"{_OPS.get(p.op, p.op)} {format_amount(p.unit_count, svc)}"
             rows.append([when, who, change, result, format_amount(p.total, svc)])
         self.table_model.set_rows(rows)
-        self.table.setColumnWidth(0, 150)
         if not sent:
             self.title.setText(self.title.text().split(" — ")[0] + " — no count acknowledged yet")

@@ -17,13 +17,14 @@ from gradient_desktop.services.usage import (
     format_amount,
 )
 from gradient_desktop.store.models import PartnerService
-from gradient_desktop.ui.qt import QtCore, QtGui
+from gradient_desktop.ui import theme
+from gradient_desktop.ui.qt import QtCore
 
 Qt = QtCore.Qt
 Role = Qt.ItemDataRole
-_STAGED = QtGui.QBrush(QtGui.QColor("#fff1b8"))
-_FAILED = QtGui.QBrush(QtGui.QColor("#fbd5d5"))
-_QUEUED = QtGui.QBrush(QtGui.QColor("#dbeafe"))
+# Cell backgrounds are theme tokens, turned into brushes when painted (so they follow a switch
+# between light and dark without rebuilding the cached cell texts).
+_STAGED, _FAILED, _QUEUED = "staged_bg", "failed_bg", "queued_bg"
 _ROOT = QtCore.QModelIndex()  # the invisible root: default parent of row/column counts
 _STATE_WORDS = {
     "pending": "queued",
@@ -47,8 +48,8 @@ def diff_text(edit: StagedEdit, service: PartnerService | None) -> str:
 
 def cell_texts(
     info: CellInfo | None, edit: StagedEdit | None, service: PartnerService
-) -> tuple[str, str, QtGui.QBrush | None]:
-    """(display, tooltip, background) of one cell."""
+) -> tuple[str, str, str | None]:
+    """(display, tooltip, background token) of one cell."""
     info = info or CellInfo()
     shown = format_amount(info.total, service) if info.total is not None else ""
     state = _STATE_WORDS.get(info.state or "")
@@ -113,7 +114,7 @@ class GridModel(_Table):
         self._rows: list[Any] = []
         self.services: list[PartnerService] = []
         self.headers = ["Account"]
-        self._cells: list[list[tuple[str, str, QtGui.QBrush | None]]] = []
+        self._cells: list[list[tuple[str, str, str | None]]] = []
 
     def reset(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
         self.beginResetModel()
@@ -122,6 +123,9 @@ class GridModel(_Table):
         self.headers = ["Account", *(s.name for s in self.services)]
         self._compute(snap, staged)
         self.endResetModel()
+
+    def account_names(self) -> list[str]:
+        return [a.name for a in self._rows]
 
     def refresh(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
         self._compute(snap, staged)
@@ -170,7 +174,7 @@ class GridModel(_Table):
         if role == Role.ToolTipRole:
             return tip
         if role == Role.BackgroundRole:
-            return brush
+            return theme.brush(brush) if brush else None
         return ""  # EditRole: the editor starts empty; typing a number sets the count
 
     def flags(self, index: QtCore.QModelIndex) -> Qt.ItemFlag:
@@ -194,7 +198,7 @@ class FlatModel(_Table):
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[tuple[tuple[str, str], list[str], QtGui.QBrush | None]] = []
+        self._rows: list[tuple[tuple[str, str], list[str], str | None]] = []
 
     def reset(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
         self.beginResetModel()
@@ -245,7 +249,8 @@ class FlatModel(_Table):
         if role in (Role.DisplayRole, Role.ToolTipRole):
             return self._rows[index.row()][1][index.column()]
         if role == Role.BackgroundRole:
-            return self._rows[index.row()][2]
+            token = self._rows[index.row()][2]
+            return theme.brush(token) if token else None
         return None
 
 

@@ -24,6 +24,7 @@ from gradient_desktop.services.usage import (
     parse_amount,
 )
 from gradient_desktop.store.models import Partner
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner, show_error
 from gradient_desktop.ui.usage.dialogs import DriftDialog, ImportDialog
@@ -89,11 +90,12 @@ class UsagePage(FileActions, QtWidgets.QWidget):
     def _build(self) -> None:
         self.banner = QtWidgets.QLabel()
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background:#dbeafe; padding:6px; border-radius:4px")
+        theme.tint(self.banner, None, background="queued_bg")
+        self.banner.setMargin(6)
         self.banner.hide()
         self.notice = QtWidgets.QLabel()
         self.notice.setWordWrap(True)
-        self.notice.setStyleSheet("color:#b91c1c")
+        theme.tint(self.notice, "error")
         self.notice.setAccessibleName("Usage messages")
 
         self.view_choice = QtWidgets.QComboBox()
@@ -194,9 +196,15 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         )
 
         self.staged_label = QtWidgets.QLabel("Nothing staged")
-        self.staged_label.setStyleSheet("font-weight:600")
+        theme.bold(self.staged_label)
         self.staged_model = StagedModel(self)
         self.staged_view = self._table(self.staged_model, "Staged changes, old to new")
+        # A short list beside the grid: its columns share the panel's width instead of running
+        # off its right edge (the full text is in each cell's tooltip).
+        self.staged_view.horizontalHeader().setSectionResizeMode(
+            QtWidgets.QHeaderView.ResizeMode.Stretch
+        )
+        self.staged_view.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.history = HistoryPanel(self.ctx, self)
         staged_box = QtWidgets.QWidget()
         sl = QtWidgets.QVBoxLayout(staged_box)
@@ -286,7 +294,10 @@ class UsagePage(FileActions, QtWidgets.QWidget):
     def _size_columns(self) -> None:
         # Header-based widths (not ResizeToContents, which asks data() of every row: PITFALLS).
         metrics = self.grid.horizontalHeader().fontMetrics()
-        self.grid.setColumnWidth(0, 160)
+        # The account column fits the longest name (by characters: one measurement, not one
+        # per row), between 160 and 260 px: a fixed 160 cut most names short.
+        longest = max(self.grid_model.account_names(), key=len, default="")
+        self.grid.setColumnWidth(0, min(260, max(160, metrics.horizontalAdvance(longest) + 24)))
         for col in range(1, self.grid_model.columnCount()):
             title = self.grid_model.headerData(col, QtCore.Qt.Orientation.Horizontal)
             self.grid.setColumnWidth(col, max(120, metrics.horizontalAdvance(title) + 32))

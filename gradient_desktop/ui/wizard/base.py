@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import shiboken6
 
 from gradient_desktop.services.setup import STEP_TITLES, SetupFlow, Step
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtWidgets
 from gradient_desktop.ui.tasks import describe_error
 
@@ -17,9 +18,6 @@ if TYPE_CHECKING:
     from gradient_desktop.ui.wizard.wizard import SetupWizard
 
 log = logging.getLogger(__name__)
-
-ERROR_STYLE = "color: #c53030;"
-OK_STYLE = "color: #1b8a3a;"
 
 
 def explain(exc: BaseException) -> str:
@@ -46,7 +44,7 @@ class SetupPage(QtWidgets.QWizardPage):
         self.layout_ = QtWidgets.QVBoxLayout(self)
         self.error_label = QtWidgets.QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(ERROR_STYLE)
+        theme.tint(self.error_label, "error")
         self.error_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setAccessibleName("Error")
         self.error_label.hide()

@@ -6,8 +6,9 @@ from __future__ import annotations
 from gradient_desktop.api import Integration, ProgressEvent
 from gradient_desktop.services.push import PushSummary
 from gradient_desktop.services.setup import Step
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtWidgets
-from gradient_desktop.ui.wizard.base import OK_STYLE, SetupPage, busy_bar, wrap_label
+from gradient_desktop.ui.wizard.base import SetupPage, busy_bar, wrap_label
 
 
 class ActivatePage(SetupPage):
@@ -74,14 +75,14 @@ class ActivatePage(SetupPage):
     def activate(self) -> None:
         self.activate_button.setEnabled(False)
         self.busy.show()
-        self.status.setStyleSheet("")
+        theme.tint(self.status, None)
         self.status.setText("Setting the integration to active…")
         self.run(self.flow.activate(), self._activated, self._failed, self._cancelled)
 
     def _activated(self, integration: Integration) -> None:
         self.busy.hide()
         self._active = True
-        self.status.setStyleSheet(OK_STYLE)
+        theme.tint(self.status, "ok")
         self.status.setText(f"✔ The integration is {integration.status.upper()}.")
         if self.usage_box.isChecked() and self.usage_box.isEnabled():
             self.first_sync()

@@ -16,8 +16,9 @@ from typing import Any
 import shiboken6
 
 from gradient_desktop.services.setup import Step
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
-from gradient_desktop.ui.wizard.base import OK_STYLE, SetupPage, wrap_label
+from gradient_desktop.ui.wizard.base import SetupPage, wrap_label
 
 ROLE = QtCore.Qt.ItemDataRole.UserRole
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class MapClientsPage(SetupPage):
             "client in Gradient so usage lands on the right bill.",
             parent,
         )
+        theme.on_change(self._on_theme_changed)  # the list's ok/error colours follow the theme
         top = QtWidgets.QHBoxLayout()
         self.progress = QtWidgets.QProgressBar()
         self.progress.setAccessibleName("Sync progress")
@@ -163,7 +165,7 @@ class MapClientsPage(SetupPage):
         self._published = False
         self.retry_button.setEnabled(False)
         self.import_button.setEnabled(False)
-        self.status.setStyleSheet("")
+        theme.tint(self.status, None)
         self.status.setText("Publishing your customers as accounts…")
         self.progress.setRange(0, 0)
 
@@ -197,7 +199,7 @@ class MapClientsPage(SetupPage):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         failed = f", {len(published.failed)} failed" if published.failed else ""
-        self.status.setStyleSheet(OK_STYLE)
+        theme.tint(self.status, "ok")
         self.status.setText(
             f"✔ Accounts published ({published.created} new, {published.unchanged} already "
             f"there{failed}); {clients.total} Gradient clients loaded."
@@ -266,6 +268,10 @@ class MapClientsPage(SetupPage):
         self.select(account_id, client_id)
         self.map_selected()
 
+    def _on_theme_changed(self, _scheme: str) -> None:
+        if self.wizard() is not None:
+            self._fill_accounts()
+
     def _fill_accounts(self) -> None:
         partner = self.flow.partner
         if partner is None:
@@ -286,10 +292,10 @@ class MapClientsPage(SetupPage):
             item = QtWidgets.QListWidgetItem(text)
             item.setData(ROLE, a.account_id)
             if a.account_id in self._sync_errors:
-                item.setForeground(QtGui.QColor("#c53030"))
+                item.setForeground(theme.color("error"))
                 item.setToolTip(self._sync_errors[a.account_id])
             elif target is not None:
-                item.setForeground(QtGui.QColor("#1b8a3a"))
+                item.setForeground(theme.color("ok"))
             self.accounts.addItem(item)
             if a.account_id == keep:
                 self.accounts.setCurrentItem(item)
@@ -348,7 +354,7 @@ class MapClientsPage(SetupPage):
 
     def auto_match(self) -> None:
         changes = self.flow.auto_match_exact()
-        self.status.setStyleSheet("")
+        theme.tint(self.status, None)
         self.status.setText(f"Auto-match mapped {len(changes)} account(s) with identical names.")
         if changes:
             self._change([c.source_id for c in changes], None)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from gradient_desktop.api import Integration
 from gradient_desktop.services.setup import WHERE_THE_KEY_IS, Step
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtWidgets
-from gradient_desktop.ui.wizard.base import OK_STYLE, SecretField, SetupPage, busy_bar, wrap_label
+from gradient_desktop.ui.wizard.base import SecretField, SetupPage, busy_bar, wrap_label
 
 
 class PartnerKeyPage(SetupPage):
@@ -106,7 +107,7 @@ class AuthenticatePage(SetupPage):
         self._ok = False
         partner = self.flow.partner
         name = partner.name if partner else "the partner"
-        self.status.setStyleSheet("")
+        theme.tint(self.status, None)
         self.status.setText(f"Authenticating {name} with Gradient…")
         self._set_busy(True)
         self.run(self.flow.authenticate(), self._done, self._failed, self._cancelled)
@@ -122,7 +123,7 @@ class AuthenticatePage(SetupPage):
     def _done(self, integration: Integration) -> None:
         self._set_busy(False)
         self._ok = True
-        self.status.setStyleSheet(OK_STYLE)
+        theme.tint(self.status, "ok")
         self.status.setText(
             f"✔ Connected to {integration.name or 'the partner organisation'} — status "
             f"{integration.status.upper()}. In Synthesize, Next now lights up for the MSP."

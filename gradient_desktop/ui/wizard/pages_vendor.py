@@ -8,8 +8,9 @@ from typing import Any
 from gradient_desktop.api import SERVICE_CATEGORIES, SERVICE_SUBCATEGORIES, Sku, Vendor
 from gradient_desktop.services.context import DEMO_PROFILE, SANDBOX_URL
 from gradient_desktop.services.setup import RECORD_KEY_REASON, Step
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtWidgets
-from gradient_desktop.ui.wizard.base import OK_STYLE, SecretField, SetupPage, busy_bar, wrap_label
+from gradient_desktop.ui.wizard.base import SecretField, SetupPage, busy_bar, wrap_label
 
 
 class VendorPage(SetupPage):
@@ -40,7 +41,7 @@ class VendorPage(SetupPage):
         form.addRow("Partner key (&record):", self.record_key)
         self.layout_.addLayout(form)
         self.record_reason = wrap_label(RECORD_KEY_REASON)
-        self.record_reason.setStyleSheet("color: palette(mid);")
+        theme.tint(self.record_reason, "muted")
         self.layout_.addWidget(self.record_reason)
 
         group = QtWidgets.QGroupBox("Your vendor record on Gradient")
@@ -165,7 +166,7 @@ class VendorPage(SetupPage):
         self.busy.setVisible(busy)
         self.load_button.setEnabled(not busy)
         self.save_button.setEnabled(not busy and self._loaded is not None)
-        self.record_status.setStyleSheet("")
+        theme.tint(self.record_status, None)
         self.record_status.setText(text)
 
     def _show_fields(self, name: str, support: str, portal: str) -> None:
@@ -179,7 +180,7 @@ class VendorPage(SetupPage):
             vendor.name, vendor.vendor_support_page_url or "", vendor.integration_portal_url or ""
         )
         self._busy(False, f"Loaded · {len(vendor.skus)} service(s)")
-        self.record_status.setStyleSheet(OK_STYLE)
+        theme.tint(self.record_status, "ok")
 
     def _saved_record(self, vendor: Vendor) -> None:
         self._loaded_record(vendor)

@@ -11,6 +11,7 @@ import logging
 
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.setup import DRAFT_NAME, SetupFlow, Step
+from gradient_desktop.ui.geometry import available_geometry, default_rect
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner
 from gradient_desktop.ui.wizard.pages_activate import ActivatePage
@@ -19,6 +20,10 @@ from gradient_desktop.ui.wizard.pages_partner import AuthenticatePage, PartnerKe
 from gradient_desktop.ui.wizard.pages_vendor import ProductPage, VendorPage
 
 log = logging.getLogger(__name__)
+
+#: The wizard's size on every step: room for the mapping step's two lists, little empty space
+#: on the others.
+WIZARD_SIZE = QtCore.QSize(960, 680)
 
 
 class SetupWizard(QtWidgets.QWizard):
@@ -36,7 +41,10 @@ class SetupWizard(QtWidgets.QWizard):
         self.setWizardStyle(QtWidgets.QWizard.WizardStyle.ClassicStyle)
         self.setOption(QtWidgets.QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setButtonText(QtWidgets.QWizard.WizardButton.FinishButton, "&Done")
-        self.resize(860, 640)
+        # One size for every step (the mapping step used to widen it from 860 to 1,115 px), as
+        # much of it as the screen allows.
+        # Only resized: a dialog not moved by hand is centred over its parent when shown.
+        self.resize(default_rect(WIZARD_SIZE, available_geometry(self)).size())
         self.pages: dict[Step, QtWidgets.QWizardPage] = {
             Step.VENDOR: VendorPage(),
             Step.PRODUCT: ProductPage(),
