@@ -145,7 +145,9 @@ class AlertsMixin:
                 if entry["result"]["status"] == "success":
                     entry["board"] = self._boards().get(org.id, DEFAULT_BOARD)
 
-    def _outcome(self, org: Organisation, entry: dict[str, Any], rules: AlertRules) -> dict[str, Any]:
+    def _outcome(
+        self, org: Organisation, entry: dict[str, Any], rules: AlertRules
+    ) -> dict[str, Any]:
         account = org.accounts.get(entry["accountId"])
         service_id = entry["alert"].get("serviceId")
         board = None if rules.no_board else self._boards().get(org.id, DEFAULT_BOARD)

@@ -216,7 +216,9 @@ def parse_alert_file(data: bytes, *, filename: str = "", again: bool = False) ->
 def _normalise(record: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in record.items():
-        name = _COLUMNS.get(str(key).strip().lower().replace(" ", "").replace("_", "").replace("-", ""))
+        name = _COLUMNS.get(
+            str(key).strip().lower().replace(" ", "").replace("_", "").replace("-", "")
+        )
         if name:
             out[name] = value
     return out
@@ -227,7 +229,10 @@ def _csv_records(text: str) -> Iterable[tuple[int, dict[str, Any]]]:
     header = next(reader, None)
     if not header:
         raise AlertFileError("The CSV is empty; the first row must name the columns.")
-    names = [_COLUMNS.get(h.strip().lower().replace(" ", "").replace("_", "").replace("-", "")) for h in header]
+    names = [
+        _COLUMNS.get(h.strip().lower().replace(" ", "").replace("_", "").replace("-", ""))
+        for h in header
+    ]
     if "account_id" not in names or "title" not in names:
         raise AlertFileError(
             "The CSV header must name at least accountId and title "

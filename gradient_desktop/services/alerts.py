@@ -60,7 +60,9 @@ Progress = Callable[[AlertEntry], None]
 _IN_FLIGHT: set[int] = set()
 
 
-def reason_in_words(errors: Sequence[str] | None, status_code: int | None, message: str | None) -> str:
+def reason_in_words(
+    errors: Sequence[str] | None, status_code: int | None, message: str | None
+) -> str:
     """Why Gradient could not create the ticket, as a sentence that says what to do."""
     text = " ".join([*(errors or []), message or ""]).lower()
     if "board" in text:
@@ -202,7 +204,9 @@ class AlertService:
                 break
         return report
 
-    async def _send_one(self, client: VendorApiClient, row: AlertEntry, report: SendReport) -> str | None:
+    async def _send_one(
+        self, client: VendorApiClient, row: AlertEntry, report: SendReport
+    ) -> str | None:
         """Send one claimed row; returns a reason to stop the run, or None."""
         assert row.id is not None
         body = AlertRequest(
@@ -218,7 +222,9 @@ class AlertService:
         try:
             created = await client.dispatch_alert(row.account_id, body)
         except (OutcomeUnknownError, ResponseFormatError) as exc:
-            self.ledger.unknown(row.id, f"No clear answer came back ({exc}). Check the PSA board, then confirm.")
+            self.ledger.unknown(
+                row.id, f"No clear answer came back ({exc}). Check the PSA board, then confirm."
+            )
             report.unknown.append(row)
             return None
         except (AuthenticationError, RateLimitError, NetworkError) as exc:
@@ -231,7 +237,9 @@ class AlertService:
             return None
         except BaseException:
             # Cancelled or crashed mid-request: it may have been sent.
-            self.ledger.unknown(row.id, "Sending was interrupted; it is not known whether Gradient received it.")
+            self.ledger.unknown(
+                row.id, "Sending was interrupted; it is not known whether Gradient received it."
+            )
             raise
         finally:
             self._in_flight.discard(row.id)
@@ -249,7 +257,11 @@ class AlertService:
             status = await self.ctx.client_for(partner).get_alert_status(row.message_id)
         except NotFoundError:
             return self.ledger.checked(
-                row.id, remote_status="pending", ticket_id=None, errors=None, reason=None,
+                row.id,
+                remote_status="pending",
+                ticket_id=None,
+                errors=None,
+                reason=None,
                 next_check_in=delay,
             )
         reason = None
@@ -275,7 +287,9 @@ class AlertService:
         """Poll until every alert is ``success``/``failed`` or ``timeout`` passes; what is left
         stays ``accepted`` ("still pending") and is picked up by later checks."""
         assert partner.id is not None
-        rows = {r.id: r for r in (entries if entries is not None else self.ledger.to_trace(partner.id))}
+        rows = {
+            r.id: r for r in (entries if entries is not None else self.ledger.to_trace(partner.id))
+        }
         report = TraceReport()
         deadline = time.monotonic() + timeout
         due: dict[int | None, float] = {i: 0.0 for i in rows}
@@ -295,7 +309,9 @@ class AlertService:
                     due.pop(entry_id)
                     _file(report, updated)
                 else:
-                    due[entry_id] = time.monotonic() + min(TRACE_CAP_S, TRACE_FIRST_S * 2 ** (updated.checks - 1))
+                    due[entry_id] = time.monotonic() + min(
+                        TRACE_CAP_S, TRACE_FIRST_S * 2 ** (updated.checks - 1)
+                    )
             if not due:
                 break
             wait = min(due.values()) - time.monotonic()

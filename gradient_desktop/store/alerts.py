@@ -192,10 +192,14 @@ class AlertLedger:
         fields: dict[str, object] = {
             "remote_status": remote_status,
             "checked_at": now,
-            "next_check_at": None if next_check_in is None else now + timedelta(seconds=next_check_in),
+            "next_check_at": None
+            if next_check_in is None
+            else now + timedelta(seconds=next_check_in),
         }
         if remote_status == "success":
-            fields.update(state=AlertState.SUCCESS, ticket_id=ticket_id, resolved_at=now, reason=None)
+            fields.update(
+                state=AlertState.SUCCESS, ticket_id=ticket_id, resolved_at=now, reason=None
+            )
         elif remote_status == "failed":
             fields.update(
                 state=AlertState.FAILED,
