@@ -58,7 +58,9 @@ def page(qtbot: Any, qloop: Any, ctx: AppContext, setup: Any) -> AlertsPage:
     return p
 
 
-def send_from_form(qloop: Any, page: AlertsPage, account: str, title: str, priority: int = 1) -> None:
+def send_from_form(
+    qloop: Any, page: AlertsPage, account: str, title: str, priority: int = 1
+) -> None:
     page.form.set_account(account)
     page.form.title.setText(title)
     page.form.description.setPlainText("Nightly job ended with 3 errors")
@@ -72,7 +74,9 @@ def cells(page: AlertsPage, row: int) -> list[str]:
     return [page.model.index(row, c).data() for c in range(page.model.columnCount())]
 
 
-def test_an_alert_sent_from_the_form_shows_its_ticket(qloop: Any, page: AlertsPage, setup: Any) -> None:
+def test_an_alert_sent_from_the_form_shows_its_ticket(
+    qloop: Any, page: AlertsPage, setup: Any
+) -> None:
     partner, mapped, _ = setup
     send_from_form(qloop, page, mapped[0], "Backup job failed", priority=3)
     assert page.model.rowCount() == 1
@@ -86,7 +90,9 @@ def test_an_alert_sent_from_the_form_shows_its_ticket(qloop: Any, page: AlertsPa
     assert [t["ticketId"] for t in sandbox.tickets(key)] == [row[6]]
 
 
-def test_bad_input_is_explained_and_nothing_is_sent(qloop: Any, page: AlertsPage, setup: Any) -> None:
+def test_bad_input_is_explained_and_nothing_is_sent(
+    qloop: Any, page: AlertsPage, setup: Any
+) -> None:
     _, mapped, _ = setup
     send_from_form(qloop, page, mapped[0], "   ")
     assert "title is empty" in page.form.problem.text()
@@ -95,7 +101,9 @@ def test_bad_input_is_explained_and_nothing_is_sent(qloop: Any, page: AlertsPage
     assert page.service.ledger.history() == [] and page.model.rowCount() == 0
 
 
-def test_an_alert_in_doubt_is_settled_by_the_user(qtbot: Any, qloop: Any, page: AlertsPage, setup: Any) -> None:
+def test_an_alert_in_doubt_is_settled_by_the_user(
+    qtbot: Any, qloop: Any, page: AlertsPage, setup: Any
+) -> None:
     partner, mapped, unmapped = setup
     ledger = page.service.ledger
     doubt = build_alert({"account_id": mapped[1], "title": "RAID degraded", "priority": 4})
@@ -123,7 +131,7 @@ def test_an_alert_in_doubt_is_settled_by_the_user(qtbot: Any, qloop: Any, page: 
     assert ledger.get(doubt.alert_id).state == AlertState.SUCCESS
     # Add a failed one (an account the MSP has not mapped) so the history shows every kind.
     send_from_form(qloop, page, unmapped[0], "Agent offline")
-    failed = [e for e in page.model.entries() if e.title == "Agent offline"][0]
+    failed = next(e for e in page.model.entries() if e.title == "Agent offline")
     assert failed.state == AlertState.FAILED and "not mapped this account" in failed.reason
     send_from_form(qloop, page, mapped[3], "Backup job failed", priority=3)
     page.select_alert(failed.alert_id)
@@ -131,7 +139,9 @@ def test_an_alert_in_doubt_is_settled_by_the_user(qtbot: Any, qloop: Any, page: 
     screenshot(page.window(), "alerts_page.png")
 
 
-def test_history_filters_and_exports_csv(qloop: Any, page: AlertsPage, setup: Any, tmp_path: Path) -> None:
+def test_history_filters_and_exports_csv(
+    qloop: Any, page: AlertsPage, setup: Any, tmp_path: Path
+) -> None:
     _, mapped, unmapped = setup
     send_from_form(qloop, page, mapped[0], "Backup job failed")
     send_from_form(qloop, page, unmapped[0], "Agent offline")
@@ -150,7 +160,9 @@ def test_history_filters_and_exports_csv(qloop: Any, page: AlertsPage, setup: An
     assert "PSA company" in rows[0]["reason"]
 
 
-def test_send_alert_from_the_mapping_grid_opens_the_form(qtbot: Any, qloop: Any, ctx: AppContext, setup: Any) -> None:
+def test_send_alert_from_the_mapping_grid_opens_the_form(
+    qtbot: Any, qloop: Any, ctx: AppContext, setup: Any
+) -> None:
     from gradient_desktop.ui.main_window import MainWindow
 
     partner, _, _ = setup
@@ -162,7 +174,8 @@ def test_send_alert_from_the_mapping_grid_opens_the_form(qtbot: Any, qloop: Any,
     mapping = next(p for p in window.pages if p.title == "Mapping")
     alerts = next(p for p in window.pages if isinstance(p, AlertsPage))
     view = mapping.accounts.accounts_view
-    view.selectRow(0)
+    wait_until(qloop, lambda: mapping.accounts.accounts_model.rowCount() > 0)
+    view.select_row(0)
     account = mapping.accounts.selected_accounts()[0]
     action = next(a for a in view.actions() if a.text() == "Send &alert…")
     assert view.contextMenuPolicy() == QtCore.Qt.ContextMenuPolicy.ActionsContextMenu

@@ -66,6 +66,7 @@ class AlertForm(QtWidgets.QGroupBox):
         )
         self.send_button.clicked.connect(self.submit)
         shortcut = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Return"), self)
+        shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)  # not other pages
         shortcut.activated.connect(self.submit)
 
         form = QtWidgets.QFormLayout(self)

@@ -382,10 +382,10 @@ class AlertsPage(QtWidgets.QWidget):
 def add_send_alert_action(
     owner: QtWidgets.QWidget, views: list[QtWidgets.QAbstractItemView], account_of_selection: object
 ) -> None:
-    """Give account views a "Send alert…" context-menu action (Ctrl+Shift+A) that opens the
+    """Give account views a "Send alert…" context-menu action (Ctrl+Shift+T) that opens the
     Alerts page's form for the selected account. ``account_of_selection()`` → id or None."""
     action = QtGui.QAction("Send &alert…", owner)
-    action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+A"))
+    action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+T"))
     action.setShortcutContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     def trigger() -> None:
