@@ -7,6 +7,7 @@ them, and settle the ones whose outcome is unknown.
     alert trace [--partner P] [--stuck] [--wait S]
     alert list [--partner P] [--status S] [--search TEXT] [--csv FILE]
     alert confirm ALERT_ID (--resend | --mark-sent | --cancel)
+    alert source FOLDER [--archive] [--wait S]   (JSON event files, see services/alert_source.py)
 
 Exit codes as the rest of the CLI: 0 all done, 1 some alert failed / is unknown / still
 pending, 2 bad input (nothing was recorded or sent).
@@ -57,6 +58,11 @@ def add_alert_parser(sub: Any) -> None:
     lst.add_argument("--search", help="only alerts whose title or account contains this text")
     lst.add_argument("--csv", type=Path, help="write the list to this CSV file instead")
 
+    source = asub.add_parser("source", help="send the alerts of a folder of JSON event files")
+    source.add_argument("folder", type=Path)
+    source.add_argument("--archive", action="store_true", help="move sent files to FOLDER/sent")
+    source.add_argument("--wait", type=float, default=0.0, help="seconds to follow the tickets")
+
     confirm = asub.add_parser("confirm", help="decide what happens to an alert in doubt")
     confirm.add_argument("alert_id")
     choice = confirm.add_mutually_exclusive_group(required=True)
@@ -81,6 +87,8 @@ def run_alert(args: argparse.Namespace) -> int:
         return _list(args)
     if command == "confirm":
         return asyncio.run(_confirm(args))
+    if command == "source":
+        return asyncio.run(_source(args))
     raise CliError(f"unknown alert action {command}")
 
 
@@ -315,6 +323,32 @@ async def _confirm(args: argparse.Namespace) -> int:
             return EXIT_OK if traced.success else EXIT_SOME
         return EXIT_SOME
     except ApiError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        await ctx.aclose()
+        ctx.close()
+        held.release()
+
+
+async def _source(args: argparse.Namespace) -> int:
+    from gradient_desktop.api import ApiError
+    from gradient_desktop.cli import CliError, _context, _Locked
+    from gradient_desktop.services.alert_source import run_alert_source
+
+    held = _Locked()
+    ctx = _context()
+    try:
+        report = await run_alert_source(
+            ctx, args.folder, trace_timeout=args.wait, archive=args.archive
+        )
+        for problem in report.problems:
+            print(f"not sent: {problem}", file=sys.stderr)
+        _out(report.text())
+        for name, sent in report.sent.items():
+            if sent.stopped:
+                _out(f"{name}: stopped ({sent.stopped}); the rest stay queued for the next run.")
+        return EXIT_OK if report.ok else EXIT_SOME
+    except (ValueError, ApiError) as exc:
         raise CliError(str(exc)) from None
     finally:
         await ctx.aclose()

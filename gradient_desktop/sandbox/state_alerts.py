@@ -62,7 +62,7 @@ class AlertsMixin:
         alert: dict[str, Any],
         *,
         auto_activate: bool = True,
-        rules: AlertRules = AlertRules(),
+        rules: AlertRules | None = None,
     ) -> dict[str, Any]:
         """Queue an alert; like Gradient, mapping problems only surface in the debug status."""
         with self.lock:
@@ -85,7 +85,7 @@ class AlertsMixin:
             }
 
     def alert_status(
-        self, partner_key: str, message_id: str, rules: AlertRules = AlertRules()
+        self, partner_key: str, message_id: str, rules: AlertRules | None = None
     ) -> dict[str, Any]:
         """RetrieveAlertResponseDto: messageId, createdAt, status, message, and ticketId on
         success or statusCode + errors on failure."""
@@ -111,7 +111,7 @@ class AlertsMixin:
         with self.lock:
             return self._boards().get(self._org(partner_key).id, DEFAULT_BOARD)
 
-    def alert_log(self, partner_key: str, rules: AlertRules = AlertRules()) -> list[dict[str, Any]]:
+    def alert_log(self, partner_key: str, rules: AlertRules | None = None) -> list[dict[str, Any]]:
         """Every dispatch of this partner in arrival order, with its outcome so far."""
         with self.lock:
             org = self._org(partner_key)
@@ -130,14 +130,22 @@ class AlertsMixin:
                 for mid, e in org.alerts.items()
             ]
 
-    def tickets(self, partner_key: str, rules: AlertRules = AlertRules()) -> list[dict[str, Any]]:
+    def tickets(self, partner_key: str, rules: AlertRules | None = None) -> list[dict[str, Any]]:
         """The PSA tickets alerts have created for this partner (one per successful dispatch)."""
         return [a for a in self.alert_log(partner_key, rules) if a["status"] == "success"]
 
     # --- processing ------------------------------------------------------------------------------
 
-    def _process(self, org: Organisation, rules: AlertRules) -> None:
-        """Turn every alert queued for at least `delay_s` into a ticket or a failure (lock held)."""
+    def _process(self, org: Organisation, rules: AlertRules | None) -> None:
+        """Turn every alert queued for at least `delay_s` into a ticket or a failure (lock held).
+
+        The rules come with each API request (the live fault switches); a call without them
+        (inspection from a test or an admin route) uses the ones the server last applied.
+        """
+        if rules is None:
+            rules = self.__dict__.get("_alert_rules", AlertRules())
+        else:
+            self.__dict__["_alert_rules"] = rules
         now = time.monotonic()
         for entry in org.alerts.values():
             if entry["result"] is None and now - entry["queuedAt"] >= rules.delay_s:
