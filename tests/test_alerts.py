@@ -258,3 +258,29 @@ def test_a_run_cut_off_mid_send_leaves_the_alert_unknown_not_queued(world: World
     with pytest.raises(ValueError, match="does not apply"):
         world.service.ledger.resolve(a.alert_id, Resolution.MARK_SENT)
     assert world.row(a.alert_id).state == AlertState.MARKED_SENT
+
+
+def test_a_slow_ticket_shows_still_pending_and_a_later_check_finds_it(world: World) -> None:
+    from gradient_desktop.services.alerts import status_text
+
+    world.sb.options.update({"alert_delay_ms": 1500})
+    a = alert()
+    _, traced = world.send(a, trace=0.4)
+    row = world.row(a.alert_id)
+    assert [r.alert_id for r in traced.pending] == [a.alert_id]
+    assert row.state == AlertState.ACCEPTED and status_text(row) == "still pending"
+    assert row.checks >= 1 and row.next_check_at is not None
+
+    async def later() -> list[Any]:
+        await asyncio.sleep(1.5)
+        changed: list[Any] = []
+        for _ in range(100):  # the background timer's job: check what is due, now and then
+            changed = await world.service.check_due(world.partner) or changed
+            if changed and changed[-1].state != AlertState.ACCEPTED:
+                break
+            await asyncio.sleep(0.2)
+        return changed
+
+    (done,) = world.run(later())
+    assert done.state == AlertState.SUCCESS and done.ticket_id
+    assert tickets(world.sb, world.key) == {a.alert_id: 1}

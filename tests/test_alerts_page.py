@@ -181,4 +181,6 @@ def test_send_alert_from_the_mapping_grid_opens_the_form(
     assert view.contextMenuPolicy() == QtCore.Qt.ContextMenuPolicy.ActionsContextMenu
     action.trigger()
     assert window.tabs.currentWidget() is alerts and alerts.form.account_id() == account
+    usage = next(p for p in window.pages if p.title == "Usage")
+    assert any(a.text() == "Send &alert…" for a in usage.grid.actions())
     window.close()

@@ -53,6 +53,12 @@ log = logging.getLogger(__name__)
 TRACE_FIRST_S = 0.5
 TRACE_CAP_S = 30.0
 
+
+def next_check_delay(checks_done: int) -> float:
+    """Seconds until the next look at an alert that has been checked ``checks_done`` times."""
+    return min(TRACE_CAP_S, TRACE_FIRST_S * 2 ** max(0, checks_done - 1))
+
+
 Progress = Callable[[AlertEntry], None]
 
 #: Rows this process is sending right now, so a second send run in the same process (the app
@@ -252,17 +258,19 @@ class AlertService:
     async def check(self, partner: Partner, row: AlertEntry) -> AlertEntry:
         """One look at the debug route for an accepted alert; stores and returns the answer."""
         assert row.id is not None and row.message_id
-        delay = min(TRACE_CAP_S, TRACE_FIRST_S * 2 ** (row.checks + 1))
+        delay = next_check_delay(row.checks + 1)
         try:
             status = await self.ctx.client_for(partner).get_alert_status(row.message_id)
         except NotFoundError:
+            # Gradient gave this messageId itself; not finding it is odd (e.g. a restarted demo
+            # sandbox). Keep asking, less often, and say so.
             return self.ledger.checked(
                 row.id,
                 remote_status="pending",
                 ticket_id=None,
                 errors=None,
-                reason=None,
-                next_check_in=delay,
+                reason="Gradient does not find this alert's status (yet); it is checked again later.",
+                next_check_in=TRACE_CAP_S,
             )
         reason = None
         if status.status == "failed":
@@ -309,9 +317,7 @@ class AlertService:
                     due.pop(entry_id)
                     _file(report, updated)
                 else:
-                    due[entry_id] = time.monotonic() + min(
-                        TRACE_CAP_S, TRACE_FIRST_S * 2 ** (updated.checks - 1)
-                    )
+                    due[entry_id] = time.monotonic() + next_check_delay(updated.checks)
             if not due:
                 break
             wait = min(due.values()) - time.monotonic()

@@ -207,6 +207,8 @@ class AlertLedger:
                 reason=reason,
                 resolved_at=now,
             )
+        elif reason:  # still pending, with something the user should know
+            fields.update(reason=reason)
         with self.db.write_session() as s:
             row = s.get(AlertEntry, entry_id)
             if row is None:
