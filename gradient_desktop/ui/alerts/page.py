@@ -37,7 +37,9 @@ class AlertsPage(QtWidgets.QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.service = AlertService(ctx)
-        self.tasks = TaskRunner(self)
+        self.tasks = TaskRunner(self)  # what the user started (the window cancels it on close)
+        # Background checks run apart, so they never grey out the Send button.
+        self.background = TaskRunner(self)
         self.partner: Partner | None = None
         self._checking = False
 
@@ -140,6 +142,9 @@ class AlertsPage(QtWidgets.QWidget):
         self.timer.setInterval(BACKGROUND_MS)
         self.timer.timeout.connect(self.background_check)
         self.timer.start()
+        app = QtCore.QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.background.cancel_all)
         self._update_buttons()
 
     def _button(self, text: str, tip: str, slot: object) -> QtWidgets.QPushButton:
@@ -275,7 +280,7 @@ class AlertsPage(QtWidgets.QWidget):
 
     def background_check(self) -> None:
         """Timer: one due check of every accepted alert of every partner (quietly)."""
-        if self._checking or self.tasks.busy or not self.service.ledger.to_trace():
+        if self._checking or not self.service.ledger.to_trace():
             return
         self._checking = True
 
@@ -293,7 +298,7 @@ class AlertsPage(QtWidgets.QWidget):
             log.info("background alert check failed: %s", exc)
             done()
 
-        self.tasks.start(run(), on_done=done, on_error=failed, on_cancel=done)
+        self.background.start(run(), on_done=done, on_error=failed, on_cancel=done)
 
     def resend_selected(self) -> None:
         entry = self.selected()
