@@ -184,3 +184,24 @@ def test_send_alert_from_the_mapping_grid_opens_the_form(
     usage = next(p for p in window.pages if p.title == "Usage")
     assert any(a.text() == "Send &alert…" for a in usage.grid.actions())
     window.close()
+
+
+def test_a_slow_ticket_is_still_pending_then_found_in_the_background(
+    qloop: Any, page: AlertsPage, setup: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gradient_desktop.ui.alerts.page as page_module
+
+    _, mapped, _ = setup
+    monkeypatch.setattr(page_module, "TRACE_TIMEOUT_S", 0.5)
+    options = page.ctx.demo._server.options  # type: ignore[attr-defined]
+    options.update({"alert_delay_ms": 60_000})  # Gradient is slow today
+    send_from_form(qloop, page, mapped[0], "Backup job failed")
+    assert cells(page, 0)[5] == "still pending" and "still pending" in page.message.text()
+    options.update({"alert_delay_ms": 0})
+    entry = page.model.entry(0)
+    page.service.ledger.checked(  # make its next check due now rather than in a few seconds
+        entry.id, remote_status="pending", ticket_id=None, errors=None, reason=None, next_check_in=0
+    )
+    page.background_check()
+    wait_until(qloop, lambda: cells(page, 0)[5] == "ticket created")
+    assert page.form.send_button.isEnabled() and cells(page, 0)[6]
