@@ -4,6 +4,7 @@ filter and export the history, and the "Send alert…" action of the Mapping pag
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,15 @@ def test_an_alert_in_doubt_is_settled_by_the_user(
     page.select_alert(failed.alert_id)
     settle(qloop)
     screenshot(page.window(), "alerts_page.png")
+    if os.environ.get("GRADIENT_DESKTOP_SCREENSHOTS"):  # the same page in the dark theme
+        from gradient_desktop.ui import theme
+
+        app = QtWidgets.QApplication.instance()
+        previous = app.palette()
+        app.setPalette(theme.dark_palette())
+        settle(qloop)
+        screenshot(page.window(), "alerts_page_dark.png")
+        app.setPalette(previous)
 
 
 def test_history_filters_and_exports_csv(
