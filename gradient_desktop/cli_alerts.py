@@ -106,7 +106,8 @@ def _partner(ctx: Any, name: str) -> Any:
         raise CliError(str(exc)) from None
 
 
-def _alerts_from_args(args: argparse.Namespace) -> list[Any]:
+def _alerts_from_args(args: argparse.Namespace) -> tuple[list[Any], list[int] | None]:
+    """The alerts to send, and their file rows (None for one alert from the flags)."""
     from gradient_desktop.cli import CliError
     from gradient_desktop.services.alert_input import AlertFileError, build_alert, parse_alert_file
 
@@ -123,7 +124,7 @@ def _alerts_from_args(args: argparse.Namespace) -> list[Any]:
             raise CliError(f"{args.file}: {exc}") from None
         if not parsed.ok:
             raise CliError(f"{args.file} has problems; nothing was sent:\n{parsed.error_text()}")
-        return parsed.alerts
+        return parsed.alerts, parsed.lines
     if not args.account or args.title is None:
         raise CliError("Give --account and --title (or a CSV/JSON FILE of alerts).")
     fields = {
@@ -137,7 +138,7 @@ def _alerts_from_args(args: argparse.Namespace) -> list[Any]:
         "alert_id": args.alert_id,
     }
     try:
-        return [build_alert(fields)]
+        return [build_alert(fields)], None
     except ValueError as exc:
         raise CliError(f"The alert cannot be sent: {exc}.") from None
 
@@ -147,15 +148,15 @@ async def _send(args: argparse.Namespace) -> int:
     from gradient_desktop.cli import CliError, _context, _Locked
     from gradient_desktop.services.alerts import AlertService
 
-    alerts = _alerts_from_args(args)
+    alerts, lines = _alerts_from_args(args)
     held = _Locked()
     ctx = _context()
     try:
         partner = _partner(ctx, args.partner)
         service = AlertService(ctx)
-        problems, warnings = await service.check_accounts(partner, alerts)
+        problems, warnings = await service.check_accounts(partner, alerts, lines)
         if problems:
-            raise CliError("Nothing was sent:\n" + "\n".join(problems))
+            raise CliError("Nothing was sent:\n" + "\n".join(problems[:20]))
         for w in warnings:
             print(f"warning: {w}", file=sys.stderr)
         if args.dry_run:

@@ -82,6 +82,9 @@ def test_a_file_with_bad_rows_is_refused_whole_with_row_numbers(
     err = capsys.readouterr().err
     assert "row 3: the title is empty" in err and "row 4: PSA status '9'" in err
     assert not sb.state.alert_log(key)
+    batch.write_text("accountId,title\nacc-1,A\nnobody,B\n")
+    assert main(["alert", "send", str(batch), "--partner", "Contoso"]) == 2
+    assert "row 3: account nobody is not one of Contoso's accounts" in capsys.readouterr().err
     batch.write_text("accountId,title,priority\nacc-1,A,low\nacc-5,B,high\n")
     assert main(["alert", "send", str(batch), "--partner", "Contoso", "--wait", "10"]) == 1
     out = capsys.readouterr().out
@@ -92,7 +95,7 @@ def test_a_file_with_bad_rows_is_refused_whole_with_row_numbers(
 
 
 def test_an_unknown_outcome_is_listed_by_trace_and_settled_with_confirm(
-    env: Any, capsys: Any
+    env: Any, capsys: Any, tmp_path: Path
 ) -> None:
     sb, key = env
     sb.options.update({"fail_after_apply_rate": 1.0})  # applied, then answered 500
@@ -109,7 +112,9 @@ def test_an_unknown_outcome_is_listed_by_trace_and_settled_with_confirm(
     assert main(["alert", "confirm", row.alert_id, "--resend"]) == 2  # decided already
     assert ledger().get(row.alert_id).state == "marked_sent"
     assert tickets(sb, key) == {row.alert_id: 1}, sb.state.alert_log(key)
-    assert main(["alert", "list", "--csv", str(Path("alerts.csv").resolve())]) == 0
+    exported = tmp_path / "alerts.csv"
+    assert main(["alert", "list", "--status", "marked_sent", "--csv", str(exported)]) == 0
+    assert row.alert_id in exported.read_text(encoding="utf-8")
 
 
 def test_the_folder_source_routes_records_once_and_sends(env: Any, tmp_path: Path) -> None:

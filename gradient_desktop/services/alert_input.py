@@ -172,6 +172,7 @@ class AlertFile:
     """The alerts of a file, or every problem with its row number (header = row 1)."""
 
     alerts: list[NewAlert] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # each alert's row number
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -204,6 +205,7 @@ def parse_alert_file(data: bytes, *, filename: str = "", again: bool = False) ->
         key = None if again else f"file:{digest}:{line}"
         try:
             out.alerts.append(build_alert(record, source_key=key))
+            out.lines.append(line)
         except ValueError as exc:
             out.errors.append(RowError(line, str(exc)))
             if len(out.errors) >= MAX_ERRORS:

@@ -143,23 +143,32 @@ class AlertService:
             rows = s.exec(select(VendorAccount).where(VendorAccount.partner_id == partner.id))
             return {r.account_id: r for r in rows}
 
-    async def check_accounts(
-        self, partner: Partner, alerts: Sequence[NewAlert]
-    ) -> tuple[list[str], list[str]]:
-        """(problems, warnings) about the accounts the alerts name: an account neither in the
-        local list nor at Gradient is a problem; one known but not mapped is a warning."""
+    async def account_states(self, partner: Partner, account_ids: set[str]) -> dict[str, bool]:
+        """account id → mapped in Synthesize, for the ids this partner has (others absent)."""
         local = self.known_accounts(partner)
-        mapped = {a: r.is_mapped_remote for a, r in local.items()}
-        missing = sorted({a.account_id for a in alerts} - set(local))
-        if missing:
+        mapped = {a: r.is_mapped_remote for a, r in local.items() if a in account_ids}
+        if account_ids - set(local):
             # The local list may be behind: ask Gradient (a read, safe to retry).
             remote = await self.ctx.client_for(partner).list_accounts()
-            mapped.update({r.id: bool(r.is_mapped) for r in remote})
-        problems, warnings = [], []
+            mapped.update({r.id: bool(r.is_mapped) for r in remote if r.id in account_ids})
+        return mapped
+
+    async def check_accounts(
+        self, partner: Partner, alerts: Sequence[NewAlert], lines: Sequence[int] | None = None
+    ) -> tuple[list[str], list[str]]:
+        """(problems, warnings) about the accounts the alerts name: an account neither in the
+        local list nor at Gradient is a problem; one known but not mapped is a warning. With
+        ``lines`` (the alerts' file rows) each problem names its row."""
+        mapped = await self.account_states(partner, {a.account_id for a in alerts})
+        problems = [
+            f"{f'row {lines[i]}: ' if lines else ''}account {a.account_id} is not one of "
+            f"{partner.name}'s accounts"
+            for i, a in enumerate(alerts)
+            if a.account_id not in mapped
+        ]
+        warnings = []
         for acc in sorted({a.account_id for a in alerts}):
-            if acc not in mapped:
-                problems.append(f"account {acc} is not one of {partner.name}'s accounts")
-            elif not mapped[acc]:
+            if acc in mapped and not mapped[acc]:
                 warnings.append(
                     f"account {acc} is not mapped in Synthesize yet; Gradient will report its "
                     "alert as failed until the MSP maps it"
