@@ -284,3 +284,12 @@ def test_a_slow_ticket_shows_still_pending_and_a_later_check_finds_it(world: Wor
     (done,) = world.run(later())
     assert done.state == AlertState.SUCCESS and done.ticket_id
     assert tickets(world.sb, world.key) == {a.alert_id: 1}
+
+
+def test_a_refused_key_or_no_connection_keeps_the_alert_queued_for_later(world: World) -> None:
+    a = alert()
+    world.sb.state.rotate_key(world.key)  # the MSP regenerated the key: 401 before processing
+    sent, _ = world.send(a, trace=0)
+    row = world.row(a.alert_id)
+    assert sent.stopped and "key" in sent.stopped.lower() and row.state == AlertState.QUEUED
+    assert dispatches(world.sb, world.key) == 1 and not world.sb.state.alert_log(world.key)
