@@ -18,7 +18,7 @@ from gradient_desktop.store.alerts import NewAlert, Resolution
 from gradient_desktop.store.models import AlertEntry, AlertState, Partner
 from gradient_desktop.ui.alerts.form import AlertForm
 from gradient_desktop.ui.alerts.model import FILTERS, AlertHistoryModel
-from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.qt import QtCore, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
 log = logging.getLogger(__name__)
@@ -382,26 +382,3 @@ class AlertsPage(QtWidgets.QWidget):
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(1100, 700)
-
-
-def add_send_alert_action(
-    owner: QtWidgets.QWidget, views: list[QtWidgets.QAbstractItemView], account_of_selection: object
-) -> None:
-    """Give account views a "Send alert…" context-menu action (Ctrl+Shift+T) that opens the
-    Alerts page's form for the selected account. ``account_of_selection()`` → id or None."""
-    action = QtGui.QAction("Send &alert…", owner)
-    action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+T"))
-    action.setShortcutContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
-
-    def trigger() -> None:
-        account = account_of_selection()  # type: ignore[operator]
-        window = owner.window()
-        page = next((p for p in getattr(window, "pages", []) if isinstance(p, AlertsPage)), None)
-        if account and page is not None:
-            window.tabs.setCurrentWidget(page)  # type: ignore[attr-defined]
-            page.start_alert(account)
-
-    action.triggered.connect(trigger)
-    for view in views:
-        view.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.ActionsContextMenu)
-        view.addAction(action)

@@ -126,7 +126,7 @@ class MappingGrid(QtWidgets.QWidget):
         stretch_column(self.clients_view, self.clients_model.column("name"))
 
         if kind == MappingKind.ACCOUNT.value:
-            from gradient_desktop.ui.alerts.page import add_send_alert_action
+            from gradient_desktop.ui.alerts.actions import add_send_alert_action
 
             add_send_alert_action(
                 self, [self.accounts_view], lambda: next(iter(self.selected_accounts()), None)

@@ -184,7 +184,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             | QtWidgets.QAbstractItemView.EditTrigger.AnyKeyPressed
         )
         self.flat = self._table(self.flat_model, "Usage list: one row per account and service")
-        from gradient_desktop.ui.alerts.page import add_send_alert_action
+        from gradient_desktop.ui.alerts.actions import add_send_alert_action
 
         add_send_alert_action(
             self, [self.grid, self.flat], lambda: next((k[0] for k in self._selected_keys()), None)
