@@ -293,3 +293,24 @@ def test_a_refused_key_or_no_connection_keeps_the_alert_queued_for_later(world: 
     row = world.row(a.alert_id)
     assert sent.stopped and "key" in sent.stopped.lower() and row.state == AlertState.QUEUED
     assert dispatches(world.sb, world.key) == 1 and not world.sb.state.alert_log(world.key)
+
+
+def test_the_debug_route_answers_in_retrievealertresponsedto_shape(world: World) -> None:
+    from gradient_desktop.api.auth import Credentials
+    from gradient_desktop.sandbox.seed import VENDOR_KEY
+
+    api = f"{world.sb.base_url}/api/vendor-api"
+    body = {"title": "t", "description": "d", "alertId": "x1", "priority": 1, "status": 1}
+    with httpx.Client(headers=Credentials(VENDOR_KEY, world.key).headers()) as http:
+        created = http.post(f"{api}/alerting/acc-1", json=body).json()
+        assert set(created) == {"messageId", "alertId", "correlationID"}
+        pending = http.get(f"{api}/alerting/debug/{created['messageId']}").json()
+        assert set(pending) == {"messageId", "createdAt", "status", "message"}
+        failed_id = http.post(f"{api}/alerting/acc-9", json=body).json()["messageId"]
+        world.sb.options.update({"alert_delay_ms": 0})
+        success = http.get(f"{api}/alerting/debug/{created['messageId']}").json()
+        failed = http.get(f"{api}/alerting/debug/{failed_id}").json()
+    assert success["status"] == "success"
+    assert set(success) == {"messageId", "createdAt", "status", "message", "ticketId"}
+    assert failed["status"] == "failed" and failed["statusCode"] == 404
+    assert set(failed) == {"messageId", "createdAt", "status", "message", "statusCode", "errors"}

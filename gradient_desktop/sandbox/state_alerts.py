@@ -170,7 +170,6 @@ class AlertsMixin:
         self._next_ticket += 1
         return {
             "status": "success",
-            "statusCode": 201,
             "ticketId": str(self._next_ticket),
             "message": f"Ticket created on board {board}",
         }
