@@ -254,7 +254,9 @@ def test_a_run_cut_off_mid_send_leaves_the_alert_unknown_not_queued(world: World
     report = world.run(world.service.send(world.partner))
     assert report.recovered_unknown == 1 and world.row(a.alert_id).state == AlertState.UNKNOWN
     assert dispatches(world.sb, world.key) == 0
+    assert world.service.ledger.in_doubt(world.partner.id) == 1
     world.service.ledger.resolve(a.alert_id, Resolution.MARK_SENT)
+    assert world.service.ledger.in_doubt(world.partner.id) == 0
     with pytest.raises(ValueError, match="does not apply"):
         world.service.ledger.resolve(a.alert_id, Resolution.MARK_SENT)
     assert world.row(a.alert_id).state == AlertState.MARKED_SENT

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from gradient_desktop.services.alert_input import build_alert
+from gradient_desktop.services.alerts import AlertService
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.integration import IntegrationService
 from gradient_desktop.store.models import AlertState
@@ -175,12 +176,19 @@ def test_send_alert_from_the_mapping_grid_opens_the_form(
 ) -> None:
     from gradient_desktop.ui.main_window import MainWindow
 
-    partner, _, _ = setup
+    partner, mapped, _ = setup
+    service = AlertService(ctx)
+    (row,), _ = service.record(
+        partner, [build_alert({"account_id": mapped[0], "title": "t"})], origin="app"
+    )
+    service.ledger.claim(row.id)
+    service.ledger.interrupted(partner.id)  # one alert in doubt
     window = MainWindow(ctx)
     qtbot.addWidget(window)
     window.show()
     window.select_partner_id(partner.id)
     settle(qloop)
+    assert "1 alert(s) need you" in window.status_label.text()
     mapping = next(p for p in window.pages if p.title == "Mapping")
     alerts = next(p for p in window.pages if isinstance(p, AlertsPage))
     view = mapping.accounts.accounts_view

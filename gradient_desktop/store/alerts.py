@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from gradient_desktop.store.db import Database
@@ -289,6 +289,19 @@ class AlertLedger:
             query = query.where(col(AlertEntry.state).in_(list(states)))
         with self.db.session() as s:
             return list(s.exec(query.order_by(col(AlertEntry.id).desc())))
+
+    def in_doubt(self, partner_id: int) -> int:
+        """How many of the partner's alerts wait for the user to say what happened."""
+        with self.db.read() as conn:
+            query = (
+                select(func.count())
+                .select_from(AlertEntry)
+                .where(
+                    AlertEntry.partner_id == partner_id,
+                    AlertEntry.state == AlertState.UNKNOWN.value,
+                )
+            )
+            return int(conn.execute(query).scalar_one())
 
     def count_by_state(self, partner_id: int | None = None) -> dict[str, int]:
         counts: dict[str, int] = {}

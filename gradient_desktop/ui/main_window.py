@@ -119,6 +119,11 @@ class MainWindow(QtWidgets.QMainWindow):
         text = f"{p.name}: {p.status.upper()}"
         if queued:
             text += f" · {queued} count(s) queued"
+        from gradient_desktop.store.alerts import AlertLedger
+
+        in_doubt = AlertLedger(self.ctx.db).in_doubt(p.id or 0)
+        if in_doubt:
+            text += f" · {in_doubt} alert(s) need you (Alerts page)"
         self.status_label.setText(text)
 
     def _on_busy(self, busy: bool) -> None:
