@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from gradient_desktop.cli_alerts import add_alert_parser
 
-    add_alert_parser(sub)  # `alert send|trace|list|confirm`, in its own module
+    add_alert_parser(sub)  # `alert send|trace|list|confirm|source`, in its own module
     check = sub.add_parser(
         "selfcheck", help="check that this installation works (bundled files, keyring backend)"
     )
