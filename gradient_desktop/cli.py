@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send every row with no_build=true (billing views are not rebuilt)",
     )
+    from gradient_desktop.cli_alerts import add_alert_parser
+
+    add_alert_parser(sub)  # `alert send|trace|list|confirm|source`, in its own module
     check = sub.add_parser(
         "selfcheck", help="check that this installation works (bundled files, keyring backend)"
     )
@@ -110,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_push(args))
         if args.command == "selfcheck":
             return _selfcheck(args)
+        if args.command == "alert":
+            from gradient_desktop.cli_alerts import run_alert
+
+            return run_alert(args)
     except CliError as exc:
         _err(str(exc))
         return EXIT_USAGE

@@ -458,17 +458,38 @@ def test_reset_after_sending_an_alert_is_outcome_unknown_not_a_retry() -> None:
 
 
 def test_idempotency_key_makes_a_write_retryable_with_the_same_key() -> None:
-    ok = response(200, {"messageId": "m-1", "alertId": "a-1", "correlationID": "c"})
+    ok = response(200, {"status": 200, "message": "Added"})
 
     async def main() -> None:
         async with (
             FaultServer(["reset", response(503, {}), ok]) as srv,
             client_for(srv.url, PARTNER, VENDOR, FAST) as client,
         ):
-            alert = {"title": "t", "description": "d", "alertId": "a-1", "priority": 3}
-            created = await client.dispatch_alert("acct/1", alert, idempotency_key="K-1")
-        assert created.correlation_id == "c"
+            result = await client.add_count("svc", "acct/1", 3, idempotency_key="K-1")
+        assert result.status == 200
         assert [r.headers["idempotency-key"] for r in srv.requests] == ["K-1"] * 3
+        assert json.loads(srv.requests[0].body) == {"unitCount": 3, "accountId": "acct/1"}
+
+    asyncio.run(main())
+
+
+def test_alert_dispatch_is_never_repeated_after_a_5xx_and_carries_no_key() -> None:
+    """Gradient is not known to de-duplicate alerts (§13): a 503 after sending is "unknown"."""
+    ok = response(200, {"messageId": "m-1", "alertId": "a-1", "correlationID": "c"})
+
+    async def main() -> None:
+        async with (
+            FaultServer([response(503, {}), ok, response(429, {}), ok]) as srv,
+            client_for(srv.url, PARTNER, VENDOR, FAST) as client,
+        ):
+            alert = {"title": "t", "description": "d", "alertId": "a-1", "priority": 3}
+            with pytest.raises(OutcomeUnknownError):
+                await client.dispatch_alert("acct/1", alert)
+            assert len(srv.requests) == 1
+            # A 429 is a refusal before processing: that one is retried.
+            created = await client.dispatch_alert("acct/1", alert)
+        assert created.correlation_id == "c" and created.message_id == "m-1"
+        assert all("idempotency-key" not in r.headers for r in srv.requests)
         assert srv.requests[0].path == "/api/vendor-api/alerting/acct%2F1"
         assert json.loads(srv.requests[0].body)["priority"] == 3
 

@@ -50,7 +50,7 @@ def test_every_page_is_readable_after_switching_to_dark(
     window.resize(1400, 860)
     window.show()
     window.select_partner_id(partner.id)
-    check, _mapping, usage = window.pages
+    check, _mapping, usage, *_others = window.pages
     usage.import_bytes(f"accountId,serviceId,unitCount\nacct-0001,{sid},4\n".encode(), "c.csv")
     usage.grid.setCurrentIndex(usage.grid_model.index(0, 1))  # the history panel and its chart
     check.error.setText("The last check could not reach Gradient.")

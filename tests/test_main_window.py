@@ -38,6 +38,7 @@ def test_main_window_opens_the_demo_partner(qtbot: Any, qloop: Any, ctx: AppCont
         "Integration check",
         "Mapping",
         "Usage",
+        "Alerts",
     ]
     assert "demo" in window.status_label.text().lower()
     # The demo sandbox really runs: its URL answers on loopback.

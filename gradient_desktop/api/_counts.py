@@ -1,4 +1,4 @@
-"""Unit-count (§2.7, legacy §2.10) and alerting (§2.8) routes.
+"""Unit-count routes (§2.7, legacy §2.10); alerts (§2.8) are in ``_alerts.py``.
 
 Counts are the hot path of a bulk push: responses are not validated beyond their status.
 """
@@ -6,17 +6,16 @@ Counts are the hot path of a bulk push: responses are not validated beyond their
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from ._base import _REPLAYED_HEADER, BaseClient, seg
-from .models import AlertCreated, AlertRequest, AlertStatus, CountResult, unwrap, wire_unit_count
+from .models import CountResult, wire_unit_count
 
 
 class CountsApi(BaseClient):
-    """Absolute counts are retried; add/subtract and alerts only when provably unsent or keyed."""
+    """Absolute counts are retried; add/subtract only when provably unsent or keyed."""
 
     # ----------------------------------------------------------------- counts
 
@@ -148,40 +147,6 @@ class CountsApi(BaseClient):
             reply_json=True,
         )
         return _count_result(r, earlier)
-
-    # ----------------------------------------------------------------- alerts
-
-    async def dispatch_alert(
-        self,
-        account_id: str,
-        alert: AlertRequest | Mapping[str, Any],
-        *,
-        idempotency_key: str | None = None,
-    ) -> AlertCreated:
-        """Enqueue an alert (→ PSA ticket). Never blindly retried: duplicates open tickets.
-
-        Pass ``idempotency_key`` (e.g. derived from ``alert_id``) to make retries safe.
-        """
-        model = alert if isinstance(alert, AlertRequest) else AlertRequest.model_validate(alert)
-        r = await self._request(
-            "POST",
-            f"/alerting/{seg(account_id)}",
-            body=model.wire(),
-            idempotent=False,
-            idempotency_key=idempotency_key,
-            what=f"account '{account_id}'",
-        )
-        return self._model(AlertCreated, unwrap(self._json(r)), r)
-
-    async def get_alert_status(self, message_id: str) -> AlertStatus:
-        r = await self._request(
-            "GET",
-            f"/alerting/debug/{seg(message_id)}",
-            idempotent=True,
-            what=f"alert message '{message_id}'",
-        )
-        data = unwrap(self._json(r))
-        return self._model(AlertStatus, data if data is not None else {}, r)
 
 
 def _count_result(r: httpx.Response, earlier_maybe_processed: bool) -> CountResult:

@@ -1,8 +1,9 @@
 """``VendorApiClient``: one async method per Vendor API route (vendor-api.md §2, incl. §2.10).
 
 Idempotency per route decides retries (see ``retry.py``): reads, absolute PATCHes and absolute
-count POSTs are retried; creates, add/subtract and alert dispatch only when provably unsent or
-when the caller passes ``idempotency_key`` (sent as ``Idempotency-Key`` on every attempt).
+count POSTs are retried; creates and add/subtract only when provably unsent or when the caller
+passes ``idempotency_key`` (sent as ``Idempotency-Key`` on every attempt); alert dispatch only
+when provably unsent, never with a key (``_alerts.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ._accounts import AccountsApi
+from ._alerts import AlertsApi
 from ._base import seg
 from ._counts import CountsApi
 from .models import (
@@ -32,7 +34,7 @@ __all__ = ["VendorApiClient"]
 logger = logging.getLogger("gradient_desktop.api")
 
 
-class VendorApiClient(AccountsApi, CountsApi):
+class VendorApiClient(AccountsApi, CountsApi, AlertsApi):
     """Async client of Gradient's Vendor API for one vendor ↔ partner token.
 
     Use as ``async with VendorApiClient(base_url, credentials, options) as client: ...``.

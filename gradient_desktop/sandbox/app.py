@@ -247,11 +247,13 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def create_app(state: SandboxState, options: SandboxOptions | None = None) -> Starlette:
     """The ASGI app for `state`; `options` is read live, so fault changes apply immediately."""
     from .routes_admin import admin_routes
+    from .routes_alerts import alert_routes
     from .routes_api import api_routes
     from .routes_counts import count_routes
 
     core = App(state, options or SandboxOptions())
     routes: list[BaseRoute] = [*api_routes(core), *count_routes(core), *admin_routes(core)]
+    routes += alert_routes(core)  # routes 18, 19 and the alert admin routes
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_exception, Exception: _server_error},

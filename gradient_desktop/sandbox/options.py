@@ -27,6 +27,8 @@ FAULT_FIELDS = (
     "random_seed",
     "clients_page_limit",
     "alert_delay_ms",
+    "alert_no_board",
+    "alert_psa_down_rate",
 )
 
 
@@ -48,6 +50,8 @@ class SandboxOptions:
     random_seed: int = 1234  # fault RNG and generated ids
     clients_page_limit: int = 100  # page size of GET /organization/clients
     alert_delay_ms: int = 300  # an alert's debug status stays `pending` this long
+    alert_no_board: bool = False  # no partner has a PSA board mapped for alerts: all fail
+    alert_psa_down_rate: float = 0.0  # probability an alert fails because the PSA is down
 
     def faults(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k in FAULT_FIELDS}
@@ -117,10 +121,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-auto-activate", action="store_true")
     parser.add_argument("--random-seed", type=int, default=1234)
+    parser.add_argument("--alert-delay-ms", type=int, default=300, help="alert processing delay")
+    parser.add_argument("--alert-no-board", action="store_true", help="alerts fail: no PSA board")
+    parser.add_argument(
+        "--alert-psa-down-rate", type=float, default=0.0, help="probability the PSA is down (0-1)"
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> SandboxOptions:
-    for name in ("fail_rate", "fail_after_apply_rate"):
+    for name in ("fail_rate", "fail_after_apply_rate", "alert_psa_down_rate"):
         if not 0 <= getattr(args, name) <= 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be between 0 and 1")
     return SandboxOptions(
@@ -136,4 +145,7 @@ def options_from_args(args: argparse.Namespace) -> SandboxOptions:
         lenient=args.lenient,
         auto_activate=not args.no_auto_activate,
         random_seed=args.random_seed,
+        alert_delay_ms=args.alert_delay_ms,
+        alert_no_board=args.alert_no_board,
+        alert_psa_down_rate=args.alert_psa_down_rate,
     )

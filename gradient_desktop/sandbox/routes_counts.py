@@ -1,5 +1,5 @@
-"""Billing and alerting routes: unit counts (route 17 and the legacy add / subtract / all of
-§2.10) and alerts (routes 18, 19).
+"""Billing routes: unit counts (route 17 and the legacy add / subtract / all of §2.10).
+Alerts (routes 18, 19) are in `routes_alerts.py`.
 
 Counts answer `{status, message}`. A 404 "No account map found with id: X" is the normal
 answer for an account or service the MSP has not mapped (§2.7), not an error of the sandbox.
@@ -12,7 +12,7 @@ from typing import Any
 from starlette.routing import Route
 
 from .app import API_PREFIX, ApiContext, App, route
-from .validation import alert_body, count_body, parse_bool
+from .validation import count_body, parse_bool
 
 Result = tuple[int, Any]
 
@@ -77,19 +77,6 @@ def set_count_all(ctx: ApiContext) -> Result:
     }
 
 
-def dispatch_alert(ctx: ApiContext) -> Result:
-    alert = alert_body(ctx.body)
-    queued = ctx.state.dispatch_alert(
-        ctx.partner_key, ctx.params["account_id"], alert, auto_activate=ctx.options.auto_activate
-    )
-    return 201, queued
-
-
-def alert_debug(ctx: ApiContext) -> Result:
-    delay = ctx.options.alert_delay_ms / 1000
-    return 200, ctx.state.alert_status(ctx.partner_key, ctx.params["message_id"], delay)
-
-
 def count_routes(app: App) -> list[Route]:
     p = f"{API_PREFIX}/service/{{service_id}}/count"
     return [
@@ -97,6 +84,4 @@ def count_routes(app: App) -> list[Route]:
         route(f"{p}/add", app.api(add_count, legacy=True), "PATCH"),
         route(f"{p}/subtract", app.api(subtract_count, legacy=True), "PATCH"),
         route(f"{p}/all", app.api(set_count_all, legacy=True), "POST"),
-        route(f"{API_PREFIX}/alerting/debug/{{message_id}}", app.api(alert_debug), "GET"),
-        route(f"{API_PREFIX}/alerting/{{account_id}}", app.api(dispatch_alert), "POST"),
     ]

@@ -5,7 +5,8 @@ parses, authenticates and renders; every rule (404 for unmapped pairs, 409 for d
 rebuild counting, auto-activation, disconnect) lives here so tests can drive it directly.
 One `threading.Lock` guards everything: the server thread and test threads share the object.
 Accounts and organisation services are in `state_accounts.py`; the MSP-side operations (mapping, connect/disconnect, client deletion) are in `state_msp.py`;
-alerts, rate windows, idempotency and the request log in `state_runtime.py`.
+rate windows, idempotency and the request log in `state_runtime.py`; the alert queue in
+`state_alerts.py`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .models import (
     new_object_id,
 )
 from .state_accounts import AccountsMixin
+from .state_alerts import AlertsMixin
 from .state_msp import MspMixin
 from .state_runtime import RuntimeMixin
 
@@ -39,7 +41,7 @@ def no_account_map(ref: str) -> SandboxError:
     return SandboxError(404, f"No account map found with id: {ref}")
 
 
-class SandboxState(AccountsMixin, MspMixin, RuntimeMixin):
+class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin):
     """Thread-safe model of Gradient for one sandbox server (see module docstring)."""
 
     def __init__(self, random_seed: int = 1234) -> None:

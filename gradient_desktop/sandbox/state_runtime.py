@@ -1,18 +1,17 @@
-"""Runtime side of the sandbox state: the alert queue, per-token rate windows, the
-idempotency store and the request log.
+"""Runtime side of the sandbox state: per-token rate windows, the idempotency store and the
+request log (the alert queue is in `state_alerts.py`).
 
 Mixed into `SandboxState` (which creates the attributes); every method takes the state lock.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from .models import Organisation, SandboxError, iso, new_guid
+from .models import Organisation, iso
 
 
 class RuntimeMixin:
@@ -20,71 +19,10 @@ class RuntimeMixin:
 
     if TYPE_CHECKING:  # provided by SandboxState
         lock: threading.Lock
-        rng: random.Random
         _idempotency: dict[tuple[str, str], tuple[str, int, bytes]]
         _requests: deque[dict[str, Any]]
-        _next_ticket: int
 
         def _org(self, partner_key: str) -> Organisation: ...
-        def _oid(self) -> str: ...
-
-    # --- alerting -------------------------------------------------------------------------------
-
-    def dispatch_alert(
-        self,
-        partner_key: str,
-        account_id: str,
-        alert: dict[str, Any],
-        *,
-        auto_activate: bool = True,
-    ) -> dict[str, Any]:
-        """Queue an alert; like Gradient, mapping problems only surface in the debug status."""
-        with self.lock:
-            org = self._org(partner_key)
-            message_id = new_guid(self.rng)
-            org.alerts[message_id] = {
-                "accountId": account_id,
-                "alert": dict(alert),
-                "queuedAt": time.monotonic(),
-                "createdAt": iso(),
-                "result": None,
-            }
-            if auto_activate and org.status == "pending":
-                org.status = "active"
-            return {
-                "messageId": message_id,
-                "alertId": alert["alertId"],
-                "correlationID": self._oid(),
-            }
-
-    def alert_status(
-        self, partner_key: str, message_id: str, delay_s: float = 0.0
-    ) -> dict[str, Any]:
-        with self.lock:
-            org = self._org(partner_key)
-            entry = org.alerts.get(message_id)
-            if entry is None:
-                raise SandboxError(404, f"Alert not found with id: {message_id}")
-            base = {"messageId": message_id, "createdAt": entry["createdAt"]}
-            if entry["result"] is None:
-                if time.monotonic() - entry["queuedAt"] < delay_s:
-                    return {**base, "status": "pending", "message": "Alert is queued"}
-                account = org.accounts.get(entry["accountId"])
-                if account is None or account.client_id is None:
-                    entry["result"] = {
-                        "status": "failed",
-                        "statusCode": 404,
-                        "message": "Ticket creation failed",
-                        "errors": [f"No account map found with id: {entry['accountId']}"],
-                    }
-                else:
-                    self._next_ticket += 1
-                    entry["result"] = {
-                        "status": "success",
-                        "ticketId": str(self._next_ticket),
-                        "message": "Ticket created",
-                    }
-            return {**base, **entry["result"]}
 
     # --- plumbing for the HTTP layer: rate window, idempotency, request log ---------------------
 

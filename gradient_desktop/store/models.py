@@ -1,5 +1,5 @@
 """SQLModel tables of the local database: profiles, partners, their accounts/clients/mappings
-and the outbox of unit-count pushes.
+the outbox of unit-count pushes and the alert outbox.
 
 Enumerated columns are plain text guarded by CHECK constraints (readable in any SQLite tool,
 and the database itself refuses a typo); the allowed values are the ``StrEnum``s below.
@@ -263,6 +263,63 @@ class OutboxEntry(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class AlertState(StrEnum):
+    """Life of one alert in the alert outbox (``store/alerts.py`` explains each step)."""
+
+    QUEUED = "queued"  # recorded, never sent: safe to send
+    SENDING = "sending"  # handed to the network; a crash here leaves the outcome unknown
+    ACCEPTED = "accepted"  # Gradient gave a messageId; the ticket is being created
+    SUCCESS = "success"  # the PSA ticket exists (ticket_id)
+    FAILED = "failed"  # Gradient could not create the ticket (errors, reason)
+    REJECTED = "rejected"  # Gradient refused the request itself; nothing was queued
+    UNKNOWN = "unknown"  # sent, answer lost, no messageId: the user must confirm
+    MARKED_SENT = "marked_sent"  # the user confirmed an unknown alert did reach the PSA
+    CANCELLED = "cancelled"  # withdrawn by the user; never (re)sent
+
+
+class AlertEntry(SQLModel, table=True):
+    """One vendor alert, recorded with its stable ``alert_id`` before it is sent, and kept
+    afterwards as the alert history (ticket id, errors, the user's choices)."""
+
+    __tablename__ = "alert_entry"  # type: ignore[assignment]
+    __table_args__ = (
+        _check("state", AlertState, "ck_alert_state"),
+        CheckConstraint("priority BETWEEN 1 AND 4", name="ck_alert_priority"),
+        CheckConstraint("psa_status BETWEEN 1 AND 6", name="ck_alert_psa_status"),
+        # A source event or batch-file row is recorded once, however often it is read again.
+        UniqueConstraint("partner_id", "source_key", name="uq_alert_source_key"),
+        Index("ix_alert_partner_state", "partner_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(foreign_key="partner.id", ondelete="CASCADE")
+    alert_id: str = Field(unique=True)
+    account_id: str
+    title: str
+    description: str = ""
+    priority: int = 1
+    psa_status: int = 1
+    due_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    service_id: str | None = None
+    state: str = Field(default=AlertState.QUEUED.value)
+    message_id: str | None = None
+    correlation_id: str | None = None
+    ticket_id: str | None = None
+    remote_status: str | None = None  # the last debug status: pending | success | failed
+    errors: str | None = None  # JSON list of Gradient's error strings
+    reason: str | None = None  # what went wrong, in words for the user
+    attempts: int = 0
+    checks: int = 0
+    origin: str = "app"  # app | cli | file | source
+    source_key: str | None = None
+    note: str | None = None  # the user's resolution of an unknown outcome, and when
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    checked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    next_check_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 TABLES = [
     Meta.__table__,
     VendorProfile.__table__,
@@ -272,4 +329,5 @@ TABLES = [
     Mapping.__table__,
     PartnerService.__table__,
     OutboxEntry.__table__,
+    AlertEntry.__table__,
 ]

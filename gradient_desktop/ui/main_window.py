@@ -63,11 +63,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_pages(self) -> None:
         # One line per page; each page module owns its widget (see module docstring).
+        from gradient_desktop.ui.alerts.page import AlertsPage
         from gradient_desktop.ui.check_page import IntegrationCheckPage
         from gradient_desktop.ui.mapping.page import MappingPage
         from gradient_desktop.ui.usage.page import UsagePage
 
-        for page_cls in (IntegrationCheckPage, MappingPage, UsagePage):
+        for page_cls in (IntegrationCheckPage, MappingPage, UsagePage, AlertsPage):
             self.add_page(page_cls(self.ctx, self))
 
     def add_page(self, page: QtWidgets.QWidget) -> None:
@@ -118,6 +119,11 @@ class MainWindow(QtWidgets.QMainWindow):
         text = f"{p.name}: {p.status.upper()}"
         if queued:
             text += f" · {queued} count(s) queued"
+        from gradient_desktop.store.alerts import AlertLedger
+
+        in_doubt = AlertLedger(self.ctx.db).in_doubt(p.id or 0)
+        if in_doubt:
+            text += f" · {in_doubt} alert(s) need you (Alerts page)"
         self.status_label.setText(text)
 
     def _on_busy(self, busy: bool) -> None:

@@ -72,7 +72,7 @@ OPERATIONS: dict[str, Op] = {
     "add_count_keyed": lambda c: c.add_count(OID, "a", 3, idempotency_key="k2"),
     "set_count_all_clients": lambda c: c.set_count_all_clients(OID, 4),
     "dispatch_alert": lambda c: c.dispatch_alert(
-        "a", {"alertId": "a1", "title": "t", "description": "d"}, idempotency_key="k3"
+        "a", {"alertId": "a1", "title": "t", "description": "d"}
     ),
     "get_alert_status": lambda c: c.get_alert_status("m1"),
 }

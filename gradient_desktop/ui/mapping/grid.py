@@ -125,6 +125,12 @@ class MappingGrid(QtWidgets.QWidget):
         # so its last column (State) is never cut off at the right edge.
         stretch_column(self.clients_view, self.clients_model.column("name"))
 
+        if kind == MappingKind.ACCOUNT.value:
+            from gradient_desktop.ui.alerts.actions import add_send_alert_action
+
+            add_send_alert_action(
+                self, [self.accounts_view], lambda: next(iter(self.selected_accounts()), None)
+            )
         self.accounts_header = PaneHeader(
             f"Vendor {noun}", "&Search", AccountsModel.FILTERS, self.accounts_view
         )

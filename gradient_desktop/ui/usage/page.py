@@ -184,6 +184,11 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             | QtWidgets.QAbstractItemView.EditTrigger.AnyKeyPressed
         )
         self.flat = self._table(self.flat_model, "Usage list: one row per account and service")
+        from gradient_desktop.ui.alerts.actions import add_send_alert_action
+
+        add_send_alert_action(
+            self, [self.grid, self.flat], lambda: next((k[0] for k in self._selected_keys()), None)
+        )
         self.views = QtWidgets.QStackedWidget()
         self.views.addWidget(self.grid)
         self.views.addWidget(self.flat)

@@ -1,0 +1,384 @@
+"""The main window's Alerts page: the New alert form on the left, the alert history on the right
+(filterable, exportable to CSV), and the decisions for alerts in doubt (resend, mark as sent,
+cancel). Accepted alerts are followed in the background until their ticket exists or fails.
+
+All network work goes through ``AlertService`` on the qasync loop (``TaskRunner``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from gradient_desktop.services.alerts import AlertService, SendReport
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.integration import IntegrationService
+from gradient_desktop.services.partners import PartnerDirectory
+from gradient_desktop.store.alerts import NewAlert, Resolution
+from gradient_desktop.store.models import AlertEntry, AlertState, Partner
+from gradient_desktop.ui.alerts.form import AlertForm
+from gradient_desktop.ui.alerts.model import FILTERS, AlertHistoryModel
+from gradient_desktop.ui.qt import QtCore, QtWidgets
+from gradient_desktop.ui.tasks import TaskRunner, describe_error
+
+log = logging.getLogger(__name__)
+
+#: How long a send waits for the ticket before showing "still pending" (checks continue).
+TRACE_TIMEOUT_S = 20.0
+#: How often accepted alerts are checked in the background.
+BACKGROUND_MS = 10_000
+
+
+class AlertsPage(QtWidgets.QWidget):
+    title = "Alerts"
+    undo_stack = None  # a sent alert cannot be taken back; decisions are confirmed instead
+
+    def __init__(self, ctx: AppContext, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.service = AlertService(ctx)
+        self.tasks = TaskRunner(self)  # what the user started (the window cancels it on close)
+        # Background checks run apart, so they never grey out the Send button.
+        self.background = TaskRunner(self)
+        self.partner: Partner | None = None
+        self._checking = False
+
+        self.form = AlertForm()
+        self.form.submitted.connect(self.send)
+        self.model = AlertHistoryModel(self)
+        self.table = QtWidgets.QTableView()
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Alert history")
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        for col, width in enumerate((170, 90, 200, 70, 120, 170, 70)):
+            self.table.setColumnWidth(col, width)
+        # The title takes what is left, so the ticket column stays in view.
+        self.table.horizontalHeader().setSectionResizeMode(
+            2, QtWidgets.QHeaderView.ResizeMode.Stretch
+        )
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+
+        self.search = QtWidgets.QLineEdit()
+        self.search.setPlaceholderText("Filter by title, account, partner, status, ticket…")
+        self.search.setAccessibleName("Filter alerts")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._refilter)
+        self.state_filter = QtWidgets.QComboBox()
+        self.state_filter.addItems(list(FILTERS))
+        self.state_filter.setAccessibleName("Show alerts")
+        self.state_filter.currentIndexChanged.connect(self._refilter)
+        self.all_partners = QtWidgets.QCheckBox("All &partners")
+        self.all_partners.toggled.connect(self.reload)
+
+        self.check_button = self._button(
+            "&Check now", "Ask Gradient for the ticket of every alert still waiting", self.check_now
+        )
+        self.resend_button = self._button(
+            "&Resend…",
+            "Send the selected alert again (after you checked there is no ticket)",
+            self.resend_selected,
+        )
+        self.mark_button = self._button(
+            "&Mark as sent",
+            "You saw its ticket on the PSA board: stop asking",
+            lambda: self.resolve_selected(Resolution.MARK_SENT),
+        )
+        self.cancel_button = self._button(
+            "Do&n't send",
+            "Withdraw the selected alert; it is never sent",
+            lambda: self.resolve_selected(Resolution.CANCEL),
+        )
+        self.export_button = self._button("E&xport CSV…", "Save the alerts shown to a CSV file", self.export_csv)  # fmt: skip
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(140)
+        self.progress.setAccessibleName("Working")
+        self.progress.hide()
+        self.details = QtWidgets.QLabel()
+        self.details.setWordWrap(True)
+        self.details.setAccessibleName("Selected alert")
+        self.details.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = QtWidgets.QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("Alert messages")
+        self.tasks.busy_changed.connect(self._on_busy)
+
+        filters = QtWidgets.QHBoxLayout()
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.state_filter)
+        filters.addWidget(self.all_partners)
+        actions = QtWidgets.QHBoxLayout()
+        for b in (self.check_button, self.resend_button, self.mark_button, self.cancel_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        actions.addWidget(self.progress)
+        actions.addWidget(self.export_button)
+        right = QtWidgets.QWidget()
+        rv = QtWidgets.QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(
+            QtWidgets.QLabel(
+                "<b>Alert history</b> — every alert sent to this partner; hover a row for details."
+            )
+        )
+        rv.addLayout(filters)
+        rv.addWidget(self.table, 1)
+        rv.addWidget(self.details)
+        rv.addLayout(actions)
+        rv.addWidget(self.message)
+        splitter = QtWidgets.QSplitter()
+        splitter.addWidget(self.form)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([360, 900])
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(BACKGROUND_MS)
+        self.timer.timeout.connect(self.background_check)
+        self.timer.start()
+        app = QtCore.QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.background.cancel_all)
+        self._update_buttons()
+
+    def _button(self, text: str, tip: str, slot: object) -> QtWidgets.QPushButton:
+        button = QtWidgets.QPushButton(text)
+        button.setToolTip(tip)
+        button.clicked.connect(slot)
+        return button
+
+    # -- partner and history -----------------------------------------------------------------
+
+    def set_partner(self, partner: Partner | None) -> None:
+        self.partner = partner
+        self.form.setEnabled(partner is not None)
+        if partner is not None:
+            integration = IntegrationService(self.ctx)
+            self.form.set_choices(integration.accounts(partner), integration.services(partner))
+        self.reload()
+
+    def reload(self) -> None:
+        selected = self.selected()
+        names = {p.id: p.name for p in PartnerDirectory(self.ctx).list()}
+        partner_id = (
+            None if self.all_partners.isChecked() or self.partner is None else self.partner.id
+        )
+        rows = (
+            self.service.ledger.history(partner_id)
+            if (partner_id or self.all_partners.isChecked())
+            else []
+        )
+        self.model.set_rows(rows, names)  # type: ignore[arg-type]
+        self._refilter()
+        if selected is not None:
+            self.select_alert(selected.alert_id)
+        self._update_buttons()
+
+    def _refilter(self) -> None:
+        self.model.set_filter(self.search.text(), FILTERS[self.state_filter.currentText()])
+        self._update_buttons()
+
+    def selected(self) -> AlertEntry | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.entry(rows[0].row()) if rows else None
+
+    def select_alert(self, alert_id: str) -> None:
+        for row, entry in enumerate(self.model.entries()):
+            if entry.alert_id == alert_id:
+                self.table.selectRow(row)
+                return
+
+    def _update_buttons(self) -> None:
+        entry = self.selected()
+        state = AlertState(entry.state) if entry else None
+        self.details.setText(self.model.tip_for(entry) if entry else "")
+        self.resend_button.setEnabled(
+            state in (AlertState.UNKNOWN, AlertState.FAILED, AlertState.REJECTED, AlertState.QUEUED)
+        )
+        self.mark_button.setEnabled(state is AlertState.UNKNOWN)
+        self.cancel_button.setEnabled(state in (AlertState.UNKNOWN, AlertState.QUEUED))
+        self.export_button.setEnabled(self.model.rowCount() > 0)
+
+    def _on_busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.form.send_button.setEnabled(not busy and self.partner is not None)
+
+    def say(self, text: str) -> None:
+        self.message.setText(text)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def start_alert(self, account_id: str) -> None:
+        """Open the form for this account (the "Send alert…" action of other pages)."""
+        self.form.set_account(account_id)
+        self.form.title.setFocus()
+
+    def send(self, alert: NewAlert) -> None:
+        partner = self.partner
+        if partner is None or self.tasks.busy:
+            return
+        self.say(f"Sending {alert.title!r}…")
+        self.tasks.start(self._send(partner, alert), on_done=self._sent, on_error=self._failed)
+
+    async def _send(self, partner: Partner, alert: NewAlert) -> tuple[SendReport, list[str]]:
+        problems, warnings = await self.service.check_accounts(partner, [alert])
+        if problems:
+            raise ValueError("Not sent: " + "; ".join(problems) + ".")
+        (row,), _ = self.service.record(partner, [alert], origin="app")
+        self.reload()
+        self.select_alert(alert.alert_id)
+        report = await self.service.send(partner, [row], on_progress=lambda _r: self.reload())
+        if report.accepted:
+            await self.service.trace(
+                partner,
+                report.accepted,
+                timeout=TRACE_TIMEOUT_S,
+                on_update=lambda _r: self.reload(),
+            )
+        return report, warnings
+
+    def _sent(self, result: tuple[SendReport, list[str]]) -> None:
+        report, warnings = result
+        self.reload()
+        entry = self.selected()
+        if report.stopped:
+            self.say(f"Not sent yet: {report.stopped} It stays queued; use Resend later.")
+            return
+        self.form.clear_after_send()
+        if entry is None:
+            return
+        if entry.state == AlertState.SUCCESS:
+            text = f"Ticket {entry.ticket_id} created on the partner's PSA for {entry.title!r}."
+        elif entry.state == AlertState.ACCEPTED:
+            text = f"{entry.title!r} was accepted; its ticket is still pending and is checked in the background."
+        elif entry.state == AlertState.UNKNOWN:
+            text = (f"No clear answer came back for {entry.title!r}. Look on the partner's PSA board, "
+                    "then choose Mark as sent or Resend.")  # fmt: skip
+        else:
+            text = entry.reason or f"{entry.title!r}: {entry.state}."
+        self.say(" ".join([text, *(f"Note: {w}." for w in warnings)]))
+
+    def _failed(self, exc: BaseException) -> None:
+        self.reload()
+        self.say(describe_error(exc))
+
+    # -- following and deciding --------------------------------------------------------------
+
+    def check_now(self) -> None:
+        if self.partner is not None and not self.tasks.busy:
+            partner = self.partner
+            self.tasks.start(self.service.trace(partner, timeout=TRACE_TIMEOUT_S, on_update=lambda _r: self.reload()),
+                             on_done=lambda rep: self.say(f"{len(rep.success)} ticket(s) created, {len(rep.failed)} failed, "
+                                                          f"{len(rep.pending)} still pending."),
+                             on_error=self._failed)  # fmt: skip
+
+    def background_check(self) -> None:
+        """Timer: one due check of every accepted alert of every partner (quietly)."""
+        if self._checking or not self.service.ledger.to_trace():
+            return
+        self._checking = True
+
+        async def run() -> None:
+            directory = PartnerDirectory(self.ctx)
+            for partner in directory.list():
+                if self.service.ledger.to_trace(partner.id):
+                    await self.service.check_due(partner)
+
+        def done(_result: object = None) -> None:
+            self._checking = False
+            self.reload()
+
+        def failed(exc: BaseException) -> None:
+            log.info("background alert check failed: %s", exc)
+            done()
+
+        self.background.start(run(), on_done=done, on_error=failed, on_cancel=done)
+
+    def resend_selected(self) -> None:
+        entry = self.selected()
+        if entry is None:
+            return
+        if entry.state == AlertState.QUEUED:  # never sent (e.g. Gradient was unreachable)
+            if self.partner is not None and not self.tasks.busy:
+                partner = PartnerDirectory(self.ctx).by_id(entry.partner_id)
+                self.tasks.start(
+                    self._resend(partner, entry), on_done=self._sent, on_error=self._failed
+                )
+            return
+        if entry.state != AlertState.UNKNOWN:
+            self.resolve_selected(Resolution.RESEND)
+            return
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Warning,
+            "Resend this alert?",
+            f"It is not known whether {entry.title!r} reached Gradient. If it did, resending opens "
+            "a second ticket on the partner's PSA board.\n\nResend only if you checked the board "
+            "and found no ticket for it.",
+            QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.button(QtWidgets.QMessageBox.StandardButton.Yes).setText("Resend")
+        box.setDefaultButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(
+            lambda result: (
+                self.resolve_selected(Resolution.RESEND)
+                if result == QtWidgets.QMessageBox.StandardButton.Yes
+                else None
+            )
+        )
+        self.confirm_box = box
+        box.open()  # never exec() inside the qasync loop (PITFALLS.md)
+
+    def resolve_selected(self, choice: str) -> None:
+        entry = self.selected()
+        if entry is None:
+            return
+        try:
+            row = self.service.ledger.resolve(entry.alert_id, choice, actor="app")
+        except (LookupError, ValueError) as exc:
+            self.say(str(exc))
+            return
+        self.reload()
+        if choice == Resolution.RESEND and self.partner is not None and not self.tasks.busy:
+            partner = PartnerDirectory(self.ctx).by_id(row.partner_id)
+            self.say(f"Resending {row.title!r}…")
+            self.tasks.start(self._resend(partner, row), on_done=self._sent, on_error=self._failed)
+        else:
+            self.say(f"{row.title!r}: {row.note.rsplit('; ', 1)[-1] if row.note else choice}.")
+
+    async def _resend(self, partner: Partner, row: AlertEntry) -> tuple[SendReport, list[str]]:
+        report = await self.service.send(partner, [row], on_progress=lambda _r: self.reload())
+        if report.accepted:
+            await self.service.trace(
+                partner,
+                report.accepted,
+                timeout=TRACE_TIMEOUT_S,
+                on_update=lambda _r: self.reload(),
+            )
+        return report, []
+
+    def export_csv(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export alerts", "alerts.csv", "CSV files (*.csv)"
+        )
+        if path:
+            self.write_csv(Path(path))
+
+    def write_csv(self, path: Path) -> None:
+        names = {p.id: p.name for p in PartnerDirectory(self.ctx).list()}
+        try:
+            path.write_text(self.service.history_csv(self.model.entries(), names), encoding="utf-8")  # type: ignore[arg-type]
+        except OSError as exc:
+            self.say(f"Could not write {path}: {exc.strerror or exc}")
+            return
+        self.say(f"Saved {self.model.rowCount()} alert(s) to {path}.")
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(1100, 700)
