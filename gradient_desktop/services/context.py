@@ -160,6 +160,10 @@ class AppContext:
         self.demo = demo or DemoEnvironment()
         self._clients: dict[tuple[int, str, tuple[float, str, str]], VendorApiClient] = {}
         self.push_activity = PushActivity()  # pushes running now (PushService registers them)
+        from gradient_desktop.services.state import StateHub
+
+        #: The one source of truth every screen renders from (services/state.py).
+        self.state = StateHub(self)
 
     @classmethod
     def open(cls, db_path: Path | None = None, *, start_fresh: bool = False) -> AppContext:

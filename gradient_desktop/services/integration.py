@@ -177,6 +177,7 @@ class IntegrationService:
             for sku in skus:
                 s.add(PartnerService(partner_id=partner.id or 0, service_id=sku.id, name=sku.name))
             s.commit()
+        self.ctx.state.touch(partner.id)
 
     def services(self, partner: Partner) -> list[PartnerService]:
         with self.ctx.db.session() as s:
@@ -303,6 +304,7 @@ class IntegrationService:
                     s.add(row)
                 count += 1
             s.commit()
+        self.ctx.state.touch(partner.id)
         return count
 
     def accounts(self, partner: Partner) -> list[VendorAccount]:
@@ -400,6 +402,7 @@ class IntegrationService:
                     row.sync_state = SyncState.SYNCED.value
                 s.add(row)
             s.commit()
+        self.ctx.state.touch(partner.id)
         return remote
 
     def _mapping_targets(self, partner: Partner) -> dict[str, str]:
@@ -471,6 +474,7 @@ class IntegrationService:
                     s.add(row)
                     result.stale += 1
             s.commit()
+        self.ctx.state.touch(partner.id)
         if progress:
             progress(len(seen))
         return result

@@ -108,6 +108,7 @@ class MappingService:
                 row.sync_error = None
                 s.add(row)
             s.commit()
+        self.ctx.state.touch(partner.id)
         inverse.reverse()
         return inverse
 
@@ -119,6 +120,7 @@ class MappingService:
                 )
             )
             s.commit()
+        self.ctx.state.touch(partner.id)
 
     async def sync(
         self, partner: Partner, source_ids: Iterable[str] | None = None
@@ -156,6 +158,7 @@ class MappingService:
                 self._mark(partner, account_id, SyncState.FAILED, str(exc))
             else:
                 self._mark(partner, account_id, SyncState.SYNCED, None)
+        self.ctx.state.touch(partner.id)
         return errors
 
     def _mark(self, partner: Partner, source_id: str, state: SyncState, error: str | None) -> None:

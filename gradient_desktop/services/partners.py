@@ -183,7 +183,8 @@ class PartnerDirectory:
             s.add(partner)
             s.commit()
             s.refresh(partner)
-            return partner
+        self.ctx.state.touch(partner.id)
+        return partner
 
     def set_partner_key(self, partner: Partner, key: str) -> None:
         if self.ctx.is_demo_url(partner.base_url):
@@ -235,7 +236,8 @@ class PartnerDirectory:
             s.add(partner)
             s.commit()
             s.refresh(partner)
-            return partner
+        self.ctx.state.touch(partner_id)
+        return partner
 
     def set_status(self, partner: Partner, status: str, **fields: Any) -> Partner:
         allowed = {s.value for s in PartnerStatus}
@@ -251,6 +253,7 @@ class PartnerDirectory:
             if row is not None:
                 s.delete(row)
                 s.commit()
+        self.ctx.state.forget(partner.id or 0)
         if delete_keys and not self.ctx.is_demo_url(partner.base_url):
             self.ctx.secrets.delete_partner_key(name)
         self.ctx.demo.partner_keys.pop(name, None)
