@@ -549,6 +549,14 @@ class SetupFlow:
     def auto_match_exact(self) -> list[MappingChange]:
         """Map every unmapped account to the client with the same name (case and spacing
         ignored); returns the changes made (apply their inverse to undo)."""
+        changes = self.exact_matches()
+        if changes:
+            self.mapping.apply(self._need_partner(), changes)
+        return changes
+
+    def exact_matches(self) -> list[MappingChange]:
+        """The changes ``auto_match_exact`` would make (the wizard applies them as one undo
+        step through the mapping grid)."""
         partner = self._need_partner()
         current = self.mapping.mappings(partner)
         taken = set(current.values())
@@ -566,8 +574,6 @@ class SetupFlow:
                 changes.append(
                     MappingChange(account.account_id, hit, MappingOrigin.SUGGESTED.value)
                 )
-        if changes:
-            self.mapping.apply(partner, changes)
         return changes
 
     def map_account(self, account_id: str, client_id: str | None) -> list[MappingChange]:
@@ -622,6 +628,10 @@ class SetupFlow:
                 rng = random.Random(f"usage:{account_id}:{service_id}")
                 rows.append(PushRow(service_id, account_id, float(rng.randint(1, 60))))
         return rows
+
+    def counts_already_sent(self) -> int:
+        """Counts Gradient acknowledged for this partner before (a reconnect has some)."""
+        return len(self.ctx.outbox.last_totals(self._need_partner().id or 0))
 
     def queued_counts(self) -> int:
         return PushService(self.ctx).pending(self._need_partner())

@@ -114,13 +114,13 @@ class PartnerState:
         return max(0, self.queued - self.sending - self.unknown)
 
     def status_label(self) -> str:
-        """"SETUP · step 3 of 6" while in setup, else the status in capitals."""
+        """ "SETUP · step 3 of 6" while in setup, else the status in capitals."""
         if self.in_setup:
             return f"SETUP · step {self.setup_step} of {SETUP_LAST}"
         return self.status.upper()
 
     def status_with_age(self, now: datetime | None = None) -> str:
-        """"ACTIVE · checked 2 min ago": for screens where the status may be stale."""
+        """ "ACTIVE · checked 2 min ago": for screens where the status may be stale."""
         label = self.status_label()
         if self.status_seen_at is None:
             return f"{label} · not checked with Gradient yet" if not self.in_setup else label
@@ -144,7 +144,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def age(moment: datetime, now: datetime | None = None) -> str:
-    """"just now", "5 min ago", "3 h ago", "2 days ago" (never negative)."""
+    """ "just now", "5 min ago", "3 h ago", "2 days ago" (never negative)."""
     now = now or datetime.now(UTC)
     seconds = max(0.0, (_aware(now) - _aware(moment)).total_seconds())
     if seconds < 60:

@@ -65,6 +65,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._age_timer.timeout.connect(self._update_status)
         self._age_timer.start()
         self.partners_view.reload()
+        self._update_status()  # also with no partner yet (first run): never a blank bar
 
     # -- pages ---------------------------------------------------------------------------------
 
