@@ -588,6 +588,14 @@ class SetupFlow:
             self.ctx.demo.save()
         return errors
 
+    async def resync_mappings(self) -> dict[str, str]:
+        """After a (re)publish: send the saved mappings Gradient does not have yet."""
+        partner = self._need_partner()
+        mapped = list(self.mapping.mappings(partner))
+        states = self.mapping.sync_states(partner, mapped)
+        todo = [i for i in mapped if states.get(i, ("local", None))[0] != "synced"]
+        return await self.sync_mappings(todo) if todo else {}
+
     def mapping_summary(self) -> MappingSummary:
         partner = self._need_partner()
         return MappingSummary(
