@@ -15,6 +15,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import ClassVar
 
 
 async def main(latency_ms: float) -> None:
@@ -24,7 +25,7 @@ async def main(latency_ms: float) -> None:
 
     class Memory(KeyringBackend):
         priority = 1  # type: ignore[assignment]
-        data: dict = {}
+        data: ClassVar[dict] = {}
 
         def get_password(self, s, u):  # type: ignore[no-untyped-def]
             return self.data.get((s, u))
