@@ -220,7 +220,7 @@ def _partner(args: argparse.Namespace) -> int:
         ctx.secrets.check_backend()
         profile = directory.profile(args.profile)
         vendor_key = None
-        if profile is None or not ctx.secrets.get_vendor_key(args.profile):
+        if profile is None or not ctx.keys.has_vendor_key(args.profile, profile.base_url):
             vendor_key = _read_key("GRADIENT_VENDOR_KEY", "Vendor API key")
         profile = directory.save_profile(args.profile, args.base_url, vendor_key)
         partner_key = _read_key("GRADIENT_PARTNER_KEY", "Partner API key")

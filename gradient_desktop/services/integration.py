@@ -253,8 +253,8 @@ class IntegrationService:
             partner.id or 0, status=PartnerStatus.DISCONNECTED.value, setup_step=0
         )
         await self.ctx.drop_clients(partner.id or 0)
-        if remove_keys and not self.ctx.is_demo_url(partner.base_url):
-            self.ctx.secrets.delete_partner_key(partner.name)
+        if remove_keys:
+            self.ctx.keys.delete_partner_key(partner)
         log.info(
             "disconnected %s: %s; key %s",
             partner.name,

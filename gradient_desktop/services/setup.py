@@ -244,10 +244,7 @@ class SetupFlow:
         profile = self.directory.profile(name)
         if profile is None:
             return {"base_url": "https://app.usegradient.com", "has_key": False, "demo": False}
-        try:
-            has_key = bool(self.ctx.secrets.get_vendor_key(name))
-        except Exception:  # KeyringUnavailable: said when saving, not while typing
-            has_key = False
+        has_key = self.ctx.keys.has_vendor_key(name, profile.base_url)
         return {"base_url": profile.base_url, "has_key": has_key, "demo": False}
 
     def save_vendor(
@@ -270,7 +267,7 @@ class SetupFlow:
             raise SetupError("Give the vendor profile a name (for example your product's name).")
         demo = self.ctx.is_demo_url(base_url)
         vendor_key = (vendor_key or "").strip() or None
-        if not demo and not vendor_key and not self.ctx.secrets.get_vendor_key(profile_name):
+        if not demo and not vendor_key and not self.ctx.keys.has_vendor_key(profile_name, base_url):
             raise SetupError(
                 "Enter the vendor API key Gradient gave you (it is stored in the system keyring)."
             )
@@ -303,21 +300,25 @@ class SetupFlow:
             key = self._live_demo_key()
             return Credentials(vendor_key, key) if key and vendor_key else None
         try:
-            vendor_key = self.ctx.secrets.get_vendor_key(profile.name)
-        except Exception:
-            return None
-        if not vendor_key:
+            vendor_key = self.ctx.keys.vendor_key(profile)
+        except Exception:  # no key, or no keyring: no record credentials yet
             return None
         candidates: list[str] = [self.record_key] if self.record_key else []
         if self.partner is not None and self.partner.setup_step >= Step.AUTHENTICATE:
-            candidates.append(self.ctx.secrets.get_partner_key(self.partner.name) or "")
+            candidates.append(self._stored_key(self.partner))
         for other in self.directory.list():
             if other.vendor_profile_id == profile.id and (
                 self.partner is None or other.id != self.partner.id
             ):
-                candidates.append(self.ctx.secrets.get_partner_key(other.name) or "")
+                candidates.append(self._stored_key(other))
         key = next((k for k in candidates if k), None)
         return Credentials(vendor_key, key) if key else None
+
+    def _stored_key(self, partner: Partner) -> str:
+        try:
+            return self.ctx.keys.partner_key(partner)
+        except Exception:  # none stored, or the keyring is unavailable
+            return ""
 
     def _live_demo_key(self) -> str | None:
         state = self.ctx.demo.state
@@ -418,10 +419,7 @@ class SetupFlow:
                 name, DEMO_PARTNERS[next(iter(DEMO_PARTNERS))]
             )
         elif self.partner is not None and name:
-            try:
-                out["has_key"] = bool(self.ctx.secrets.get_partner_key(name))
-            except Exception:
-                out["has_key"] = False
+            out["has_key"] = self.ctx.keys.has_partner_key(self.partner)
         return out
 
     def set_partner(self, name: str, key: str | None) -> Partner:

@@ -166,6 +166,15 @@ class MapClientsPage(SetupPage):
             task.add_done_callback(lambda _t: self._sync_ended())
         self.completeChanged.emit()
 
+    def _ensure_grid_sync(self) -> None:
+        """The grid starts its sync only from inside the running loop (a click in the app);
+        a click delivered outside it (a script, a test) must not leave Next waiting forever."""
+        grid = self.grid
+        task = getattr(grid, "_sync_task", None)
+        if getattr(grid, "_dirty", None) and (task is None or task.done()):
+            grid._sync_task = grid.tasks.start(grid.sync_pending())
+            self._grid_changed()
+
     def _sync_ended(self) -> None:
         if shiboken6.isValid(self):
             self._watched_task = None
@@ -386,8 +395,8 @@ class MapClientsPage(SetupPage):
         if self.grid is not None:
             # Through the grid: one undo step (Ctrl+Z) and the grid's own sync.
             changes = self.flow.exact_matches()
-            if changes:
-                self.grid.change(changes, f"auto-match {len(changes)} exact name(s)")
+            if changes and self.grid.change(changes, f"auto-match {len(changes)} exact name(s)"):
+                self._ensure_grid_sync()
             self.status.setStyleSheet("")
             self.status.setText(
                 f"Auto-match mapped {len(changes)} account(s) with identical names"
