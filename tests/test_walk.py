@@ -94,6 +94,29 @@ def drag_drop(qloop: Any, source_view: Any, row: int, target_view: Any, target_r
     in_loop(qloop, deliver)
 
 
+def shoot(qloop: Any, widget: Any, name: str) -> None:
+    """With GRADIENT_DESKTOP_SCREENSHOTS set: ``walk_<name>_light.png`` and ``..._dark.png``."""
+    import os
+
+    if not os.environ.get("GRADIENT_DESKTOP_SCREENSHOTS"):
+        return
+    from gradient_desktop.ui import theme
+
+    app = QtWidgets.QApplication.instance()
+    palette, style = app.palette(), app.style().name()
+    try:
+        for scheme in ("light", "dark"):
+            theme.install(app, scheme)
+            in_loop(qloop, lambda: None)  # let the new palette repaint
+            screenshot(widget, f"walk_{name}_{scheme}.png")
+    finally:
+        app.setStyle(style)
+        app.setPalette(palette)
+        manager = theme.current(app)
+        if manager is not None:
+            manager.scheme = ""
+
+
 # -- what is visible vs what is true ----------------------------------------------------------
 
 
@@ -176,7 +199,7 @@ def assert_one_truth(qloop: Any, window: Any, wizard: Any | None = None, step: s
     label = st.status_label()
     where = f"{step}: {seen}"
     # Status: what Gradient says (once we have asked it) and the same words everywhere.
-    if t["remote_status"] is not None and st.status_seen_at is not None and not st.in_setup:
+    if t["remote_status"] is not None and st.status_seen_at is not None:
         assert LOCAL_STATUS.get(t["remote_status"], t["remote_status"]) == st.status, where
     assert label in seen["row"] and label in seen["status_bar"] and label in seen["title"], where
     # Counts: mapped/total equal the store; queued equals the ledger.
@@ -226,13 +249,21 @@ def next_step(qloop: Any, wizard: Any, expected: Step) -> Any:
     return wizard.currentPage()
 
 
-def drive_wizard(qloop: Any, window: Any, wizard: Any, *, reconnect: bool, shots: str = "") -> None:
+def drive_wizard(
+    qloop: Any, window: Any, wizard: Any, *, reconnect: bool, shots: bool = False
+) -> None:
     vendor = wizard.currentPage()
     wait_until(qloop, lambda: vendor.name_edit.text() == "Northwind Cloud Backup")
     assert_one_truth(qloop, window, wizard, "wizard step 1")
+    if shots:
+        shoot(qloop, wizard, "wizard_1_vendor")
     product = next_step(qloop, wizard, Step.PRODUCT)
     wait_until(qloop, lambda: product.sku_list.count() == 3 and not product.running)
+    if shots:
+        shoot(qloop, wizard, "wizard_2_product")
     next_step(qloop, wizard, Step.PARTNER_KEY)
+    if shots:
+        shoot(qloop, wizard, "wizard_3_partner_key")
     auth = next_step(qloop, wizard, Step.AUTHENTICATE)
     wait_until(qloop, auth.isComplete)
     # Defect 4: the partners list follows the wizard (PENDING on Gradient now).
@@ -241,6 +272,9 @@ def drive_wizard(qloop: Any, window: Any, wizard: Any, *, reconnect: bool, shots
     assert window.ctx.state.get(pid).status == "pending"
     assert "step 4 of 6" in partner_row_text(window, pid)
     assert not auth.cancel_button.isVisible()  # defect 13: no second, greyed-out Cancel
+    if shots:
+        shoot(qloop, wizard, "wizard_4_authenticate")
+        shoot(qloop, window, "main_during_setup")
     mapping = next_step(qloop, wizard, Step.MAP_CLIENTS)
     wait_until(qloop, mapping.isComplete, timeout=60)
     assert_one_truth(qloop, window, wizard, "wizard step 5 loaded")
@@ -275,7 +309,7 @@ def drive_wizard(qloop: Any, window: Any, wizard: Any, *, reconnect: bool, shots
         wait_until(qloop, mapping.isComplete, timeout=60)
         assert_one_truth(qloop, window, wizard, "after accepting suggestions")
         if shots:
-            screenshot(wizard, f"wizard_5_map_clients{shots}.png")
+            shoot(qloop, wizard, "wizard_5_map_clients")
     activate = next_step(qloop, wizard, Step.ACTIVATE)
     # Defect 5: a reconnect never offers to overwrite counts by default.
     assert activate.usage_box.isChecked() == (not reconnect)
@@ -283,6 +317,8 @@ def drive_wizard(qloop: Any, window: Any, wizard: Any, *, reconnect: bool, shots
     wait_until(qloop, lambda: activate.isComplete() and not activate.running, timeout=120)
     assert "ACTIVE" in activate.status.text()
     assert_one_truth(qloop, window, wizard, "activated")
+    if shots:
+        shoot(qloop, wizard, "wizard_6_activate")
     click(qloop, wizard.button(QtWidgets.QWizard.WizardButton.FinishButton))
     wait_until(qloop, lambda: window.partners_view.wizard is None)
 
@@ -322,6 +358,8 @@ def test_walk_new_user_from_first_run_to_restart(qtbot: Any, qloop: Any, run: in
 def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> None:
     shots = run == 1
     assert_one_truth(qloop, window, None, "first run")
+    if shots:
+        shoot(qloop, window, "first_run")
     # -- Try the demo ------------------------------------------------------------------------
     click(qloop, window.partners_view.demo_button)
     wait_until(qloop, lambda: window.partner is not None)
@@ -337,11 +375,14 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     wizard = window.partners_view.wizard
     assert wizard is not None
     qtbot.addWidget(wizard)
-    drive_wizard(qloop, window, wizard, reconnect=False, shots="_walk" if shots else "")
+    drive_wizard(qloop, window, wizard, reconnect=False, shots=shots)
     assert (
         ctx.demo.state.integration(ctx.demo.partner_key(window.partner.name))["status"] == "active"
     )
     assert_one_truth(qloop, window, None, "wizard closed")
+    if shots:
+        window.tabs.setCurrentIndex(1)  # Mapping
+        shoot(qloop, window, "mapping")
     # -- Usage: set, then add and subtract, then push -----------------------------------------
     window.tabs.setCurrentWidget(usage_page(window))
     page = usage_page(window)
@@ -354,6 +395,8 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     stage(qloop, page, "7", page.set_button)
     wait_until(qloop, lambda: len(page.usage.staged) == 2)
     assert_one_truth(qloop, window, None, "staged")
+    if shots:
+        shoot(qloop, window, "usage_staged")
     click(qloop, page.push_button)
     wait_until(qloop, lambda: not page.pushing and page.usage is not None, timeout=60)
     wait_until(
@@ -374,7 +417,7 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     a1, _ = accounts.cell_key(accounts.index(1, 1))
     assert counts[(sid, a0)]["unitCount"] == 45 and counts[(sid, a1)]["unitCount"] == 5
     if shots:
-        screenshot(window, "walk_usage.png")
+        shoot(qloop, window, "usage_pushed")
     # -- Integration check ---------------------------------------------------------------------
     check = window.pages[0]
     window.tabs.setCurrentWidget(check)
@@ -383,7 +426,7 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     assert check.marks()["active"] is True
     assert_one_truth(qloop, window, None, "checked")
     if shots:
-        screenshot(window, "walk_check.png")
+        shoot(qloop, window, "check")
     # -- Disconnect (keep the key) ------------------------------------------------------------
     click(
         qloop,
@@ -406,6 +449,8 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     # Defect 4: the check's 6/6 is not shown as current after a disconnect.
     assert check.marks() == {} and "out of date" in check.last_check.text()
     assert_one_truth(qloop, window, None, "disconnected")
+    if shots:
+        shoot(qloop, window, "disconnected")
     # -- Reconnect ------------------------------------------------------------------------------
     click(qloop, button)
     wizard = window.partners_view.wizard
@@ -425,6 +470,8 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     click(qloop, page.push_button)
     wait_until(qloop, lambda: (ctx.state.get(pid).push_progress or (0, 0))[0] >= 3, timeout=60)
     assert_one_truth(qloop, window, None, "mid-push")
+    if shots:
+        shoot(qloop, window, "mid_push")
     in_loop(qloop, window.close)
     wait_until(qloop, lambda: not page.pushing, timeout=30)
     httpx.post(f"{base}/_sandbox/faults", json={"latencyMs": 0}, timeout=10).raise_for_status()
@@ -439,6 +486,8 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     page2 = usage_page(window2)
     wait_until(qloop, lambda: ctx2.state.touch(pid).queued == 0 and not page2.pushing, timeout=90)
     assert_one_truth(qloop, window2, None, "after restart")
+    if run == 1:
+        shoot(qloop, window2, "after_restart")
     counts = ctx2.demo.state.counts(ctx2.demo.partner_key(window2.partner.name))
     assert all(counts[(s, a)]["unitCount"] == 3 for (a, s) in keys)
     window2.close()

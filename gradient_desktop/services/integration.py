@@ -226,13 +226,16 @@ class IntegrationService:
             organization_name=integration.name,
             last_synced_at=_parse_time(integration.last_synced_at),
         )
+        self.ctx.state.note_status(partner.id or 0)
 
     async def disconnect(self, partner: Partner, *, remove_keys: bool = False) -> None:
         """Vendor-side disconnect: status *inactive* (§10.11); keys kept unless asked."""
         try:
             await self.ctx.client_for(partner).set_status("inactive")
             on_gradient = "Gradient set to inactive"
+            acknowledged = True
         except ApiError as exc:
+            acknowledged = False
             # A partner who disconnected on Gradient's side already invalidated the key (401):
             # the local disconnect must still succeed.
             log.info("status inactive not accepted (%s); disconnecting locally", type(exc).__name__)
@@ -252,6 +255,8 @@ class IntegrationService:
         self.partners.update(
             partner.id or 0, status=PartnerStatus.DISCONNECTED.value, setup_step=0
         )
+        if acknowledged:  # Gradient confirmed it: that is its status now
+            self.ctx.state.note_status(partner.id or 0)
         await self.ctx.drop_clients(partner.id or 0)
         if remove_keys:
             self.ctx.keys.delete_partner_key(partner)

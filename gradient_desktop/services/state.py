@@ -84,8 +84,10 @@ class PartnerState:
     demo: bool = False
     #: The integration status as Gradient last reported it (or set by us and acknowledged).
     status: str = "unknown"
-    #: When Gradient last reported the status / acknowledged a sync (None: never).
+    #: When Gradient last told us the status, in this run of the app (None: not yet).
     status_seen_at: datetime | None = None
+    #: When Gradient last received usage for this integration, as Gradient reports it.
+    usage_seen_at: datetime | None = None
     setup_step: int = 0
     accounts_total: int = 0
     accounts_published: int = 0
@@ -116,14 +118,18 @@ class PartnerState:
     def status_label(self) -> str:
         """ "SETUP · step 3 of 6" while in setup, else the status in capitals."""
         if self.in_setup:
-            return f"SETUP · step {self.setup_step} of {SETUP_LAST}"
+            label = f"SETUP · step {self.setup_step} of {SETUP_LAST}"
+            # What Gradient says matters during the setup too (PENDING after step 4).
+            return label if self.status == "unknown" else f"{label} · {self.status.upper()}"
         return self.status.upper()
 
     def status_with_age(self, now: datetime | None = None) -> str:
         """ "ACTIVE · checked 2 min ago": for screens where the status may be stale."""
         label = self.status_label()
         if self.status_seen_at is None:
-            return f"{label} · not checked with Gradient yet" if not self.in_setup else label
+            if self.in_setup or self.status == "unknown":
+                return label if self.in_setup else f"{label} · not checked with Gradient yet"
+            return f"{label} · not checked since the app started"
         return f"{label} · checked {age(self.status_seen_at, now)}"
 
     def queue_text(self) -> str:
@@ -174,6 +180,7 @@ class _Memory:
     last_push: PushOutcome | None = None
     last_check: CheckOutcome | None = None
     announced: float = 0.0
+    status_seen_at: datetime | None = None
 
 
 class StateHub:
@@ -239,6 +246,11 @@ class StateHub:
         memory.last_push = PushOutcome(text, datetime.now(UTC), landed, total, ok)
         self.touch(partner_id)
 
+    def note_status(self, partner_id: int) -> None:
+        """Gradient just told us the partner's status (already written to the store)."""
+        self._mem(partner_id).status_seen_at = datetime.now(UTC)
+        self.touch(partner_id)
+
     def note_check(
         self,
         partner_id: int,
@@ -301,7 +313,8 @@ class StateHub:
             name=partner.name,
             demo=self.ctx.is_demo_url(partner.base_url),
             status=partner.status,
-            status_seen_at=partner.last_synced_at,
+            status_seen_at=memory.status_seen_at,
+            usage_seen_at=partner.last_synced_at,
             setup_step=partner.setup_step,
             accounts_total=int(accounts),
             accounts_published=int(published),

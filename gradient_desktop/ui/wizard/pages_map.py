@@ -349,6 +349,12 @@ class MapClientsPage(SetupPage):
         self._update_buttons()
 
     def _update_summary(self, accounts: int, mapped: int) -> None:
+        # The counts come from the partner's state (services/state.py), the same numbers the
+        # partners list and status bar show; the arguments are only a fallback.
+        partner = self.flow.partner
+        st = self.setup.ctx.state.get(partner.id or 0) if partner is not None else None
+        if st is not None:
+            accounts, mapped = st.accounts_total, st.accounts_mapped
         syncing = (
             " · saving changes to Gradient… (Next is available when they are saved)"
             if self._syncing or self.syncing
