@@ -323,6 +323,32 @@ def drive_wizard(
     wait_until(qloop, lambda: window.partners_view.wizard is None)
 
 
+def confirm_quit_if_asked(qloop: Any, window: Any) -> None:
+    """Quitting mid-push may ask first ("a push is running"): answer it as a user who quits
+    anyway would, by clicking the button that accepts."""
+    roles = (
+        QtWidgets.QMessageBox.ButtonRole.AcceptRole,
+        QtWidgets.QMessageBox.ButtonRole.YesRole,
+        QtWidgets.QMessageBox.ButtonRole.DestructiveRole,
+    )
+
+    def asked() -> Any:
+        return next(
+            (
+                w
+                for w in QtWidgets.QApplication.topLevelWidgets()
+                if isinstance(w, QtWidgets.QMessageBox) and w.isVisible()
+            ),
+            None,
+        )
+
+    wait_until(qloop, lambda: asked() is not None or not window.isVisible(), timeout=10)
+    box = asked()
+    if box is not None:
+        button = next(b for b in box.buttons() if box.buttonRole(b) in roles)
+        click(qloop, button)
+
+
 def usage_page(window: Any) -> Any:
     return next(p for p in window.pages if getattr(p, "title", "") == "Usage")
 
@@ -470,10 +496,14 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     click(qloop, page.push_button)
     wait_until(qloop, lambda: (ctx.state.get(pid).push_progress or (0, 0))[0] >= 3, timeout=60)
     assert_one_truth(qloop, window, None, "mid-push")
+    assert not window.partners_view.sync_action.isEnabled()  # no second push meanwhile
     if shots:
         shoot(qloop, window, "mid_push")
-    in_loop(qloop, window.close)
-    wait_until(qloop, lambda: not page.pushing, timeout=30)
+    in_loop(qloop, window.activateWindow)
+    wait_until(qloop, window.isActiveWindow)  # shortcuts go to the active window
+    key(qloop, window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Q
+    confirm_quit_if_asked(qloop, window)
+    wait_until(qloop, lambda: not page.pushing and not window.isVisible(), timeout=30)
     httpx.post(f"{base}/_sandbox/faults", json={"latencyMs": 0}, timeout=10).raise_for_status()
     left = ctx.state.touch(pid).queued
     assert 0 < left <= total

@@ -239,8 +239,13 @@ class PartnersView(QtWidgets.QWidget):
     def _update_actions(self) -> None:
         s = self.current_state()
         busy = s is not None and self.tasks.busy
+        # Not while a push runs (from the Usage page): Sync now would start a second one.
         self.sync_action.setEnabled(
-            s is not None and not s.in_setup and s.status in ("active", "pending") and not busy
+            s is not None
+            and not s.in_setup
+            and s.status in ("active", "pending")
+            and s.push_progress is None
+            and not busy
         )
         self.disconnect_action.setEnabled(
             (s is not None and not busy and s.status not in ("disconnected", "unknown"))
