@@ -515,7 +515,10 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     wait_until(qloop, lambda: window2.partner is not None)
     page2 = usage_page(window2)
     wait_until(qloop, lambda: ctx2.state.touch(pid).queued == 0 and not page2.pushing, timeout=90)
+    # The app asks Gradient for the status once after a start, so no stale status is shown.
+    wait_until(qloop, lambda: ctx2.state.get(pid).status_seen_at is not None)
     assert_one_truth(qloop, window2, None, "after restart")
+    assert "checked just now" in window2.status_label.text()
     if run == 1:
         shoot(qloop, window2, "after_restart")
     counts = ctx2.demo.state.counts(ctx2.demo.partner_key(window2.partner.name))

@@ -27,6 +27,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.ctx = ctx
         self.tasks = TaskRunner(self)
         self.partner: Partner | None = None
+        self._status_asked: set[int] = set()
         self._painted = False
         self._quit_confirmed = False
         self.quit_box: QtWidgets.QMessageBox | None = None
@@ -106,6 +107,32 @@ class MainWindow(QtWidgets.QMainWindow):
         self.ctx.settings.last_partner = partner.name if partner else None
         self.partner_changed.emit(partner)
         self._update_status()
+        self._ask_status_if_unknown()
+
+    def _ask_status_if_unknown(self) -> None:
+        """A connected partner whose status Gradient has not told us in this run (the app just
+        started): ask once in the background, so what is shown is what Gradient says now."""
+        st = self.ctx.state.get(self.partner.id or 0) if self.partner is not None else None
+        if (
+            st is None
+            or st.status_seen_at is not None
+            or st.in_setup
+            or st.status not in ("active", "pending")
+            or st.partner_id in self._status_asked
+        ):
+            return
+        self._status_asked.add(st.partner_id)
+        from gradient_desktop.services.integration import IntegrationService
+
+        partner = self.partner
+
+        async def ask() -> None:
+            try:
+                await IntegrationService(self.ctx).refresh(partner)
+            except Exception as exc:  # shown as "not checked"; Sync now says why
+                log.info("status of partner #%s not refreshed: %s", partner.id, exc)
+
+        self.tasks.start(ask())
 
     def _on_state(self, partner_id: int) -> None:
         """The current partner's state changed: title and status bar follow; pages that hold
