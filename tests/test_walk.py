@@ -211,6 +211,9 @@ def assert_one_truth(qloop: Any, window: Any, wizard: Any | None = None, step: s
         assert f"{t['queued']:,} count(s) waiting" in seen["status_bar"], where
     if not t["queued"]:
         assert "waiting" not in seen["status_bar"] and "waiting" not in seen["row"], where
+    # The Mapping page's own counters agree (its grid re-reads mappings made elsewhere).
+    grid = window.pages[1].accounts
+    wait_until(qloop, lambda: f"● {t['mapped']:,} mapped" in grid.status.text(), timeout=10)
     if "wizard_summary" in seen:
         assert f"{t['mapped']} of {t['accounts']}" in seen["wizard_summary"], where
     # Check marks: shown only while they describe the current status.
