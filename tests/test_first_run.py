@@ -123,25 +123,3 @@ def test_not_now_or_escape_closes_it_and_creates_nothing(
     again = show_first_run(window)
     assert again is not None
     again.reject()
-
-
-def test_first_run_says_when_keys_cannot_be_stored(window: Any) -> None:
-    """The README promises the app tells you at first run when no keyring works (#11, 13)."""
-    import keyring
-    from keyring.backends import fail
-
-    from gradient_desktop.ui.first_run import show_first_run
-
-    dialog = show_first_run(window)
-    assert dialog is not None and not dialog.screen_.keyring_warning.isVisible()
-    dialog.close()
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        dialog = show_first_run(window)
-        warning = dialog.screen_.keyring_warning
-        assert warning.isVisible() and "gnome-keyring" in warning.text()
-        assert "demo works without one" in warning.text()
-        dialog.close()
-    finally:
-        keyring.set_keyring(previous)

@@ -14,8 +14,8 @@ from pathlib import Path
 from gradient_desktop.api import ClientOptions, Credentials, ProxyChoice, VendorApiClient
 from gradient_desktop.config import Settings, database_path
 from gradient_desktop.secrets import SecretStore
-from gradient_desktop.services.push_activity import PushActivity
 from gradient_desktop.services.keys import KeyDoor, MissingKeyError  # noqa: F401 (re-exported)
+from gradient_desktop.services.push_activity import PushActivity
 from gradient_desktop.store import Database, Outbox, open_database
 from gradient_desktop.store.models import Partner, VendorProfile
 

@@ -403,7 +403,7 @@ class MapClientsPage(SetupPage):
             changes = self.flow.exact_matches()
             if changes and self.grid.change(changes, f"auto-match {len(changes)} exact name(s)"):
                 self._ensure_grid_sync()
-            self.status.setStyleSheet("")
+            theme.tint(self.status, None)
             self.status.setText(
                 f"Auto-match mapped {len(changes)} account(s) with identical names"
                 + (" (Ctrl+Z undoes it)." if changes else ".")
