@@ -116,6 +116,11 @@ def test_sync_now_pushes_queued_counts_and_reports(
     view.sync_action.trigger()
     wait_action(qloop, view)
     assert "1 of 1 counts landed" in view.message.text()
+    # What a user can check (#11 defect 11), not "0 account(s) published".
+    st = ctx.state.get(partner.id)
+    assert f"{st.accounts_published} of {st.accounts_total} on Gradient" in view.message.text()
+    assert f"{st.accounts_mapped} mapped" in view.message.text()
+    assert "is ACTIVE on Gradient" in view.message.text()
     assert ctx.demo.state.counts(PARTNER_DEMO)[(service, account)]["unitCount"] == 42
 
 
