@@ -130,8 +130,8 @@ def partner_row_text(window: Any, pid: int) -> str:
 
 def collect_visible(window: Any, wizard: Any | None) -> dict[str, Any]:
     """Everything a user can read about the current partner, as text and ticks."""
-    check = window.pages[0]
-    usage = next(p for p in window.pages if getattr(p, "title", "") == "Usage")
+    check = page_titled(window, "Integration check")
+    usage = page_titled(window, "Usage")
     pid = window.partner.id if window.partner else None
     seen: dict[str, Any] = {
         "row": partner_row_text(window, pid) if pid else "",
@@ -212,7 +212,7 @@ def assert_one_truth(qloop: Any, window: Any, wizard: Any | None = None, step: s
     if not t["queued"]:
         assert "waiting" not in seen["status_bar"] and "waiting" not in seen["row"], where
     # The Mapping page's own counters agree (its grid re-reads mappings made elsewhere).
-    grid = window.pages[1].accounts
+    grid = page_titled(window, "Mapping").accounts
     wait_until(qloop, lambda: f"● {t['mapped']:,} mapped" in grid.status.text(), timeout=10)
     if "wizard_summary" in seen:
         assert f"{t['mapped']} of {t['accounts']}" in seen["wizard_summary"], where
@@ -352,6 +352,10 @@ def confirm_quit_if_asked(qloop: Any, window: Any) -> None:
         click(qloop, button)
 
 
+def page_titled(window: Any, title: str) -> Any:
+    return next(p for p in window.pages if getattr(p, "title", "") == title)
+
+
 def usage_page(window: Any) -> Any:
     return next(p for p in window.pages if getattr(p, "title", "") == "Usage")
 
@@ -410,7 +414,7 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     )
     assert_one_truth(qloop, window, None, "wizard closed")
     if shots:
-        window.tabs.setCurrentIndex(1)  # Mapping
+        window.tabs.setCurrentWidget(page_titled(window, "Mapping"))
         shoot(qloop, window, "mapping")
     # -- Usage: set, then add and subtract, then push -----------------------------------------
     window.tabs.setCurrentWidget(usage_page(window))
@@ -448,7 +452,7 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     if shots:
         shoot(qloop, window, "usage_pushed")
     # -- Integration check ---------------------------------------------------------------------
-    check = window.pages[0]
+    check = page_titled(window, "Integration check")
     window.tabs.setCurrentWidget(check)
     click(qloop, check.run_button)
     wait_until(qloop, lambda: bool(check.marks()) and not check.tasks.busy, timeout=60)
