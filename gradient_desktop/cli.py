@@ -199,6 +199,7 @@ def _partner(args: argparse.Namespace) -> int:
     from gradient_desktop.api import InsecureUrlError
     from gradient_desktop.secrets import KeyringUnavailable
     from gradient_desktop.services.partners import PartnerDirectory, PartnerExists, PartnerNotFound
+    from gradient_desktop.services.state import when
 
     held = _Locked() if args.partner_command != "list" else None
     ctx = _context()
@@ -209,7 +210,7 @@ def _partner(args: argparse.Namespace) -> int:
             if not rows:
                 print("No partners yet. Add one with: gradient-desktop partner add NAME --base-url URL")
             for r in rows:
-                synced = r.last_synced_at.strftime("%Y-%m-%d %H:%M") if r.last_synced_at else "never"
+                synced = when(r.last_synced_at)  # the app's one format, local time
                 print(f"{r.name}\t{r.status}\t{r.base_url}\tlast sync {synced}\t{r.mapped_accounts}/{r.accounts} mapped")
             return EXIT_OK
         if args.partner_command == "remove":
@@ -220,7 +221,7 @@ def _partner(args: argparse.Namespace) -> int:
         ctx.secrets.check_backend()
         profile = directory.profile(args.profile)
         vendor_key = None
-        if profile is None or not ctx.secrets.get_vendor_key(args.profile):
+        if profile is None or not ctx.keys.has_vendor_key(args.profile, profile.base_url):
             vendor_key = _read_key("GRADIENT_VENDOR_KEY", "Vendor API key")
         profile = directory.save_profile(args.profile, args.base_url, vendor_key)
         partner_key = _read_key("GRADIENT_PARTNER_KEY", "Partner API key")

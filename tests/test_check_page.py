@@ -53,7 +53,7 @@ def test_every_step_is_ticked_after_a_complete_setup(
     assert check.title == "Integration check"
     flow = run(qloop, run_demo_setup(ctx))
     check.set_partner(flow.partner)
-    assert check.last_check.text() == "Not checked yet."
+    assert check.last_check.text().startswith("Not checked yet")
     run_check(qloop, check)
     assert check.marks() == dict.fromkeys(
         ("pending", "accounts", "services", "mappings", "active", "usage"), True

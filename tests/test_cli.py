@@ -123,7 +123,8 @@ def test_partner_add_status_push_and_remove_through_the_keyring(
     sandbox: Any, tmp_path: Path, env_keys: None, memory_keyring: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["partner", "add", "contoso", "--base-url", sandbox.base_url]) == 0
-    assert memory_keyring.get_password("gradient-desktop", "partner:contoso") == PARTNER_DEMO
+    # Keyed by the partner's stable id, not its name (#11 "one door for keys").
+    assert memory_keyring.get_password("gradient-desktop", "partner:#1") == PARTNER_DEMO
     assert main(["partner", "list"]) == 0
     assert "contoso" in capsys.readouterr().out
     assert main(["status", "--partner", "contoso"]) == 0
@@ -136,7 +137,7 @@ def test_partner_add_status_push_and_remove_through_the_keyring(
     assert sandbox.state.counts(PARTNER_DEMO)[(skus[0], accounts[1])]["unitCount"] == 6.0
 
     assert main(["partner", "remove", "contoso"]) == 0
-    assert memory_keyring.get_password("gradient-desktop", "partner:contoso") is None
+    assert memory_keyring.get_password("gradient-desktop", "partner:#1") is None
     assert main(["status", "--partner", "contoso"]) == 2
     assert "No partner is named 'contoso'" in capsys.readouterr().err
 

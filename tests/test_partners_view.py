@@ -71,7 +71,7 @@ def test_partners_show_status_colour_counts_and_last_sync(
     text = item_text(view, partner.id)
     mapped = PartnerDirectory(ctx).summaries()
     contoso = next(s for s in mapped if s.id == partner.id)
-    assert "ACTIVE" in text and f"{contoso.mapped_accounts}/{contoso.accounts} mapped" in text
+    assert "ACTIVE" in text and f"{contoso.mapped_accounts}/{contoso.accounts} accounts mapped" in text
     assert "synced never" not in text
     row = next(i for i in range(view.list.count()) if view.list.item(i).data(256) == partner.id)
     expected = theme.color(STATUS_COLORS["active"]).name()
@@ -79,6 +79,8 @@ def test_partners_show_status_colour_counts_and_last_sync(
     assert "SETUP · step 3 of 6" in item_text(view, flow_draft.partner.id)
     view.select(partner.id)
     assert view.sync_action.isEnabled() and view.reconnect_action.text() == "&Reconnect…"
+    # ACTIVE: nothing to reconnect (#11 defect 13).
+    assert not view.reconnect_action.isEnabled()
     assert view.sync_action.shortcut().toString() == "Ctrl+Shift+S"
     view.select(flow_draft.partner.id)
     assert not view.sync_action.isEnabled()
@@ -114,6 +116,11 @@ def test_sync_now_pushes_queued_counts_and_reports(
     view.sync_action.trigger()
     wait_action(qloop, view)
     assert "1 of 1 counts landed" in view.message.text()
+    # What a user can check (#11 defect 11), not "0 account(s) published".
+    st = ctx.state.get(partner.id)
+    assert f"{st.accounts_published} of {st.accounts_total} on Gradient" in view.message.text()
+    assert f"{st.accounts_mapped} mapped" in view.message.text()
+    assert "is ACTIVE on Gradient" in view.message.text()
     assert ctx.demo.state.counts(PARTNER_DEMO)[(service, account)]["unitCount"] == 42
 
 

@@ -130,7 +130,7 @@ def test_disconnect_on_gradient_then_reconnect_with_a_new_key(
         return integration.status
 
     assert run(reconnect()) == "pending"
-    assert ctx.secrets.get_partner_key("Contoso") == new_key
+    assert ctx.partner_key(PartnerDirectory(ctx).get("Contoso")) == new_key
 
 
 def test_push_resumes_rows_left_sending_by_a_crash(ctx: AppContext, sandbox: Any, run: Any) -> None:

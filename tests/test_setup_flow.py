@@ -129,10 +129,10 @@ def test_wrong_partner_key_fails_with_a_reason_and_the_step_stays(sandbox: Any) 
 
     try:
         asyncio.run(go())
+        assert ctx.partner_key(PartnerDirectory(ctx).get("Contoso")) == PARTNER_DEMO
+        assert ctx.secrets.get_vendor_key("Northwind") == VENDOR_KEY
     finally:
         ctx.close()
-    assert ctx.secrets.get_partner_key("Contoso") == PARTNER_DEMO
-    assert ctx.secrets.get_vendor_key("Northwind") == VENDOR_KEY
 
 
 def test_half_finished_setup_resumes_after_a_restart_on_the_same_sandbox_state() -> None:
@@ -275,8 +275,8 @@ def test_two_partners_at_once_keep_separate_keys_and_data(sandbox: Any) -> None:
 
     try:
         asyncio.run(go())
-        assert ctx.secrets.get_partner_key("Contoso") == PARTNER_DEMO
-        assert ctx.secrets.get_partner_key("Fabrikam") == PARTNER_SMALL
+        assert ctx.partner_key(PartnerDirectory(ctx).get("Contoso")) == PARTNER_DEMO
+        assert ctx.partner_key(PartnerDirectory(ctx).get("Fabrikam")) == PARTNER_SMALL
         for key in (PARTNER_DEMO, PARTNER_SMALL):
             assert sandbox.state.integration(key)["status"] == "active"
             assert len(sandbox.state.accounts(key, only_mapped=True)) == 5

@@ -11,6 +11,7 @@ from gradient_desktop.api import ClientOptions
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL, VENDOR_KEY
 from gradient_desktop.sandbox.server import SandboxOptions, SandboxServer
 from gradient_desktop.services.context import DEMO_PROFILE, AppContext
+from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.setup import SetupFlow, Step
 from tests.gui_helpers import (
     close_ctx,
@@ -162,7 +163,7 @@ def test_wrong_key_stays_on_authenticate_with_the_reason_then_a_good_key_passes(
     auth = next_page(qloop, wizard, Step.AUTHENTICATE)
     wait_until(qloop, auth.isComplete)
     assert not auth.error_label.isVisible()
-    assert ctx.secrets.get_partner_key("Contoso") == PARTNER_DEMO
+    assert ctx.partner_key(PartnerDirectory(ctx).get("Contoso")) == PARTNER_DEMO
     assert sandbox.state.integration(PARTNER_DEMO)["status"] == "pending"
 
 

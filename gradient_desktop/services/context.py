@@ -13,8 +13,8 @@ from pathlib import Path
 
 from gradient_desktop.api import ClientOptions, Credentials, ProxyChoice, VendorApiClient
 from gradient_desktop.config import Settings, database_path
-from gradient_desktop.logsetup import register_credentials
 from gradient_desktop.secrets import SecretStore
+from gradient_desktop.services.keys import KeyDoor, MissingKeyError  # noqa: F401 (re-exported)
 from gradient_desktop.services.push_activity import PushActivity
 from gradient_desktop.store import Database, Outbox, open_database
 from gradient_desktop.store.models import Partner, VendorProfile
@@ -27,10 +27,6 @@ SANDBOX_URL = "sandbox://demo"
 DEMO_PROFILE = "Demo vendor (sandbox)"
 #: File (in the data folder) holding the demo sandbox between runs.
 DEMO_SNAPSHOT = "demo-sandbox.json"
-
-
-class MissingKeyError(RuntimeError):
-    """No key is stored for a profile or partner; the message says how to add one."""
 
 
 @dataclass
@@ -160,6 +156,12 @@ class AppContext:
         self.demo = demo or DemoEnvironment()
         self._clients: dict[tuple[int, str, tuple[float, str, str]], VendorApiClient] = {}
         self.push_activity = PushActivity()  # pushes running now (PushService registers them)
+        #: The one door for keys (services/keys.py): keyring or demo keys, per partner.
+        self.keys = KeyDoor(self)
+        from gradient_desktop.services.state import StateHub
+
+        #: The one source of truth every screen renders from (services/state.py).
+        self.state = StateHub(self)
 
     @classmethod
     def open(cls, db_path: Path | None = None, *, start_fresh: bool = False) -> AppContext:
@@ -179,31 +181,13 @@ class AppContext:
         return ClientOptions(connect_timeout=timeout, read_timeout=timeout, proxy=proxy)
 
     def vendor_key(self, profile: VendorProfile) -> str:
-        if self.is_demo_url(profile.base_url):
-            return self.demo.vendor_key
-        key = self.secrets.get_vendor_key(profile.name)
-        if not key:
-            raise MissingKeyError(
-                f"No vendor API key is stored for the vendor profile {profile.name!r}. "
-                "Open the setup wizard (Connect a partner) and enter it again."
-            )
-        return key
+        return self.keys.vendor_key(profile)
 
     def partner_key(self, partner: Partner) -> str:
-        if self.is_demo_url(partner.base_url):
-            return self.demo.partner_key(partner.name)
-        key = self.secrets.get_partner_key(partner.name)
-        if not key:
-            raise MissingKeyError(
-                f"No partner API key is stored for {partner.name!r}. Ask the MSP for a new key "
-                "(Synthesize → Integrations → Generate API Tokens) and reconnect the partner."
-            )
-        return key
+        return self.keys.partner_key(partner)
 
     def credentials(self, profile: VendorProfile, partner: Partner) -> Credentials:
-        creds = Credentials(self.vendor_key(profile), self.partner_key(partner))
-        register_credentials(creds.vendor_key, creds.partner_key)
-        return creds
+        return self.keys.credentials(profile, partner)
 
     def profile_of(self, partner: Partner) -> VendorProfile:
         with self.db.session() as s:
@@ -231,7 +215,7 @@ class AppContext:
 
     def client_with(self, base_url: str, creds: Credentials) -> VendorApiClient:
         """A client for keys not stored yet (the wizard's authenticate step); caller closes it."""
-        register_credentials(creds.vendor_key, creds.partner_key)
+        KeyDoor.register(creds)
         url = self.resolve_base_url(base_url)
         return VendorApiClient(url, creds, self.client_options(url))
 
@@ -265,6 +249,5 @@ def env_credentials() -> Credentials | None:
     """Keys from GRADIENT_VENDOR_KEY / GRADIENT_PARTNER_KEY (scheduled runs without a keyring)."""
     vendor, partner = os.environ.get("GRADIENT_VENDOR_KEY"), os.environ.get("GRADIENT_PARTNER_KEY")
     if vendor and partner:
-        register_credentials(vendor, partner)
-        return Credentials(vendor, partner)
+        return KeyDoor.register(Credentials(vendor, partner))
     return None

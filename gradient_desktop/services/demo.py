@@ -32,11 +32,11 @@ def ensure_demo_partner(ctx: AppContext, name: str = DEFAULT_DEMO_PARTNER) -> Pa
     directory = PartnerDirectory(ctx)
     profile = directory.demo_profile()
     ctx.demo.ensure_started()  # reads the snapshot, which may know this partner's current key
-    if name not in ctx.demo.partner_keys:
-        ctx.demo.partner_keys[name] = DEMO_PARTNERS.get(name, "sandbox-partner-demo")
     try:
         partner = directory.get(name)
     except LookupError:
         partner = directory.add(name, profile, base_url=SANDBOX_URL)
+    if name not in ctx.demo.partner_keys:  # the seed's public key, unless a reconnect made one
+        ctx.keys.set_partner_key(partner, DEMO_PARTNERS.get(name, "sandbox-partner-demo"))
     IntegrationService(ctx).save_customers(partner, demo_customers(ctx, name))
     return partner

@@ -177,6 +177,7 @@ class IntegrationService:
             for sku in skus:
                 s.add(PartnerService(partner_id=partner.id or 0, service_id=sku.id, name=sku.name))
             s.commit()
+        self.ctx.state.touch(partner.id)
 
     def services(self, partner: Partner) -> list[PartnerService]:
         with self.ctx.db.session() as s:
@@ -225,13 +226,16 @@ class IntegrationService:
             organization_name=integration.name,
             last_synced_at=_parse_time(integration.last_synced_at),
         )
+        self.ctx.state.note_status(partner.id or 0)
 
     async def disconnect(self, partner: Partner, *, remove_keys: bool = False) -> None:
         """Vendor-side disconnect: status *inactive* (§10.11); keys kept unless asked."""
         try:
             await self.ctx.client_for(partner).set_status("inactive")
             on_gradient = "Gradient set to inactive"
+            acknowledged = True
         except ApiError as exc:
+            acknowledged = False
             # A partner who disconnected on Gradient's side already invalidated the key (401):
             # the local disconnect must still succeed.
             log.info("status inactive not accepted (%s); disconnecting locally", type(exc).__name__)
@@ -251,9 +255,11 @@ class IntegrationService:
         self.partners.update(
             partner.id or 0, status=PartnerStatus.DISCONNECTED.value, setup_step=0
         )
+        if acknowledged:  # Gradient confirmed it: that is its status now
+            self.ctx.state.note_status(partner.id or 0)
         await self.ctx.drop_clients(partner.id or 0)
-        if remove_keys and not self.ctx.is_demo_url(partner.base_url):
-            self.ctx.secrets.delete_partner_key(partner.name)
+        if remove_keys:
+            self.ctx.keys.delete_partner_key(partner)
         log.info(
             "disconnected %s: %s; key %s",
             partner.name,
@@ -303,6 +309,7 @@ class IntegrationService:
                     s.add(row)
                 count += 1
             s.commit()
+        self.ctx.state.touch(partner.id)
         return count
 
     def accounts(self, partner: Partner) -> list[VendorAccount]:
@@ -400,6 +407,7 @@ class IntegrationService:
                     row.sync_state = SyncState.SYNCED.value
                 s.add(row)
             s.commit()
+        self.ctx.state.touch(partner.id)
         return remote
 
     def _mapping_targets(self, partner: Partner) -> dict[str, str]:
@@ -471,6 +479,7 @@ class IntegrationService:
                     s.add(row)
                     result.stale += 1
             s.commit()
+        self.ctx.state.touch(partner.id)
         if progress:
             progress(len(seen))
         return result

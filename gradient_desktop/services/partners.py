@@ -76,8 +76,8 @@ class PartnerDirectory:
     ) -> VendorProfile:
         """Create or update a profile; the key goes to the keyring (not for demo profiles)."""
         base_url = check_base_url(base_url)
-        if vendor_key and not self.ctx.is_demo_url(base_url):
-            self.ctx.secrets.set_vendor_key(name, vendor_key)
+        if vendor_key:
+            self.ctx.keys.set_vendor_key(name, base_url, vendor_key)
         with self.ctx.db.write_session() as s:
             profile = s.exec(select(VendorProfile).where(VendorProfile.name == name)).first()
             if profile is None:
@@ -175,24 +175,26 @@ class PartnerDirectory:
             if s.exec(select(Partner).where(Partner.name == name)).first() is not None:
                 raise PartnerExists(f"A partner named {name!r} exists already; pick another name.")
         if partner_key and replace_key and not self.ctx.is_demo_url(url):
-            self.ctx.secrets.set_partner_key(name, partner_key)
-        elif partner_key and self.ctx.is_demo_url(url):
-            self.ctx.demo.partner_keys[name] = partner_key
+            self.ctx.secrets.check_backend()  # refuse before a row exists without its key
         with self.ctx.db.write_session() as s:
             partner = Partner(name=name, vendor_profile_id=profile.id or 0, base_url=url)
             s.add(partner)
             s.commit()
             s.refresh(partner)
-            return partner
+        if partner_key and replace_key:
+            try:
+                self.ctx.keys.set_partner_key(partner, partner_key)
+            except Exception:
+                self._delete_row(partner.id or 0)
+                raise
+        self.ctx.state.touch(partner.id)
+        return partner
 
     def set_partner_key(self, partner: Partner, key: str) -> None:
-        if self.ctx.is_demo_url(partner.base_url):
-            self.ctx.demo.partner_keys[partner.name] = key
-        else:
-            self.ctx.secrets.set_partner_key(partner.name, key)
+        self.ctx.keys.set_partner_key(partner, key)
 
     def rename(self, partner: Partner, new_name: str) -> Partner:
-        """Give a partner another name; its key moves with it (the name is the keyring user)."""
+        """Give a partner another name (keyring entries are keyed by id: nothing moves)."""
         new_name = new_name.strip()
         if not new_name:
             raise ValueError("The partner needs a name (for example the MSP's company name).")
@@ -203,12 +205,7 @@ class PartnerDirectory:
                 raise PartnerExists(
                     f"A partner named {new_name!r} exists already; pick another name."
                 )
-        if self.ctx.is_demo_url(partner.base_url):
-            key = self.ctx.demo.partner_keys.pop(partner.name, None)
-            if key is not None:
-                self.ctx.demo.partner_keys[new_name] = key
-        else:
-            self.ctx.secrets.rename_partner(partner.name, new_name)
+        self.ctx.keys.rename_partner(partner, new_name)
         return self.update(partner.id or 0, name=new_name)
 
     def unused_name(self, base: str) -> str:
@@ -235,7 +232,8 @@ class PartnerDirectory:
             s.add(partner)
             s.commit()
             s.refresh(partner)
-            return partner
+        self.ctx.state.touch(partner_id)
+        return partner
 
     def set_status(self, partner: Partner, status: str, **fields: Any) -> Partner:
         allowed = {s.value for s in PartnerStatus}
@@ -246,12 +244,15 @@ class PartnerDirectory:
     def remove(self, name: str, *, delete_keys: bool = True) -> None:
         """Forget a partner: its records go (cascade), and its key unless told to keep it."""
         partner = self.get(name)
+        self._delete_row(partner.id or 0)
+        if delete_keys or self.ctx.is_demo_url(partner.base_url):
+            self.ctx.keys.delete_partner_key(partner)
+
+    def _delete_row(self, partner_id: int) -> None:
         with self.ctx.db.write_session() as s:
-            row = s.get(Partner, partner.id)
+            row = s.get(Partner, partner_id)
             if row is not None:
                 s.delete(row)
                 s.commit()
-        if delete_keys and not self.ctx.is_demo_url(partner.base_url):
-            self.ctx.secrets.delete_partner_key(name)
-        self.ctx.demo.partner_keys.pop(name, None)
+        self.ctx.state.forget(partner_id)
 

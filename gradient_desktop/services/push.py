@@ -126,7 +126,9 @@ class PushService:
 
     def enqueue(self, partner: Partner, rows: Iterable[PushRow], actor: str | None = None) -> str:
         """Write the rows to the outbox (one transaction) before anything is sent."""
-        return self.ctx.outbox.enqueue(partner.id or 0, list(rows), actor=actor)
+        batch = self.ctx.outbox.enqueue(partner.id or 0, list(rows), actor=actor)
+        self.ctx.state.touch(partner.id)
+        return batch
 
     def pending(self, partner: Partner) -> int:
         return self.ctx.outbox.pending_count(partner.id or 0)
@@ -158,9 +160,12 @@ class PushService:
         self.ctx.outbox.mark_sending(ids)
         writer = _ResultWriter(self.ctx, ids)
         activity = self.ctx.push_activity.begin(partner.id or 0, partner.name, len(rows))
+        pid = partner.id or 0
+        self.ctx.state.note_push_progress(pid, 0, len(rows))
 
         def progress(event: ProgressEvent) -> None:
             activity.done = event.done
+            self.ctx.state.note_push_progress(pid, event.done, event.total)
             if on_progress is not None:
                 on_progress(event)
 
@@ -177,6 +182,10 @@ class PushService:
         except BaseException as exc:
             what = "cancelled" if isinstance(exc, asyncio.CancelledError) else "stopped"
             log.warning("push to %s %s; unsent counts stay queued", partner.name, what)
+            writer.flush()
+            self.ctx.state.note_push(
+                pid, "The push stopped before the end; unsent counts stay queued.", 0, len(rows), False
+            )
             raise
         finally:
             writer.flush()
@@ -195,6 +204,9 @@ class PushService:
         summary = PushSummary(len(rows), report, resumed=resumed)
         # The audit trail: who got how many, and the outcome, in the words the user saw.
         log.info("push to %s finished: %s", partner.name, summary.text())
+        self.ctx.state.note_push(
+            partner.id or 0, summary.text(), report.ok, report.total, summary.all_landed
+        )
         return summary
 
     def _touch_partner(self, partner: Partner) -> None:

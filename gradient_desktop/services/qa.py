@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 
 from gradient_desktop.api import ApiError, Integration
 from gradient_desktop.services.context import AppContext, MissingKeyError
-from gradient_desktop.services.integration import IntegrationService
+from gradient_desktop.services.integration import IntegrationService, _parse_time
 from gradient_desktop.services.mapping import MappingService
 from gradient_desktop.services.partners import PartnerDirectory
+from gradient_desktop.services.state import when
 from gradient_desktop.store.models import Partner
 
 #: (key, title, what the QA document asks) in the document's order.
@@ -74,6 +75,15 @@ class IntegrationCheck:
         self.partners = PartnerDirectory(ctx)
 
     async def run(self, partner: Partner) -> QaReport:
+        """Run every step; the result becomes the partner's *last check* (services/state.py),
+        which the check page and every other screen render from."""
+        report = await self._run(partner)
+        self.ctx.state.note_check(
+            partner.id or 0, {s.key: s.ok for s in report.steps}, report.checked_at, report.error
+        )
+        return report
+
+    async def _run(self, partner: Partner) -> QaReport:
         report = empty_report(partner.name)
         steps = {s.key: s for s in report.steps}
         try:
@@ -94,7 +104,7 @@ class IntegrationCheck:
             self.partners.update(partner.id or 0, setup_data=data)
             pending.ok, pending.detail = True, "Gradient reports the integration as pending now."
         elif seen_at:
-            pending.ok, pending.detail = True, f"Pending was set and confirmed at {seen_at}."
+            pending.ok, pending.detail = True, f"Pending was set and confirmed on {when(seen_at)}."
         else:
             pending.ok = False
             pending.detail = (
@@ -152,7 +162,7 @@ class IntegrationCheck:
         usage = steps["usage"]
         usage.ok = not integration.never_synced
         usage.detail = (
-            f"Gradient received usage; last at {integration.last_synced_at}."
+            f"Gradient received usage; last on {when(_parse_time(integration.last_synced_at))}."
             if usage.ok
             else "Gradient has not received any usage for this integration yet."
         )

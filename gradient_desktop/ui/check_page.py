@@ -7,9 +7,11 @@ from datetime import datetime
 
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.qa import QA_STEPS, IntegrationCheck, QaReport, empty_report
+from gradient_desktop.services.state import age, when
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.state_binding import binding
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
 MARKS = {True: ("✔", "ok"), False: ("✘", "error"), None: ("–", "muted")}  # theme tokens
@@ -80,30 +82,57 @@ class IntegrationCheckPage(QtWidgets.QWidget):
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.hint)
         self._show(None)
+        binding(ctx).changed.connect(self._on_state)
 
-    # -- partner --------------------------------------------------------------------------------
+    # -- partner ------------------------------------------------------------------------------
 
     def set_partner(self, partner: Partner | None) -> None:
         changed = (partner.id if partner else None) != (self.partner.id if self.partner else None)
         self.partner = partner
-        if changed:
-            if self._task is not None:
-                self._task.cancel()
+        if changed and self._task is not None:
+            self._task.cancel()
+        self.run_button.setEnabled(partner is not None and not self.tasks.busy)
+        self.render()
+
+    def _on_state(self, partner_id: int) -> None:
+        if self.partner is not None and self.partner.id == partner_id:
+            self.render()
+
+    def render(self) -> None:
+        """Ticks, counts and the "last check" line from the partner's state: the last check
+        is shown only while the status it saw is still the status (defect 4)."""
+        st = self.ctx.state.get(self.partner.id or 0) if self.partner is not None else None
+        if self.tasks.busy:
+            return
+        check = st.last_check if st is not None else None
+        if st is None:
             self.report = None
             self._show(None)
-        self.run_button.setEnabled(partner is not None and not self.tasks.busy)
-        last = partner.get_setup_data().get("last_check_at") if partner else None
-        if self.report is None:
-            self.last_check.setText(
-                "No partner selected."
-                if partner is None
-                else (f"Last checked {self._local(last)}; run again to see each step." if last else "Not checked yet.")
-            )
-
-    @staticmethod
-    def _local(stamp: str | datetime) -> str:
-        moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
-        return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            self.last_check.setText("No partner selected.")
+            self.error.hide()
+            return
+        if check is None or st.check_outdated:
+            self.report = None
+            self._show(None)
+            if check is None:
+                self.last_check.setText("Not checked yet: press Run check.")
+            else:
+                self.last_check.setText(
+                    f"The last check ({when(check.at)}) is out of date: the status is "
+                    f"{st.status.upper()} now. Press Run check to check again."
+                )
+            self.error.hide()
+            return
+        if self.report is None or self.report.checked_at != check.at:
+            # A check run elsewhere (another window, the CLI in-process): marks only.
+            self.report = report_from_marks(st.name, check.at, check.marks, check.error)
+        self._show(self.report)
+        self.last_check.setText(
+            f"Last check {when(check.at)} ({age(check.at)}): {check.passed} of {check.total} "
+            "steps pass."
+        )
+        self.error.setText(check.error or "")
+        self.error.setVisible(bool(check.error))
 
     # -- running --------------------------------------------------------------------------------
 
@@ -125,6 +154,8 @@ class IntegrationCheckPage(QtWidgets.QWidget):
     def _stopped(self) -> None:
         self.busy.hide()
         self.run_button.setEnabled(self.partner is not None)
+        if self.partner is not None:
+            self.render()
 
     def _failed(self, exc: BaseException) -> None:
         self._stopped()
@@ -132,16 +163,9 @@ class IntegrationCheckPage(QtWidgets.QWidget):
         self.error.show()
 
     def _done(self, report: QaReport) -> None:
+        self.report = report  # details of the steps; ticks and counts come from the state
         self._stopped()
-        self.report = report
-        self._show(report)
-        self.last_check.setText(
-            f"Last check {self._local(report.checked_at)}: {report.passed} of "
-            f"{len(report.steps)} steps pass."
-        )
-        if report.error:
-            self.error.setText(report.error)
-            self.error.show()
+        self.render()
 
     def _on_theme_changed(self, _scheme: str) -> None:
         self._show(self.report)  # the marks' colours are drawn into the items
@@ -160,5 +184,15 @@ class IntegrationCheckPage(QtWidgets.QWidget):
             self.tree.addTopLevelItem(item)
 
     def marks(self) -> dict[str, bool | None]:
-        """key -> ticked (tests, accessibility)."""
+        """key -> ticked as shown now (tests, accessibility)."""
         return {s.key: s.ok for s in self.report.steps} if self.report else {}
+
+
+def report_from_marks(
+    partner: str, at: datetime, marks: dict[str, bool | None], error: str | None
+) -> QaReport:
+    report = empty_report(partner)
+    report.checked_at, report.error = at, error
+    for step in report.steps:
+        step.ok = marks.get(step.key)
+    return report

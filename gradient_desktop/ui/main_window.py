@@ -27,6 +27,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.ctx = ctx
         self.tasks = TaskRunner(self)
         self.partner: Partner | None = None
+        self._status_asked: set[int] = set()
         self._painted = False
         self._quit_confirmed = False
         self.quit_box: QtWidgets.QMessageBox | None = None
@@ -57,7 +58,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
         self.tasks.busy_changed.connect(self._on_busy)
+        from gradient_desktop.ui.state_binding import binding
+
+        binding(ctx).changed.connect(self._on_state)
+        self._age_timer = QtCore.QTimer(self)
+        self._age_timer.setInterval(30_000)  # "checked 2 min ago" moves on with the clock
+        self._age_timer.timeout.connect(self._update_status)
+        self._age_timer.start()
         self.partners_view.reload()
+        self._update_status()  # also with no partner yet (first run): never a blank bar
 
     # -- pages ---------------------------------------------------------------------------------
 
@@ -96,12 +105,49 @@ class MainWindow(QtWidgets.QMainWindow):
                 partner = None
         self.partner = partner
         self.ctx.settings.last_partner = partner.name if partner else None
-        title = "Gradient Desktop"
-        if partner is not None:
-            demo = " (demo)" if self.ctx.is_demo_url(partner.base_url) and "demo" not in partner.name else ""
-            title = f"{partner.name}{demo} — Gradient Desktop"
-        self.setWindowTitle(title)
         self.partner_changed.emit(partner)
+        self._update_status()
+        self._ask_status_if_unknown()
+
+    def _ask_status_if_unknown(self) -> None:
+        """A connected partner whose status Gradient has not told us in this run (the app just
+        started): ask once in the background, so what is shown is what Gradient says now."""
+        st = self.ctx.state.get(self.partner.id or 0) if self.partner is not None else None
+        if (
+            st is None
+            or st.status_seen_at is not None
+            or st.in_setup
+            or st.status not in ("active", "pending")
+            or st.partner_id in self._status_asked
+        ):
+            return
+        self._status_asked.add(st.partner_id)
+        from gradient_desktop.services.integration import IntegrationService
+
+        partner = self.partner
+
+        async def ask() -> None:
+            try:
+                await IntegrationService(self.ctx).refresh(partner)
+            except Exception as exc:  # shown as "not checked"; Sync now says why
+                log.info("status of partner #%s not refreshed: %s", partner.id, exc)
+
+        self.tasks.start(ask())
+
+    def _on_state(self, partner_id: int) -> None:
+        """The current partner's state changed: title and status bar follow; pages that hold
+        the Partner record get the fresh one."""
+        if self.partner is None or self.partner.id != partner_id:
+            return
+        try:
+            fresh = PartnerDirectory(self.ctx).by_id(partner_id)
+        except LookupError:
+            self.select_partner_id(None)
+            return
+        # Only a changed record goes to the pages (push progress changes the state, not it).
+        if fresh.model_dump() != self.partner.model_dump():
+            self.partner = fresh
+            self.partner_changed.emit(fresh)
         self._update_status()
 
     def refresh_partner(self) -> None:
@@ -111,17 +157,19 @@ class MainWindow(QtWidgets.QMainWindow):
             self.select_partner_id(self.partner.id)
 
     def _update_status(self) -> None:
-        p = self.partner
-        if p is None:
+        """Status bar and window title, rendered from the partner's state (services/state.py)."""
+        st = self.ctx.state.get(self.partner.id or 0) if self.partner is not None else None
+        if st is None:
             self.status_label.setText("No partner selected")
+            self.setWindowTitle("Gradient Desktop")
             return
-        queued = self.ctx.outbox.pending_count(p.id or 0)
-        text = f"{p.name}: {p.status.upper()}"
-        if queued:
-            text += f" · {queued} count(s) queued"
+        demo = " (demo)" if st.demo and "demo" not in st.name else ""
+        self.setWindowTitle(f"{st.name}{demo} — {st.status_label()} — Gradient Desktop")
+        queue = st.queue_text()
+        text = f"{st.name}: {st.status_with_age()}" + (f" · {queue}" if queue else "")
         from gradient_desktop.store.alerts import AlertLedger
 
-        in_doubt = AlertLedger(self.ctx.db).in_doubt(p.id or 0)
+        in_doubt = AlertLedger(self.ctx.db).in_doubt(st.partner_id)
         if in_doubt:
             text += f" · {in_doubt} alert(s) need you (Alerts page)"
         self.status_label.setText(text)

@@ -7,14 +7,17 @@ shortcuts.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory, PartnerSummary
 from gradient_desktop.services.setup import Step
+from gradient_desktop.services.state import PartnerState
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.state_binding import binding
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
 log = logging.getLogger(__name__)
@@ -31,14 +34,8 @@ STATUS_COLORS = {
 }
 
 
-def in_setup(s: PartnerSummary | Partner) -> bool:
+def in_setup(s: PartnerSummary | Partner | PartnerState) -> bool:
     return Step.VENDOR <= s.setup_step <= Step.ACTIVATE
-
-
-def status_text(s: PartnerSummary) -> str:
-    if in_setup(s):
-        return f"SETUP · step {s.setup_step} of 6"
-    return s.status.upper()
 
 
 def _dot(color: QtGui.QColor) -> QtGui.QIcon:
@@ -66,7 +63,14 @@ class PartnersView(QtWidgets.QWidget):
         self.tasks = TaskRunner(self)
         self.directory = PartnerDirectory(ctx)
         self._summaries: list[PartnerSummary] = []
+        self._message_about: tuple[int | None, tuple[str, int]] | None = None
         self.wizard: Any = None
+        binding(ctx).changed.connect(self._on_state)
+        # Ages ("checked 2 min ago") move on with the clock.
+        self._age_timer = QtCore.QTimer(self)
+        self._age_timer.setInterval(30_000)
+        self._age_timer.timeout.connect(self.refresh_ages)
+        self._age_timer.start()
 
         title = QtWidgets.QLabel("<b>Partners</b>")
         self.list = QtWidgets.QListWidget()
@@ -145,19 +149,9 @@ class PartnersView(QtWidgets.QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for s in self._summaries:
-            if s.last_synced_at:
-                synced = s.last_synced_at.astimezone().strftime("%Y-%m-%d %H:%M")
-            else:
-                synced = "never"
-            key = "setup" if in_setup(s) else s.status
-            color = theme.color(STATUS_COLORS.get(key, "muted"))
-            item = QtWidgets.QListWidgetItem(
-                _dot(color),
-                f"{s.name}\n{status_text(s)} · {s.mapped_accounts}/{s.accounts} mapped · "
-                f"synced {synced}",
-            )
+            item = QtWidgets.QListWidgetItem()
+            self._render_item(item, s.id)
             item.setData(QtCore.Qt.ItemDataRole.UserRole, s.id)
-            item.setForeground(color)
             item.setToolTip(
                 f"{s.name}\nVendor profile: {s.profile}"
                 + (f"\nOrganisation: {s.organization_name}" if s.organization_name else "")
@@ -177,6 +171,47 @@ class PartnersView(QtWidgets.QWidget):
             self.partner_selected.emit(None)
         self._update_actions()
 
+    def _render_item(self, item: QtWidgets.QListWidgetItem, partner_id: int) -> None:
+        """One row, from the partner's state (services/state.py) and nothing else."""
+        st = self.ctx.state.get(partner_id)
+        if st is None:
+            return
+        key = "setup" if st.in_setup else st.status
+        color = theme.color(STATUS_COLORS.get(key, "muted"))
+        item.setIcon(_dot(color))
+        item.setForeground(color)
+        item.setText(
+            f"{st.name}\n{st.status_with_age()}\n"
+            f"{st.accounts_mapped}/{st.accounts_total} accounts mapped"
+            + (f" · {st.queue_text()}" if st.queue_text() else "")
+        )
+        item.setData(QtCore.Qt.ItemDataRole.AccessibleTextRole, item.text().replace("\n", ", "))
+
+    def _on_state(self, partner_id: int) -> None:
+        """A partner's state changed: re-render its row (a new or removed partner: the list)."""
+        ids = [s.id for s in self._summaries]
+        st = self.ctx.state.get(partner_id)
+        if (st is None) == (partner_id in ids):
+            self.reload()
+            return
+        if st is None:
+            return
+        row = ids.index(partner_id)
+        self._render_item(self.list.item(row), partner_id)
+        # A message about this partner is stale once its status moved on (defect 4: "is
+        # disconnected" still shown after a reconnect made it ACTIVE).
+        if self._message_about is not None and self._message_about[0] == partner_id:
+            if self._message_about[1] != (st.status, st.setup_step):
+                self._say("")
+        self._update_actions()
+
+    def refresh_ages(self) -> None:
+        """Re-render every row (ages such as "checked 2 min ago" move on with the clock)."""
+        for row, s in enumerate(self._summaries):
+            item = self.list.item(row)
+            if item is not None:
+                self._render_item(item, s.id)
+
     def current_id(self) -> int | None:
         item = self.list.currentItem()
         return item.data(QtCore.Qt.ItemDataRole.UserRole) if item else None
@@ -184,6 +219,10 @@ class PartnersView(QtWidgets.QWidget):
     def current_summary(self) -> PartnerSummary | None:
         pid = self.current_id()
         return next((s for s in self._summaries if s.id == pid), None)
+
+    def current_state(self) -> PartnerState | None:
+        pid = self.current_id()
+        return self.ctx.state.get(pid) if pid is not None else None
 
     def summary_of(self, partner_id: int) -> PartnerSummary | None:
         return next((s for s in self._summaries if s.id == partner_id), None)
@@ -198,12 +237,26 @@ class PartnersView(QtWidgets.QWidget):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        s = self.current_summary()
+        s = self.current_state()
         busy = s is not None and self.tasks.busy
-        self.sync_action.setEnabled(s is not None and not in_setup(s) and s.status in ("active", "pending") and not busy)
-        self.disconnect_action.setEnabled((s is not None and not busy and s.status != "disconnected") or (s is not None and in_setup(s)))
-        self.reconnect_action.setEnabled(s is not None and not busy)
-        if s is not None and in_setup(s):
+        # Not while a push runs (from the Usage page): Sync now would start a second one.
+        self.sync_action.setEnabled(
+            s is not None
+            and not s.in_setup
+            and s.status in ("active", "pending")
+            and s.push_progress is None
+            and not busy
+        )
+        self.disconnect_action.setEnabled(
+            (s is not None and not busy and s.status not in ("disconnected", "unknown"))
+            or (s is not None and s.in_setup)
+        )
+        # Reconnect is for a partner that is not connected; an ACTIVE one has nothing to redo
+        # (defect 13). A setup in progress continues instead.
+        self.reconnect_action.setEnabled(
+            s is not None and not busy and (s.in_setup or s.status != "active")
+        )
+        if s is not None and s.in_setup:
             self.reconnect_action.setText("Continue &setup…")
             self.disconnect_action.setText("&Discard setup…" if s.status == "unknown" else "&Disconnect…")
         else:
@@ -224,13 +277,16 @@ class PartnersView(QtWidgets.QWidget):
         menu.popup(self.list.viewport().mapToGlobal(pos))
 
     def _default_action(self) -> None:
-        s = self.current_summary()
-        if s is not None and (in_setup(s) or s.status in ("disconnected", "unknown")):
+        s = self.current_state()
+        if s is not None and (s.in_setup or s.status in ("disconnected", "unknown")):
             self.reconnect_partner()
 
-    def _say(self, text: str, error: bool = False) -> None:
+    def _say(self, text: str, error: bool = False, partner_id: int | None = None) -> None:
+        """The message line; a message about a partner is cleared once its state moves on."""
         theme.tint(self.message, "error" if error else None)
         self.message.setText(text)
+        st = self.ctx.state.get(partner_id) if partner_id is not None else None
+        self._message_about = (partner_id, (st.status, st.setup_step)) if st else None
 
     # -- the wizard -------------------------------------------------------------------------------
 
@@ -270,8 +326,8 @@ class PartnersView(QtWidgets.QWidget):
         pid = partner_id if partner_id is not None else self.current_id()
         if pid is None:
             return None
-        s = self.summary_of(pid)
-        if s is not None and in_setup(s):
+        s = self.ctx.state.get(pid)
+        if s is not None and s.in_setup:
             flow = SetupFlow.resume(self.ctx, pid)
         else:
             flow = SetupFlow.reconnect(self.ctx, pid)
@@ -302,28 +358,41 @@ class PartnersView(QtWidgets.QWidget):
         partner = self._partner(partner_id)
         if partner is None:
             return None
-        self._say(f"Syncing {partner.name}…")
+        self._say(f"Syncing {partner.name}…", partner_id=partner.id)
         return self._start("sync", partner, self._sync(partner))
 
     async def _sync(self, partner: Partner) -> str:
+        """Status, accounts, mappings, queued counts; the report says what a user can check
+        (numbers Gradient confirmed), not what the app attempted (defect 11)."""
         from gradient_desktop.services.integration import IntegrationService
         from gradient_desktop.services.mapping import MappingService
         from gradient_desktop.services.push import PushService
+        from gradient_desktop.services.state import when
 
         integration = IntegrationService(self.ctx)
         status = await integration.refresh(partner)
-        parts = [f"{partner.name}: {status.status.upper()}"]
+        lines = [f"{partner.name} is {status.status.upper()} on Gradient ({when(datetime.now(UTC))})."]
+        rejected = 0
         if integration.accounts(partner):
             published = await integration.publish_accounts(partner)
-            parts.append(f"{published.created} account(s) published")
-            errors = await MappingService(self.ctx).sync(partner)
-            if errors:
-                parts.append(f"{len(errors)} mapping(s) not accepted")
+            rejected = len(await MappingService(self.ctx).sync(partner))
+            st = self.ctx.state.get(partner.id or 0)
+            if st is not None:
+                lines.append(
+                    f"Accounts: {st.accounts_published} of {st.accounts_total} on Gradient"
+                    + (f" ({published.created} added now)" if published.created else "")
+                    + f", {st.accounts_mapped} mapped."
+                )
+            if published.failed:
+                lines.append(f"{len(published.failed)} account(s) were not accepted.")
+            if rejected:
+                lines.append(f"{rejected} mapping(s) were not accepted; see the Mapping page.")
         push = PushService(self.ctx)
         if push.pending(partner):
-            summary = await push.run(partner)
-            parts.append(summary.text())
-        return "; ".join(parts) + "."
+            lines.append("Counts: " + (await push.run(partner)).text())
+        else:
+            lines.append("Counts: nothing was waiting to be sent.")
+        return " ".join(lines)
 
     def disconnect_partner(
         self, partner_id: int | None = None, remove_keys: bool | None = None
@@ -332,18 +401,18 @@ class PartnersView(QtWidgets.QWidget):
         partner = self._partner(partner_id)
         if partner is None:
             return None
-        s = self.summary_of(partner.id or 0)
-        if s is not None and in_setup(s) and partner.status == "unknown":
+        s = self.ctx.state.get(partner.id or 0)
+        if s is not None and s.in_setup and s.status == "unknown":
             return self._ask_discard(partner)
         if remove_keys is None:
             return self._ask_disconnect(partner)
-        self._say(f"Disconnecting {partner.name}…")
+        self._say(f"Disconnecting {partner.name}…", partner_id=partner.id)
         from gradient_desktop.services.integration import IntegrationService
 
         async def disconnect() -> str:
             await IntegrationService(self.ctx).disconnect(partner, remove_keys=remove_keys)
             kept = "removed from the keyring" if remove_keys else "kept for a reconnect"
-            return f"{partner.name} is disconnected (status inactive on Gradient); its key is {kept}."
+            return f"{partner.name} is disconnected; its key is {kept}."
 
         return self._start("disconnect", partner, disconnect())
 
@@ -396,13 +465,13 @@ class PartnersView(QtWidgets.QWidget):
 
         def done(text: str) -> None:
             self._after(partner)
-            self._say(text)
+            self._say(text, partner_id=partner.id)
             self.action_finished.emit(action, partner.id, text)
 
         def failed(exc: BaseException) -> None:
             self._after(partner)
             text = describe_error(exc)
-            self._say(text, error=True)
+            self._say(text, error=True, partner_id=partner.id)
             self.action_finished.emit(action, partner.id, text)
 
         return self.tasks.start(coro, on_done=done, on_error=failed, on_cancel=lambda: self._after(partner))

@@ -30,6 +30,9 @@ class MappingPage(QtWidgets.QWidget):
         self.services = MappingGrid(
             ctx, self, kind=MappingKind.SERVICE.value, undo_stack=self.undo_stack
         )
+        from gradient_desktop.ui.state_binding import binding
+
+        binding(ctx).changed.connect(self._on_state)
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.accounts)
         self.stack.addWidget(self.services)
@@ -91,6 +94,15 @@ class MappingPage(QtWidgets.QWidget):
         # A partner whose clients were never loaded: load them now, in the background.
         if partner is not None and not self.accounts.state.right.ids and self._loop_running():
             self.refresh()
+
+    def _on_state(self, partner_id: int) -> None:
+        """Mappings changed elsewhere (the wizard's grid, a CSV, the CLI): this grid re-reads
+        them, so its counters never disagree with the partners list (#11 defect 4)."""
+        if self.partner is None or self.partner.id != partner_id:
+            return
+        st = self.ctx.state.get(partner_id)
+        if st is not None and st.accounts_mapped != len(self.accounts.state.mapping):
+            self.accounts.reload()
 
     @staticmethod
     def _loop_running() -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gradient_desktop.services.usage import DriftRow, StagedEdit, StagingError, UsageService
+from gradient_desktop.ui.message_line import MessageLine
 from gradient_desktop.ui.qt import QtWidgets
 from gradient_desktop.ui.tasks import show_error
 from gradient_desktop.ui.usage.dialogs import DriftDialog, ImportDialog
@@ -17,7 +18,7 @@ class FileActions:
     """Needs from the page: ``usage``, ``notice``, ``stage_edits``, dialogs kept as attributes."""
 
     usage: UsageService | None
-    notice: QtWidgets.QLabel
+    notice: MessageLine
     import_dialog: ImportDialog | None
     drift_dialog: DriftDialog | None
 
@@ -40,7 +41,7 @@ class FileActions:
         result = self.usage.import_file(data, filename, bytes_in_file=bytes_in_file)
         if not result.errors:
             self.stage_edits(result.edits, f"import {filename} ({len(result.edits)} changes)")
-            self.notice.setText("" if result.edits else f"{filename}: nothing to change.")
+            self.notice.say("" if result.edits else f"{filename}: nothing to change.", kind="import")
             return
         dialog = ImportDialog(filename, result.rows, result.edits, result.errors, self)
         dialog.stage_requested.connect(
@@ -55,10 +56,19 @@ class FileActions:
             self, "Export counts", "counts.csv", "CSV (*.csv)"
         )
         if path:
-            try:
-                Path(path).write_text(self.usage.export_csv(), encoding="utf-8", newline="")
-            except OSError as exc:
-                show_error(self, "Export counts", exc)
+            self.export_to(path)
+
+    def export_to(self, path: str) -> None:
+        """Write the file and say what was saved where (defect 11: no confirmation before)."""
+        assert self.usage is not None
+        text = self.usage.export_csv()
+        try:
+            Path(path).write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            show_error(self, "Export counts", exc)
+            return
+        rows = max(0, len(text.strip().splitlines()) - 1)
+        self.notice.say(f"Saved {rows:,} count(s) to {path}.", kind="export")
 
     def drift_from_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
@@ -77,7 +87,7 @@ class FileActions:
         try:
             self.show_drift("the demo sandbox", self.usage.drift_from_demo_sandbox(), [])
         except StagingError as exc:
-            self.notice.setText(str(exc))
+            self.notice.say(str(exc), error=True, kind="staging")
 
     def show_drift(self, source: str, rows: list[DriftRow], errors: list[Any]) -> None:
         assert self.usage is not None

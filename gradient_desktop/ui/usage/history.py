@@ -6,6 +6,7 @@ what, result). Rows that did not land are drawn as markers so a failure is visib
 from __future__ import annotations
 
 from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.state import when as format_when
 from gradient_desktop.services.usage import format_amount
 from gradient_desktop.store.models import PartnerService
 from gradient_desktop.store.outbox_rows import HistoryPoint
@@ -160,7 +161,7 @@ class HistoryPanel(QtWidgets.QWidget):
                 )
         rows = []
         for p in reversed(self.points):  # newest first: what a user looks for
-            when = (p.sent_at or p.created_at).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            when = format_when(p.sent_at or p.created_at)  # the app's one format
             who = (p.actor or "").split(" · ")[0]
             result = p.state + (f": {p.last_error}" if p.last_error else "")
             change = f"{_OPS.get(p.op, p.op)} {format_amount(p.unit_count, svc)}"

@@ -25,7 +25,9 @@ from gradient_desktop.services.usage import (
 )
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui import theme
+from gradient_desktop.ui.message_line import MessageLine
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.state_binding import binding
 from gradient_desktop.ui.tasks import TaskRunner, show_error
 from gradient_desktop.ui.usage.dialogs import DriftDialog, ImportDialog
 from gradient_desktop.ui.usage.file_actions import FileActions
@@ -74,6 +76,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.drift_dialog: DriftDialog | None = None
         self._last_live = self._last_bar = 0.0
         self._build()
+        binding(ctx).changed.connect(self.render_state)
         self.set_partner(None)
 
     # -- layout ------------------------------------------------------------------------------
@@ -93,10 +96,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         theme.tint(self.banner, None, background="queued_bg")
         self.banner.setMargin(6)
         self.banner.hide()
-        self.notice = QtWidgets.QLabel()
-        self.notice.setWordWrap(True)
-        theme.tint(self.notice, "error")
-        self.notice.setAccessibleName("Usage messages")
+        self.notice = MessageLine("Usage messages")
 
         self.view_choice = QtWidgets.QComboBox()
         self.view_choice.addItems(["Grid", "List"])
@@ -268,6 +268,8 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.drift_sandbox_action.setEnabled(
             bool(partner and self.ctx.is_demo_url(partner.base_url))
         )
+        if partner is not None:
+            self.ctx.state.touch(partner.id)  # another process may have queued rows meanwhile
         self.reload()
         message = self.usage.unfinished() if self.usage is not None else None
         if message:  # an earlier session stopped mid-push: say what, then finish it
@@ -290,11 +292,36 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.flat_model.reset(snap, self.usage.staged)
         self._size_columns()
         self.staged_changed(refresh_cells=False)
-        if not snap.services or not snap.accounts:
-            self.notice.setText(
-                "No mapped accounts or services yet: map accounts on the Mapping page and choose "
-                "the integration's services in the setup wizard, then come back here."
+        self.render_state()
+
+    def render_state(self, partner_id: int | None = None) -> None:
+        """Banner, "nothing to edit" message and Push button from the partner's state
+        (services/state.py): shown while true, gone as soon as it is not (defect 3)."""
+        if self.usage is None or (partner_id is not None and partner_id != self.usage.pid):
+            return
+        st = self.ctx.state.get(self.usage.pid)
+        if st is None:
+            return
+        if not st.accounts_mapped or not st.services:
+            self.notice.say(
+                "Nothing to count yet: map accounts on the Mapping page"
+                + (" and choose the integration's services in the setup wizard" if not st.services else "")
+                + ", then come back here.",
+                kind="empty",
             )
+        else:
+            self.notice.clear_kind("empty")
+        if not st.queued and not self.pushing:
+            self.banner.hide()  # an interrupted push the banner spoke of has finished
+        n = len(self.usage.staged)
+        can_push = (n > 0 or st.queued > 0) and not self.pushing
+        self.push_button.setEnabled(can_push)
+        self.push_action.setEnabled(can_push)
+        self.push_button.setToolTip(
+            "Send the staged edits and anything queued (Ctrl+Enter)"
+            if can_push
+            else "Nothing to send: stage some counts first (select cells, type an amount, Set)."
+        )
 
     def _size_columns(self) -> None:
         # Header-based widths (not ResizeToContents, which asks data() of every row: PITFALLS).
@@ -325,6 +352,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         )
         self.push_button.setText(f"Push {n:,} change(s)" if n else "Push")
         self.discard_button.setEnabled(bool(n))
+        # A message about an edit that failed is stale once the staged edits changed.
+        self.notice.clear_kind("error", "staging")
+        self.render_state()
 
     def _show_history(self, key: Key | None) -> None:
         if key is None or self.usage is None:
@@ -356,7 +386,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
     def apply_amount(self, op: str) -> None:
         keys = self._selected_keys()
         if not keys:
-            self.notice.setText("Select one or more cells first (click a count in the grid).")
+            self.notice.say(
+                "Select one or more cells first (click a count in the grid).", kind="staging"
+            )
             return
         self.stage_amount(keys, op, self.amount.text())
 
@@ -370,7 +402,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
                 amount = parse_amount(raw, service)
                 changes.append(((acc, sid), self.usage.make_edit(acc, sid, op, amount, base=base)))
         except StagingError as exc:
-            self.notice.setText(str(exc))
+            self.notice.say(str(exc), error=True, kind="staging")
             return
         self._stage(changes, f"{op} {raw.strip()} on {len(keys)} cell(s)")
 
@@ -383,15 +415,16 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         key = self.grid_model.cell_key(index) if self.views.currentWidget() is self.grid else None
         key = key or next(iter(self._selected_keys()), None)
         if key is None:
-            self.notice.setText(
-                "Select a cell in the column of the service to set for all clients."
+            self.notice.say(
+                kind="staging",
+                text="Select a cell in the column of the service to set for all clients."
             )
             return
         try:
             service = next(s for s in self.usage.refs().services if s.service_id == key[1])
             edits = self.usage.stage_all_clients(key[1], parse_amount(self.amount.text(), service))
         except StagingError as exc:
-            self.notice.setText(str(exc))
+            self.notice.say(str(exc), error=True, kind="staging")
             return
         self.stage_edits(edits, f"set {service.name} for all {len(edits)} clients")
 
@@ -413,9 +446,10 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             show_error(self, "Push", exc)
             return
         self.undo_stack.clear()  # the staged edits are queued now; there is nothing to undo
-        queued = self.ctx.outbox.pending_count(usage.pid)
+        st = self.ctx.state.touch(usage.pid)  # re-read: the queue is about to be sent
+        queued = st.queued if st is not None else 0
         if not queued:
-            self.notice.setText("Nothing to push: stage some edits first.")
+            self.notice.say("Nothing to push: stage some counts first.", kind="staging")
             return
         self.notice.clear()
         self.reload()
@@ -462,8 +496,8 @@ class UsagePage(FileActions, QtWidgets.QWidget):
 
     def _push_ended(self, text: str) -> None:
         self.panel.finished(text)
-        self.push_button.setEnabled(True)
         self.banner.hide()
         if self.usage is not None:
             self.reload()
             self.history.reload()
+        self.render_state()

@@ -58,12 +58,21 @@ class ActivatePage(SetupPage):
             + (" (you can map them later on the Mapping page)" if s.unmapped else "")
         )
         if flow.is_demo:
-            self.usage_box.setText(
-                f"Send a first usage sync now (demo counts for {s.mapped} mapped accounts × "
-                f"{s.services} services)"
-            )
+            sent = flow.counts_already_sent()
+            if sent:
+                # A reconnect (or a second run): demo counts would overwrite what was pushed
+                # before, so it is offered but never ticked by default (defect 5).
+                self.usage_box.setText(
+                    f"Replace the {sent} count(s) already sent with new demo counts "
+                    f"({s.mapped} mapped accounts × {s.services} services)"
+                )
+            else:
+                self.usage_box.setText(
+                    f"Send a first usage sync now (demo counts for {s.mapped} mapped accounts "
+                    f"× {s.services} services)"
+                )
             self.usage_box.setEnabled(s.mapped > 0)
-            self.usage_box.setChecked(s.mapped > 0)
+            self.usage_box.setChecked(s.mapped > 0 and not sent)
         else:
             queued = flow.queued_counts()
             self.usage_box.setText(f"Send the {queued} queued count(s) now")

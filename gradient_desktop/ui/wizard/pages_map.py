@@ -119,6 +119,7 @@ class MapClientsPage(SetupPage):
         self._syncing = 0
         self._client_names: dict[str, str] = {}
         self._sync_errors: dict[str, str] = {}
+        self._watched_task: Any = None
 
     # -- publish and load -------------------------------------------------------------------------
 
@@ -136,6 +137,18 @@ class MapClientsPage(SetupPage):
         self.auto_button.setText("&Auto-match exact names")
         self.layout_.itemAt(0).layout().insertWidget(1, self.auto_button)
         self.grid.changed.connect(self._grid_changed)
+        # Undo/redo inside the wizard (defect 7): the grid's own history, with the usual keys.
+        stack = self.grid.undo_stack
+        self.undo_action = stack.createUndoAction(self, "&Undo")
+        self.redo_action = stack.createRedoAction(self, "&Redo")
+        key = QtGui.QKeySequence
+        self.undo_action.setShortcuts(key.keyBindings(key.StandardKey.Undo))
+        # The platform's Redo plus both common spellings (some platforms bind only one).
+        redo = [*key.keyBindings(key.StandardKey.Redo), key("Ctrl+Shift+Z"), key("Ctrl+Y")]
+        self.redo_action.setShortcuts(list(dict.fromkeys(redo)))
+        for action in (self.undo_action, self.redo_action):
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
 
     def _grid_changed(self) -> None:
         partner = self.flow.partner
@@ -144,7 +157,28 @@ class MapClientsPage(SetupPage):
                 len(self.flow.integration.accounts(partner)),
                 len(self.flow.mapping.mappings(partner)),
             )
+        # Next waits for the grid's background sync; the grid's last "changed" comes while
+        # that task is still running, so Next must be re-evaluated when the task ends, or it
+        # stays grey for good (defect 2).
+        task = getattr(self.grid, "_sync_task", None)
+        if task is not None and not task.done() and task is not self._watched_task:
+            self._watched_task = task
+            task.add_done_callback(lambda _t: self._sync_ended())
         self.completeChanged.emit()
+
+    def _ensure_grid_sync(self) -> None:
+        """The grid starts its sync only from inside the running loop (a click in the app);
+        a click delivered outside it (a script, a test) must not leave Next waiting forever."""
+        grid = self.grid
+        task = getattr(grid, "_sync_task", None)
+        if getattr(grid, "_dirty", None) and (task is None or task.done()):
+            grid._sync_task = grid.tasks.start(grid.sync_pending())
+            self._grid_changed()
+
+    def _sync_ended(self) -> None:
+        if shiboken6.isValid(self):
+            self._watched_task = None
+            self._grid_changed()
 
     def initializePage(self) -> None:
         self._ensure_grid()
@@ -184,9 +218,10 @@ class MapClientsPage(SetupPage):
             result = await self.flow.publish(progress)
             partner = self.flow.partner
             assert partner is not None
-            # A reconnect: mappings made before are sent again.
-            if self.flow.mapping.mappings(partner):
-                await self.flow.sync_mappings()
+            # A reconnect: mappings made before are sent again, but only those the publish did
+            # not already carry (a re-created account brings its client along). Re-sending all
+            # of them, one request each, made a reconnect's step 5 take ~9 s (defect 14).
+            await self.flow.resync_mappings()
             return result
 
         self.run(publish_and_resync(), self._published_ok, self._failed, self._cancelled)
@@ -314,7 +349,17 @@ class MapClientsPage(SetupPage):
         self._update_buttons()
 
     def _update_summary(self, accounts: int, mapped: int) -> None:
-        syncing = f" · saving {self._syncing} change(s) to Gradient…" if self._syncing else ""
+        # The counts come from the partner's state (services/state.py), the same numbers the
+        # partners list and status bar show; the arguments are only a fallback.
+        partner = self.flow.partner
+        st = self.setup.ctx.state.get(partner.id or 0) if partner is not None else None
+        if st is not None:
+            accounts, mapped = st.accounts_total, st.accounts_mapped
+        syncing = (
+            " · saving changes to Gradient… (Next is available when they are saved)"
+            if self._syncing or self.syncing
+            else ""
+        )
         errors = f" · {len(self._sync_errors)} not accepted (red)" if self._sync_errors else ""
         self.summary.setText(
             f"<b>{mapped} of {accounts}</b> accounts mapped · {accounts - mapped} unmapped · "
@@ -353,6 +398,17 @@ class MapClientsPage(SetupPage):
             self._change([account.data(ROLE)], lambda: self.flow.map_account(account.data(ROLE), None))
 
     def auto_match(self) -> None:
+        if self.grid is not None:
+            # Through the grid: one undo step (Ctrl+Z) and the grid's own sync.
+            changes = self.flow.exact_matches()
+            if changes and self.grid.change(changes, f"auto-match {len(changes)} exact name(s)"):
+                self._ensure_grid_sync()
+            theme.tint(self.status, None)
+            self.status.setText(
+                f"Auto-match mapped {len(changes)} account(s) with identical names"
+                + (" (Ctrl+Z undoes it)." if changes else ".")
+            )
+            return
         changes = self.flow.auto_match_exact()
         theme.tint(self.status, None)
         self.status.setText(f"Auto-match mapped {len(changes)} account(s) with identical names.")
@@ -411,7 +467,14 @@ class MapClientsPage(SetupPage):
         return self._syncing > 0 or grid_busy
 
     def isComplete(self) -> bool:
-        return self._published and not self.running and not self.syncing
+        done = self._published and not self.running and not self.syncing
+        self.setToolTip(
+            ""
+            if done
+            else "Next is available once the accounts are published and every mapping is "
+            "saved to Gradient."
+        )
+        return done
 
     def validatePage(self) -> bool:
         return self.guarded(self.flow.finish_mapping)

@@ -37,7 +37,7 @@ class PartnerKeyPage(SetupPage):
         )
         self.new_key_button.clicked.connect(self.generate_demo_key)
         row.addWidget(self.new_key_button)
-        row.addWidget(wrap_label("Demo: the key below is the sandbox's public key."), 1)
+        row.addWidget(wrap_label("Demo: the key above is the sandbox's public key."), 1)
         self.layout_.addWidget(self.demo_row)
         self.finish_layout()
         self._has_key = False
@@ -77,7 +77,7 @@ class AuthenticatePage(SetupPage):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(
-            "Checks the keys with Gradient (GET /organization) and sets the integration to "
+            "Checks the keys with Gradient and sets the integration to "
             "pending — what makes Next light up for the MSP in Synthesize.",
             parent,
         )
@@ -86,7 +86,7 @@ class AuthenticatePage(SetupPage):
         self.status.setAccessibleName("Authentication status")
         self.busy = busy_bar()
         row = QtWidgets.QHBoxLayout()
-        self.cancel_button = QtWidgets.QPushButton("&Cancel")
+        self.cancel_button = QtWidgets.QPushButton("&Stop")
         self.cancel_button.clicked.connect(self.cancel_authentication)
         self.retry_button = QtWidgets.QPushButton("&Retry")
         self.retry_button.clicked.connect(self.start)
@@ -117,6 +117,9 @@ class AuthenticatePage(SetupPage):
 
     def _set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
+        # Shown only while there is something to stop: the wizard has its own Cancel, and a
+        # second, greyed-out one beside it only confused (defect 13).
+        self.cancel_button.setVisible(busy)
         self.cancel_button.setEnabled(busy)
         self.retry_button.setEnabled(not busy)
 

@@ -38,7 +38,7 @@ class VendorPage(SetupPage):
         form.addRow("Vendor &profile:", self.profile_box)
         form.addRow("Gradient &address:", self.url_edit)
         form.addRow("&Vendor API key:", self.vendor_key)
-        form.addRow("Partner key (&record):", self.record_key)
+        form.addRow("Kick-off partner &key:", self.record_key)
         self.layout_.addLayout(form)
         self.record_reason = wrap_label(RECORD_KEY_REASON)
         theme.tint(self.record_reason, "muted")

@@ -62,8 +62,14 @@ class SetupWizard(QtWidgets.QWizard):
         escape.activated.connect(self.reject)
         self._closed = False
 
-    def page_for(self, step: Step) -> QtWidgets.QWizardPage:
-        return self.pages[step]
+    def nextId(self) -> int:
+        """The page after the current one, as the Qt-free flow's step map says (not page
+        order): -1 after the last step."""
+        try:
+            following = self.flow.next_step(Step(self.currentId()))
+        except (ValueError, KeyError):
+            return -1
+        return int(following) if following in self.pages else -1
 
     def _on_page(self, page_id: int) -> None:
         if page_id in self.pages:
