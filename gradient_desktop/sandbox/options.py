@@ -89,7 +89,9 @@ class SandboxOptions:
     clients_page_limit: int = _opt(100, "page size of GET /organization/clients")
     alert_delay_ms: int = _opt(300, "an alert's debug status stays pending this long")
     alert_no_board: bool = _opt(False, "no partner has a PSA board mapped for alerts: all fail")
-    alert_psa_down_rate: float = _opt(0.0, "probability an alert fails because the PSA is down (0-1)")
+    alert_psa_down_rate: float = _opt(
+        0.0, "probability an alert fails because the PSA is down (0-1)"
+    )
 
     def faults(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k in FAULT_FIELDS}
