@@ -94,23 +94,15 @@ def _import(ctx: Any, path: Path) -> int:
 
 
 def _import_totals(ctx: Any, args: argparse.Namespace) -> int:
-    from gradient_desktop.cli_push import load_rows, read_input
-    from gradient_desktop.services.context import env_credentials
-    from gradient_desktop.services.partners import PartnerDirectory, PartnerNotFound
-    from gradient_desktop.services.push_target import scheduled_partner
+    from gradient_desktop.cli_push import load_rows, read_input, target_partner
+    from gradient_desktop.services.partners import PartnerNotFound
     from gradient_desktop.store import PushRow
 
     rows = load_rows(args.file, read_input(args.file))
     if any(r.op != "set" for r in rows):
         raise CliError("Current totals are absolute counts: remove the op column or use set.")
     try:
-        if args.base_url:
-            creds = env_credentials()
-            if creds is None:
-                raise CliError("With --base-url, set GRADIENT_VENDOR_KEY and GRADIENT_PARTNER_KEY.")
-            partner = scheduled_partner(ctx, args.base_url, creds)
-        else:
-            partner = PartnerDirectory(ctx).get(args.partner)
+        partner, _creds = target_partner(ctx, args)
     except (PartnerNotFound, ValueError) as exc:
         raise CliError(str(exc)) from None
     ctx.outbox.record_known_totals(

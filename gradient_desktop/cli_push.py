@@ -118,22 +118,16 @@ async def _push(
 ) -> int:
     from gradient_desktop.api import ApiError, InsecureUrlError, VendorApiClient
     from gradient_desktop.secrets import KeyringUnavailable
-    from gradient_desktop.services.context import MissingKeyError, env_credentials
-    from gradient_desktop.services.partners import PartnerDirectory, PartnerNotFound
+    from gradient_desktop.services.context import MissingKeyError
+    from gradient_desktop.services.partners import PartnerNotFound
     from gradient_desktop.services.push import PushService
-    from gradient_desktop.services.push_target import scheduled_partner
     from gradient_desktop.store import PushRow, StoreError, UnknownTotalError
 
     client = None
     try:
-        if args.base_url:
-            creds = env_credentials()
-            if creds is None:
-                raise CliError("With --base-url, set GRADIENT_VENDOR_KEY and GRADIENT_PARTNER_KEY.")
-            partner = scheduled_partner(ctx, args.base_url, creds)
+        partner, creds = target_partner(ctx, args)
+        if creds is not None:
             client = VendorApiClient(args.base_url, creds, ctx.client_options(partner.base_url))
-        else:
-            partner = PartnerDirectory(ctx).get(args.partner)
         service = PushService(ctx)
         queued = service.enqueue(
             partner,
@@ -186,6 +180,21 @@ async def _push(
     finally:
         if client is not None:
             await client.aclose()
+
+
+def target_partner(ctx: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """The partner of ``--partner NAME`` or of ``--base-url URL`` (then with the environment's
+    keys, returned too; None for a keyring partner)."""
+    from gradient_desktop.services.context import env_credentials
+    from gradient_desktop.services.partners import PartnerDirectory
+    from gradient_desktop.services.push_target import scheduled_partner
+
+    if not args.base_url:
+        return PartnerDirectory(ctx).get(args.partner), None
+    creds = env_credentials()
+    if creds is None:
+        raise CliError("With --base-url, set GRADIENT_VENDOR_KEY and GRADIENT_PARTNER_KEY.")
+    return scheduled_partner(ctx, args.base_url, creds), creds
 
 
 class _StopOnSignal:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from dataclasses import dataclass, field
 
 import httpx
 
 from gradient_desktop import __version__
+from gradient_desktop.hosts import is_loopback_host
 
 from .errors import InsecureUrlError
 from .transport import ProxyChoice
@@ -88,17 +88,6 @@ class ClientOptions:
             raise ValueError("timeouts and deadline must be positive")
         if self.max_connections < 1:
             raise ValueError("max_connections must be >= 1")
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ::1: traffic that never leaves the machine."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def normalize_base_url(base_url: str, *, allow_insecure_http: bool = False) -> tuple[str, bool]:

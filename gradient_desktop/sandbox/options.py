@@ -14,7 +14,6 @@ The fault switches are read on every request, so a change applies at once.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -135,17 +134,6 @@ def _check(raw_name: str, name: str, kind: str, value: Any) -> Any:
     if name == "clients_page_limit" and value > 10_000:
         raise ValueError(f"{raw_name} must be at most 10000")
     return int(value) if "int" in kind else value
-
-
-def is_loopback_host(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 and ::1 (the sandbox does not import the API client)."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _snake(name: str) -> str:

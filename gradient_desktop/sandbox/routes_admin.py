@@ -16,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gradient_desktop.hosts import is_loopback_host
+
 from .app import App, error_response, json_response
 from .models import SandboxError, iso
 from .names import company_names
-from .options import is_loopback_host
 from .validation import parse_body
 
 AdminHandler = Callable[[App, dict[str, Any], Request], Any]

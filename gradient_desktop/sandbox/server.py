@@ -19,9 +19,10 @@ from typing import Self
 
 import uvicorn
 
+from gradient_desktop.hosts import is_loopback_host
+
 from .app import create_app
-from .options import SandboxOptions, add_arguments, options_from_args  # noqa: F401  (re-exported)
-from .options import is_loopback_host
+from .options import SandboxOptions, add_arguments, options_from_args
 from .seed import DEMO_PARTNERS, VENDOR_KEY, make_state
 from .state import SandboxState
 
@@ -142,7 +143,7 @@ class SandboxServer:
             # A fresh loop in this thread (uvicorn's run() -> asyncio.run); no signal handlers
             # are installed off the main thread, which is what we want here.
             self._server.run(sockets=[self._sock])
-        except BaseException as exc:  # noqa: BLE001 - reported to start()/stop() callers
+        except BaseException as exc:
             self._error = exc
 
     def stop(self, timeout: float = 5.0) -> None:

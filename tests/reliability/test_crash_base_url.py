@@ -13,7 +13,6 @@ queued. After every round the sandbox's counts must equal the sequential fold of
 
 from __future__ import annotations
 
-import csv
 import os
 import random
 import signal
@@ -31,11 +30,11 @@ from tests.reliability.helpers import (
     FIGURES,
     FULL,
     Pair,
-    Row,
     fold,
     mixed_rows,
     new_partner,
     sized,
+    write_rows_csv,
     wrong_counts,
 )
 
@@ -44,14 +43,6 @@ REPO = Path(__file__).resolve().parents[2]
 ROUNDS = sized(6, 20)
 ROWS = sized(120, 300)
 LOSE_ONE_IN = 7
-
-
-def _write_csv(path: Path, rows: list[Row]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["serviceId", "accountId", "unitCount", "op"])
-        for service, account, count, op in rows:
-            writer.writerow([service, account, f"{count:g}", op])
 
 
 def _queued(db_path: Path) -> int:
@@ -122,7 +113,7 @@ def test_base_url_push_killed_and_rerun_lands_every_total_exactly(
         else:  # then add/subtract rows (and a few sets), on cells with known totals
             rows = mixed_rows(skus, ROWS, seed, start=expected, set_share=0.1)
         path = home / f"usage-{seed}.csv"
-        _write_csv(path, rows)
+        write_rows_csv(path, rows)
         rows_total += len(rows)
         sb.state.clear_requests()
         proc = cli(path)
