@@ -147,7 +147,12 @@ def _totals(
         .subquery()
     )
     q = select(
-        _T.c.service_id, _T.c.account_id, _T.c.op, _T.c.unit_count, _T.c.expected_total, _T.c.sent_at
+        _T.c.service_id,
+        _T.c.account_id,
+        _T.c.op,
+        _T.c.unit_count,
+        _T.c.expected_total,
+        _T.c.sent_at,
     ).join(latest, latest.c.id == _T.c.id)
     out: dict[tuple[str, str], tuple[float, datetime | None]] = {}
     for r in conn.execute(q):
@@ -419,7 +424,9 @@ class Outbox:
             for r in conn.execute(q):
                 if r.state == "sent":
                     absolute = r.unit_count if r.op == "set" else r.expected_total
-                    total = absolute if absolute is not None else apply_op(total, r.op, r.unit_count)
+                    total = (
+                        absolute if absolute is not None else apply_op(total, r.op, r.unit_count)
+                    )
                 points.append(
                     HistoryPoint(
                         id=r.id,
