@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -233,39 +232,6 @@ def count_body(body: Any, *, positive: bool = False, need_account: bool = True) 
             out[name] = value
     if need_account and "accountId" not in out and "clientOId" not in out and not errors:
         errors.append("accountId must be a string")
-    if errors:
-        raise bad(errors)
-    return out
-
-
-def alert_body(body: Any) -> dict[str, Any]:
-    """CreateAlertingDto: title, description, alertId; priority 1-4; status 1-6 (both default 1)."""
-    if not isinstance(body, dict):
-        raise bad("Request body must be a JSON object")
-    # The SDK sends `"dueDateTime": null` and `"serviceId": ""`; pp-cli null: both mean "none".
-    body = {k: v for k, v in body.items() if not (k in ("dueDateTime", "serviceId") and v is None)}
-    out, errors = _fields(
-        body,
-        {
-            "title": (_string, True),
-            "description": (_string, True),
-            "alertId": (_string, True),
-            "serviceId": (_string, False),
-            "dueDateTime": (_string, False),
-        },
-    )
-    for name, top in (("priority", 4), ("status", 6)):
-        value = body.get(name, 1)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # gradient-pp-cli sends priority as 2.0
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
-            errors.append(f"{name} must be an integer between 1 and {top}")
-        out[name] = value
-    if "dueDateTime" in out:
-        try:
-            datetime.fromisoformat(out["dueDateTime"])
-        except ValueError:
-            errors.append("dueDateTime must be a valid ISO 8601 date string")
     if errors:
         raise bad(errors)
     return out
