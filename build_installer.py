@@ -155,7 +155,7 @@ def smoke_test(plan: Plan) -> list[str]:
         # Windows: Credential Manager works for any signed-in user (CI runners too), so the
         # frozen app also writes, reads back and deletes a probe key there.
         write = ["--keyring-write"] if plan.target == "win32" else []
-        out = _run([str(exe), "selfcheck", *write], env, 120)
+        out = _run([str(exe), "selfcheck", "--bundle-only", *write], env, 120)
         print("   selfcheck:\n" + "\n".join("     " + line for line in out.stdout.splitlines()))
         if out.returncode != 0:
             problems.append(f"selfcheck failed (exit {out.returncode}): {out.stderr.strip()}")

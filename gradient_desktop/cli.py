@@ -1,8 +1,10 @@
 """The ``gradient-desktop`` command. With no arguments it opens the GUI; its subcommands run
 headless (no Qt is imported for them), for scheduled pushes and for the sandbox.
 
-Exit codes: 0 success (every row landed), 1 some row failed or was unmapped, 2 bad usage or
-bad input (including an authentication failure: the key is wrong, not the data).
+Exit codes: 0 success (every row landed and billing was rebuilt), 1 some row failed, was
+unmapped or is still queued, 2 bad usage, bad input or a storage fault (including an
+authentication failure: the key is wrong, not the data), 3 ``selfcheck``: no usable keyring,
+130 a push stopped by Ctrl-C/SIGTERM (what was not sent stays queued).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from gradient_desktop import __version__
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE = 0, 1, 2
+#: ``selfcheck``: the installation is whole but no keyring is usable on this machine.
+EXIT_NO_KEYRING = 3
 
 
 class CliError(Exception):
@@ -48,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--base-url", default="https://app.usegradient.com")
     add.add_argument("--profile", default="default", help="vendor profile name (default: default)")
+    add.add_argument(
+        "--legacy-count-routes",
+        action="store_true",
+        help="allow add/subtract on counts the app does not know through the undocumented "
+        "PATCH routes (off by default; only for a Gradient known to have them)",
+    )
     psub.add_parser("list", help="list partners")
     rm = psub.add_parser("remove", help="remove a partner and its key")
     rm.add_argument("name")
@@ -56,27 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show a partner's integration (status, last sync)")
     status.add_argument("--partner", required=True)
 
-    push = sub.add_parser("push", help="push unit counts from a CSV or JSON file")
-    push.add_argument("file", type=Path, help="CSV with header accountId,serviceId,unitCount, or JSON")
-    target = push.add_mutually_exclusive_group(required=True)
-    target.add_argument("--partner", help="a partner added with `partner add`")
-    target.add_argument(
-        "--base-url",
-        help="push straight to this Gradient address with GRADIENT_VENDOR_KEY and "
-        "GRADIENT_PARTNER_KEY from the environment (scheduled runs, no keyring)",
-    )
-    push.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
-    push.add_argument("--dry-run", action="store_true", help="validate the file, send nothing")
-    push.add_argument(
-        "--no-build",
-        action="store_true",
-        help="send every row with no_build=true (billing views are not rebuilt)",
-    )
+    from gradient_desktop.cli_push import add_arguments as add_push_arguments
+
+    add_push_arguments(sub.add_parser("push", help="push unit counts from a CSV or JSON file"))
+    from gradient_desktop.cli_data import add_arguments as add_data_arguments
+
+    add_data_arguments(sub.add_parser("data", help="export, import or seed the local ledger"))
     from gradient_desktop.cli_alerts import add_alert_parser
 
     add_alert_parser(sub)  # `alert send|trace|list|confirm|source`, in its own module
     check = sub.add_parser(
         "selfcheck", help="check that this installation works (bundled files, keyring backend)"
+    )
+    check.add_argument(
+        "--bundle-only",
+        action="store_true",
+        help="check only that the installation is whole (exit 0 even with no usable keyring)",
     )
     check.add_argument(
         "--keyring-write",
@@ -110,7 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "status":
             return asyncio.run(_status(args))
         if args.command == "push":
-            return asyncio.run(_push(args))
+            from gradient_desktop.cli_push import run_push
+
+            return asyncio.run(run_push(args))
+        if args.command == "data":
+            from gradient_desktop.cli_data import run_data
+
+            return run_data(args)
         if args.command == "selfcheck":
             return _selfcheck(args)
         if args.command == "alert":
@@ -123,6 +133,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("Interrupted. Rows not yet acknowledged stay queued and are sent by the next push.")
         return EXIT_ROWS_FAILED
+    except Exception as exc:  # a storage fault: one line, never a traceback
+        from gradient_desktop.cli_errors import is_storage_error, storage_message
+
+        if not is_storage_error(exc):
+            raise
+        _err(storage_message(exc) or str(exc))
+        return EXIT_USAGE
     parser.print_help()
     return EXIT_USAGE
 
@@ -134,7 +151,16 @@ def _selfcheck(args: argparse.Namespace) -> int:
     report = run_selfcheck(keyring_write=args.keyring_write)
     for line in report.lines():
         print(line)
-    return EXIT_OK if report.ok else EXIT_ROWS_FAILED
+    if not report.ok:
+        return EXIT_ROWS_FAILED
+    if not report.keyring_usable and not args.bundle_only:
+        _err(
+            "No keyring is usable here, so keys cannot be stored: `partner add` will not work. "
+            "Scheduled pushes can use push --base-url with GRADIENT_VENDOR_KEY and "
+            "GRADIENT_PARTNER_KEY instead."
+        )
+        return EXIT_NO_KEYRING
+    return EXIT_OK
 
 
 def _start_logging() -> None:
@@ -225,7 +251,11 @@ def _partner(args: argparse.Namespace) -> int:
             vendor_key = _read_key("GRADIENT_VENDOR_KEY", "Vendor API key")
         profile = directory.save_profile(args.profile, args.base_url, vendor_key)
         partner_key = _read_key("GRADIENT_PARTNER_KEY", "Partner API key")
-        directory.add(args.name, profile, partner_key, base_url=args.base_url)
+        partner = directory.add(args.name, profile, partner_key, base_url=args.base_url)
+        if args.legacy_count_routes:
+            from gradient_desktop.services.push import PushService
+
+            PushService(ctx).set_legacy_routes(partner, True)
         print(f"Added partner {args.name} ({args.base_url}); keys are in the OS keyring.")
         print(f"Check it with: gradient-desktop status --partner {args.name}")
         return EXIT_OK
@@ -263,33 +293,6 @@ async def _status(args: argparse.Namespace) -> int:
     finally:
         await ctx.aclose()
         ctx.close()
-
-
-def _cli_client_options() -> Any:
-    """Client options for ``push --base-url``: the proxy the GUI's settings name (one setting)."""
-    from gradient_desktop.api import ClientOptions
-    from gradient_desktop.config import Settings
-    from gradient_desktop.services.context import proxy_choice
-
-    return ClientOptions(proxy=proxy_choice(Settings.load()))
-
-
-def _load_rows(path: Path) -> list[Any]:
-    from gradient_desktop.services.csvio import CountFileError, parse_counts
-
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CliError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        result = parse_counts(data, filename=path.name)
-    except CountFileError as exc:
-        raise CliError(f"{path}: {exc}") from None
-    if not result.ok:
-        raise CliError(f"{path} has problems; nothing was sent:\n{result.error_text()}")
-    if not result.rows:
-        raise CliError(f"{path} has a header but no rows; nothing to send.")
-    return result.rows
 
 
 class _Progress:
@@ -333,79 +336,6 @@ def _report(report: Any, limit: int = 20) -> int:
         if n > limit:
             print(f"... and {n - limit} more {outcome} row(s)", file=sys.stderr)
     return EXIT_OK if report.ok == report.total else EXIT_ROWS_FAILED
-
-
-async def _push(args: argparse.Namespace) -> int:
-    from gradient_desktop.api import ApiError, AuthenticationError, CountRow, push_counts
-    from gradient_desktop.services.context import MissingKeyError, env_credentials
-
-    rows = _load_rows(args.file)
-    if not 1 <= args.concurrency <= 100:
-        raise CliError("--concurrency must be between 1 and 100.")
-    if args.dry_run:
-        print(f"{args.file}: {len(rows)} valid row(s); dry run, nothing sent.")
-        return EXIT_OK
-    progress = _Progress()
-    if args.base_url:
-        from gradient_desktop.api import InsecureUrlError, VendorApiClient
-
-        creds = env_credentials()
-        if creds is None:
-            raise CliError("With --base-url, set GRADIENT_VENDOR_KEY and GRADIENT_PARTNER_KEY.")
-        try:
-            client = VendorApiClient(args.base_url, creds, _cli_client_options())
-        except (InsecureUrlError, ValueError) as exc:
-            raise CliError(str(exc)) from None
-        async with client:
-            count_rows = [CountRow(r.service_id, r.account_id, r.unit_count, r.op) for r in rows]
-            report = await push_counts(
-                client, count_rows, concurrency=args.concurrency, no_build=not args.no_build,
-                on_progress=progress,
-            )
-        progress.close()
-        return _finish(report, AuthenticationError)
-
-    from gradient_desktop.secrets import KeyringUnavailable
-    from gradient_desktop.services.partners import PartnerDirectory, PartnerNotFound
-    from gradient_desktop.services.push import PushService
-    from gradient_desktop.store import PushRow
-
-    held = _Locked()
-    ctx = _context()
-    try:
-        partner = PartnerDirectory(ctx).get(args.partner)
-        service = PushService(ctx)
-        batch = service.enqueue(
-            partner, [PushRow(r.service_id, r.account_id, r.unit_count, r.op) for r in rows], actor="cli"
-        )
-        summary = await service.run(
-            partner, concurrency=args.concurrency, on_progress=progress, batch_id=batch
-        )
-        progress.close()
-        if summary.resumed:
-            print(f"Also finished {summary.resumed} count(s) left over from an earlier push.", file=sys.stderr)
-        return _finish(summary.report, AuthenticationError)
-    except (PartnerNotFound, MissingKeyError, KeyringUnavailable, ApiError) as exc:
-        raise CliError(str(exc)) from None
-    finally:
-        await ctx.aclose()
-        ctx.close()
-        held.release()
-
-
-def _finish(report: Any, auth_error: type) -> int:
-    if isinstance(report.aborted_by, auth_error):
-        raise CliError(str(report.aborted_by))
-    code = _report(report)
-    rebuild = "billing rebuilt once" if report.rebuild_triggered else "billing not rebuilt"
-    print(
-        f"{report.ok}/{report.total} landed, {report.unmapped} unmapped, {report.failed} failed, "
-        f"{report.unknown} unknown, {report.cancelled} not sent; {rebuild}; {report.elapsed:.1f} s",
-        file=sys.stderr,
-    )
-    if report.aborted_by is not None:
-        print(f"Stopped early: {report.aborted_by}", file=sys.stderr)
-    return code
 
 
 if __name__ == "__main__":

@@ -98,6 +98,8 @@ class Settings:
     proxy_mode: str = "system"
     #: Only used when ``proxy_mode`` is "manual"; never holds a user name or password.
     proxy_url: str = ""
+    #: Days to keep the automatic database copies made after each push (store/backups.py).
+    backup_keep_days: int = 14
 
     MAX_CONCURRENCY: ClassVar[int] = 100
 
@@ -137,6 +139,8 @@ class Settings:
         out.first_run_done = bool(out.first_run_done)
         out.proxy_mode = out.proxy_mode if out.proxy_mode in PROXY_MODES else default.proxy_mode
         out.proxy_url = out.proxy_url.strip() if isinstance(out.proxy_url, str) else ""
+        if not isinstance(out.backup_keep_days, int) or not 0 <= out.backup_keep_days <= 3650:
+            out.backup_keep_days = default.backup_keep_days
         return out
 
     def to_dict(self) -> dict[str, Any]:

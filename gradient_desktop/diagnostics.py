@@ -85,6 +85,8 @@ class Check:
 @dataclass
 class SelfCheck:
     checks: list[Check] = field(default_factory=list)
+    #: Whether keys can be stored here (the bundle may be whole on a machine without one).
+    keyring_usable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -123,6 +125,7 @@ def _check_keyring_backends(report: SelfCheck) -> None:
     try:
         store.check_backend()
         usable = "usable"
+        report.keyring_usable = True
     except SecretStoreError as exc:
         # No Secret Service on a headless machine is the machine's state, not a broken bundle.
         usable = f"not usable here ({str(exc).split(':', 1)[-1].split('.')[0].strip()})"

@@ -174,3 +174,30 @@ def test_push_leaves_a_redacted_log_file(
     assert logs, "the CLI wrote no log file"
     text = "".join(p.read_text(errors="replace") for p in logs)
     assert PARTNER_DEMO not in text and TOKEN["GRADIENT-TOKEN"] not in text
+
+
+def test_the_input_limit_is_checked_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env_keys: None
+) -> None:
+    from gradient_desktop.services import csvio
+
+    monkeypatch.setattr(csvio, "MAX_FILE_BYTES", 10_000)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"accountId,serviceId,unitCount\n" + b"a,s,1\n" * 5_000)
+    assert main(["push", str(big), "--base-url", "http://127.0.0.1:9"]) == 2
+    assert "limit" in capsys.readouterr().err
+    # A device has no size: at most the limit is read, then refused (it used to read 7 GB).
+    assert main(["push", "/dev/zero", "--base-url", "http://127.0.0.1:9"]) == 2
+    assert "larger than" in capsys.readouterr().err
+
+
+def test_a_revoked_key_still_gets_the_landed_and_queued_summary(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GRADIENT_VENDOR_KEY", VENDOR_KEY)
+    monkeypatch.setenv("GRADIENT_PARTNER_KEY", "revoked-partner-key")
+    code = main(["push", str(_csv(tmp_path / "c.csv", [("a", "s", 1.0), ("b", "s", 2.0)])), "--base-url", sandbox.base_url])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "0/2 landed" in err and "2 count(s) queued for the next push" in err
+    assert "Traceback" not in err

@@ -92,3 +92,23 @@ def test_export_escapes_formulas_and_round_trips() -> None:
     again = parse_counts(text.encode())
     assert [r.unit_count for r in again.rows] == [3.0, 2.5]
     assert spreadsheet_safe("@SUM(A1)").startswith("'")
+
+
+def test_one_stated_rule_for_numbers_and_text_ids() -> None:
+    # No thousands separators of any kind, so "1,234" and "1_000" are refused alike.
+    for text in ("1,234", "1_000", "1 234", "1.234,5"):
+        result = parse_counts(f'accountId,serviceId,unitCount\na,s,"{text}"\n'.encode())
+        assert result.errors and "plain digits" in result.errors[0].message, text
+    huge = b'[{"accountId": "a", "serviceId": "s", "unitCount": 1' + b"0" * 400 + b"}]"
+    assert "too large" in parse_counts(huge, filename="c.json").errors[0].message
+    listy = b'[{"accountId": ["a"], "serviceId": "s", "unitCount": 1}]'
+    assert "must be text" in parse_counts(listy, filename="c.json").errors[0].message
+    nul = b'[{"accountId": "a\\u0000b", "serviceId": "s\\u001b[31m", "unitCount": 1}]'
+    assert "control characters" in parse_counts(nul, filename="c.json").errors[0].message
+    numeric = parse_counts(b'[{"accountId": 1001, "serviceId": "s", "unitCount": 1}]')
+    assert numeric.rows[0].account_id == "1001"
+
+
+def test_a_header_naming_a_column_twice_is_refused() -> None:
+    with pytest.raises(CountFileError, match="twice"):
+        parse_counts(b"accountId,serviceId,unitCount,AccountId\na,s,1,b\n")

@@ -39,11 +39,15 @@ def test_killed_push_resumes_without_applying_any_add_or_subtract_twice(
         usage = UsageService(ctx, partner)
         accounts = [f"acct-{i:04d}" for i in range(ACCOUNTS)]
 
-        # Known starting totals for two services; the third is only ever added to, so its rows
-        # have no expected total and rely on the idempotency key alone.
+        # Known starting totals: every add/subtract becomes an absolute set of its expected
+        # total, so nothing depends on the sandbox's idempotency keys (ignored by default).
         for acc in accounts:
             usage.stage(
-                [usage.make_edit(acc, s0, "set", 100), usage.make_edit(acc, s1, "set", 100)]
+                [
+                    usage.make_edit(acc, s0, "set", 100),
+                    usage.make_edit(acc, s1, "set", 100),
+                    usage.make_edit(acc, s2, "set", 0),
+                ]
             )
 
         async def baseline() -> Any:
@@ -78,7 +82,7 @@ def test_killed_push_resumes_without_applying_any_add_or_subtract_twice(
         )
         try:
             deadline = time.monotonic() + 60
-            while ctx.outbox.counts_by_state(partner.id or 0).get("sent", 0) < 2 * ACCOUNTS + 60:
+            while ctx.outbox.counts_by_state(partner.id or 0).get("sent", 0) < 3 * ACCOUNTS + 60:
                 assert child.poll() is None, child.stdout.read().decode() if child.stdout else ""
                 assert time.monotonic() < deadline, "the child never got going"
                 time.sleep(0.02)

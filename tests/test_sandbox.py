@@ -11,6 +11,7 @@ import asyncio
 import base64
 import json
 import os
+import random
 import re
 import signal
 import statistics
@@ -303,13 +304,11 @@ def test_account_posts_reject_duplicates_and_non_arrays(
         api.post(url, json=[{"id": "c", "name": "C"}, {"id": "c", "name": "C"}]).status_code == 409
     )
     assert [a["id"] for a in api.get(url).json()] == ["a"]  # the failed batches left nothing
-    r = api.post(url, json={"id": "single", "name": "Single"})
-    assert r.status_code == 400  # strict by default: CIPP's single-object posts are rejected
     r = api.post(url, json=[{"id": 7, "name": "x"}, {"name": "no id"}])
     assert r.status_code == 400 and "0.id must be a string" in r.json()["message"]
     r = api.post(url, content=b'[{"id": "x", ', headers={"content-type": "application/json"})
     assert r.status_code == 400 and "JSON" in r.json()["message"]
-    sb.options.lenient = True
+    # CIPP posts one new tenant as a single object; Gradient accepts it (vendor-api.md §13).
     r = api.post(url, json={"id": "single", "name": "Single"})
     assert r.status_code == 201 and r.json()[0]["id"] == "single"
 
@@ -590,7 +589,44 @@ def test_auto_activate_only_from_pending_and_switchable(
 # --- idempotency and faults -------------------------------------------------------------------
 
 
-def test_idempotency_key_replays_without_reapplying(api: httpx.Client, sb: SandboxServer) -> None:
+def test_idempotency_key_is_ignored_by_default(api: httpx.Client, sb: SandboxServer) -> None:
+    # No public source says Gradient honours the header: by default neither does the sandbox,
+    # so a client that relied on it doubles counts here, as it would on Gradient.
+    sku = sku_ids(api)[0]
+    add_mapped_account(api, sb)
+    url = f"{API}/service/{sku}/count/add"
+    for _ in range(2):
+        r = api.patch(url, json={"accountId": "a1", "unitCount": 5}, headers={"Idempotency-Key": "k"})
+        assert r.status_code == 200 and "Idempotent-Replayed" not in r.headers
+    assert sb.state.counts(PARTNER_DEMO)[(sku, "a1")]["unitCount"] == 10
+
+
+def test_lost_answers_are_applied_but_unreadable() -> None:
+    with running_sandbox(lose_answer_rate=1.0) as sb, api_client(sb) as api:
+        sku = sku_ids(api)[0]
+        add_mapped_account(api, sb)
+        kinds = set()
+        for n in range(12):
+            try:
+                r = api.post(f"{API}/service/{sku}/count", json={"accountId": "a1", "unitCount": n})
+            except httpx.TransportError:
+                kinds.add("dropped")
+                continue
+            try:
+                r.json()
+                kinds.add("readable")
+            except ValueError:
+                kinds.add("html" if r.headers["content-type"].startswith("text/html") else "cut")
+            assert sb.state.counts(PARTNER_DEMO)[(sku, "a1")]["unitCount"] == n  # applied
+        assert kinds == {"html", "cut", "dropped"}
+
+
+def test_idempotency_key_replays_without_reapplying_when_switched_on() -> None:
+    with running_sandbox(honour_idempotency_key=True) as sb, api_client(sb) as api:
+        _replays(api, sb)
+
+
+def _replays(api: httpx.Client, sb: SandboxServer) -> None:
     sku = sku_ids(api)[0]
     add_mapped_account(api, sb)
     url = f"{API}/service/{sku}/count/add"
@@ -611,9 +647,12 @@ def test_idempotency_key_replays_without_reapplying(api: httpx.Client, sb: Sandb
     assert api.post(accounts, json=[{"id": "n1", "name": "N"}]).status_code == 409
 
 
-def test_fail_after_apply_then_replay_reveals_the_outcome(
-    sb: SandboxServer, api: httpx.Client
-) -> None:
+def test_fail_after_apply_then_replay_reveals_the_outcome() -> None:
+    with running_sandbox(honour_idempotency_key=True) as sb, api_client(sb) as api:
+        _fail_after_apply(api, sb)
+
+
+def _fail_after_apply(api: httpx.Client, sb: SandboxServer) -> None:
     sku = sku_ids(api)[0]
     add_mapped_account(api, sb)
     r = api.post("/_sandbox/faults", json={"failAfterApplyRate": 1.0})
@@ -818,7 +857,7 @@ def test_admin_state_request_log_and_unknown_routes(api: httpx.Client, sb: Sandb
     )
     assert r.status_code == 404
     assert api.post("/_sandbox/map", json={"partnerKey": PARTNER_DEMO}).status_code == 400
-    assert api.post("/_sandbox/requests/clear").json() == {"requests": []}
+    assert api.post("/_sandbox/requests/clear", json={}).json() == {"requests": []}
 
 
 def test_server_stops_promptly_with_open_keepalive_connections() -> None:
@@ -952,3 +991,41 @@ def test_state_is_thread_safe_under_concurrent_writes() -> None:
     for t in threads:
         t.join()
     assert state.counts(PARTNER_DEMO)[(sku, "t")]["unitCount"] == 2000
+
+
+def test_admin_routes_are_guarded_beyond_loopback_and_need_json() -> None:
+    with running_sandbox() as sb, httpx.Client(base_url=sb.base_url, timeout=10) as c:
+        # A web page can POST a form or text/plain without a preflight: refused.
+        r = c.post("/_sandbox/faults", content=b'{"fail_rate": 1}', headers={"content-type": "text/plain"})
+        assert r.status_code == 415 and sb.options.fail_rate == 0
+        sb.options.host = "0.0.0.0"  # as if bound beyond loopback, without a token
+        assert c.get("/_sandbox/state").status_code == 403
+        sb.options.admin_token = "s3cret"
+        assert c.get("/_sandbox/state").status_code == 401
+        ok = c.get("/_sandbox/state", headers={"X-Sandbox-Admin-Token": "s3cret"})
+        assert ok.status_code == 200
+
+
+def test_more_clients_than_the_name_lists_hold_still_finish() -> None:
+    from gradient_desktop.sandbox.names import company_names, normalize
+
+    names = company_names(random.Random(5), 60_000)
+    assert len({normalize(n) for n in names}) == 60_000
+
+
+def test_the_documented_switch_table_is_the_declared_one() -> None:
+    from pathlib import Path
+
+    from gradient_desktop.sandbox.options import add_arguments, markdown_table
+
+    doc = (Path(__file__).parents[1] / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    section = doc.split("<!-- sandbox-options:start -->")[1].split("<!-- sandbox-options:end -->")[0]
+    assert section.strip() == markdown_table()
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)  # one flag per declared field, parsed back into the same options
+    from gradient_desktop.sandbox.options import options_from_args
+
+    opts = options_from_args(parser.parse_args(["--honour-idempotency-key", "--no-legacy", "--lose-answer-rate", "0.2"]))
+    assert opts.honour_idempotency_key and not opts.legacy and opts.lose_answer_rate == 0.2 and opts.port == 8765

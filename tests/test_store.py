@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from gradient_desktop.services.wire import wire_row
 from gradient_desktop.store import (
     SCHEMA_VERSION,
     AlreadyRunning,
@@ -22,6 +23,7 @@ from gradient_desktop.store import (
     InstanceLock,
     Outbox,
     PushRow,
+    UnknownTotalError,
     open_database,
 )
 from gradient_desktop.store.models import Partner, VendorAccount, VendorProfile
@@ -291,7 +293,9 @@ def test_enqueue_writes_pending_rows_with_unique_idempotency_keys(
     db: Database, partner_id: int
 ) -> None:
     outbox = Outbox(db)
-    batch = outbox.enqueue(partner_id, [PushRow("svc", f"a{i}", i) for i in range(5)], actor="cli")
+    batch = outbox.enqueue(
+        partner_id, [PushRow("svc", f"a{i}", i) for i in range(5)], actor="cli"
+    ).batch_id
     items = outbox.claim_resumable(partner_id)
     assert [i.account_id for i in items] == [f"a{i}" for i in range(5)]  # oldest first
     assert {i.batch_id for i in items} == {batch}
@@ -350,7 +354,7 @@ def test_results_are_recorded_and_sent_is_final(db: Database, partner_id: int) -
 
 def test_last_totals_fold_acknowledged_rows_only(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 10), PushRow("svc", "a2", 7, "add")])
+    outbox.enqueue(partner_id, [PushRow("svc", "a1", 10)])
     _settle(outbox, partner_id)
     outbox.enqueue(
         partner_id, [PushRow("svc", "a1", 5, "add"), PushRow("svc", "a1", 3, "subtract")]
@@ -358,12 +362,26 @@ def test_last_totals_fold_acknowledged_rows_only(db: Database, partner_id: int) 
     _settle(outbox, partner_id)
     outbox.enqueue(partner_id, [PushRow("svc", "a1", 100, "add")])  # not acknowledged
     totals = outbox.last_totals(partner_id)
-    assert set(totals) == {("svc", "a1")}  # a2 was only ever added to: total unknown
+    assert set(totals) == {("svc", "a1")}
     total, sent_at = totals[("svc", "a1")]
     assert total == 12 and sent_at is not None
     outbox.enqueue(partner_id, [PushRow("svc", "a1", 2)])
     _settle(outbox, partner_id)  # the +100 and the set 2, in order
     assert outbox.last_totals(partner_id)[("svc", "a1")][0] == 2
+
+
+def test_add_on_a_cell_with_no_known_total_is_refused(db: Database, partner_id: int) -> None:
+    outbox = Outbox(db)
+    with pytest.raises(UnknownTotalError, match="Set an absolute count first") as err:
+        outbox.enqueue(partner_id, [PushRow("svc", "a1", 1), PushRow("svc", "a2", 7, "add")])
+    assert err.value.cells == [("svc", "a2")]
+    assert outbox.pending_count(partner_id) == 0  # the whole batch or nothing
+    # With the legacy routes allowed the delta is queued, with no absolute total to resolve it.
+    outbox.enqueue(partner_id, [PushRow("svc", "a2", 7, "add")], legacy_deltas=True)
+    [row] = outbox.claim_resumable(partner_id)
+    assert row.absolute is None
+    _settle(outbox, partner_id)
+    assert ("svc", "a2") not in outbox.last_totals(partner_id)
 
 
 def test_add_and_subtract_carry_the_expected_total(db: Database, partner_id: int) -> None:
@@ -375,33 +393,48 @@ def test_add_and_subtract_carry_the_expected_total(db: Database, partner_id: int
         [
             PushRow("svc", "a1", 5, "add"),  # 10 acknowledged + 5
             PushRow("svc", "a1", 2, "subtract"),  # chained within the batch
-            PushRow("svc", "a2", 4, "add"),  # no known starting total
             PushRow("svc", "a3", 1),
             PushRow("svc", "a3", 6, "add"),  # on top of a set queued just before it
         ],
     )
-    expected = {(i.account_id, i.op): i.expected_total for i in outbox.claim_resumable(partner_id)}
-    assert expected == {
-        ("a1", "add"): 15,
-        ("a1", "subtract"): 13,
-        ("a2", "add"): None,
-        ("a3", "set"): None,
-        ("a3", "add"): 7,
-    }
+    absolute = {(i.account_id, i.op): i.absolute for i in outbox.claim_resumable(partner_id)}
+    assert absolute == {("a1", "add"): 15, ("a1", "subtract"): 13, ("a3", "set"): 1, ("a3", "add"): 7}
 
 
-def test_unknown_outcomes_resolve_with_an_absolute_set(db: Database, partner_id: int) -> None:
+def test_a_subtract_below_zero_is_floored_and_reported(db: Database, partner_id: int) -> None:
+    outbox = Outbox(db)
+    outbox.enqueue(partner_id, [PushRow("svc", "a1", 4)])
+    result = outbox.enqueue(
+        partner_id, [PushRow("svc", "a1", 10, "subtract"), PushRow("svc", "a1", 3, "add")]
+    )
+    assert result.floored == [("svc", "a1", 6)]
+    assert [i.absolute for i in outbox.claim_resumable(partner_id)] == [4, 0, 3]
+
+
+def test_a_source_is_queued_once(db: Database, partner_id: int) -> None:
+    outbox = Outbox(db)
+    outbox.enqueue(partner_id, [PushRow("svc", "a1", 4)])
+    first = outbox.enqueue(partner_id, [PushRow("svc", "a1", 1, "add")], source="sha256:x")
+    again = outbox.enqueue(partner_id, [PushRow("svc", "a1", 1, "add")], source="sha256:x")
+    assert (again.repeat, again.batch_id, again.rows) == (True, first.batch_id, 0)
+    assert outbox.pending_count(partner_id) == 2
+
+
+def test_resends_always_carry_the_same_absolute_total(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
     outbox.enqueue(partner_id, [PushRow("svc", "a1", 10)])
     _settle(outbox, partner_id)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 5, "add"), PushRow("svc", "a2", 3, "add")])
-    known, unknown_base = outbox.claim_resumable(partner_id)
-    assert known.wire_op() == ("add", 5)  # first attempt: the op itself
-    outbox.mark_sending([known.id, unknown_base.id])
-    outbox.mark_results([(known.id, "unknown", "timeout"), (unknown_base.id, "unknown", "timeout")])
-    known, unknown_base = outbox.claim_resumable(partner_id)
-    assert known.wire_op() == ("set", 15)  # idempotent whether or not the add landed
-    assert unknown_base.wire_op() == ("add", 3)  # same op, same idempotency key
+    outbox.enqueue(partner_id, [PushRow("svc", "a1", 5, "add")])
+    [add] = outbox.claim_resumable(partner_id)
+    first = wire_row(add)
+    outbox.mark_sending([add.id])
+    outbox.mark_results([(add.id, "unknown", "timeout")])
+    [add] = outbox.claim_resumable(partner_id)
+    again = wire_row(add)
+    assert first is not None and again is not None
+    assert (first.op, first.unit_count, first.key) == (again.op, again.unit_count, again.key)
+    assert (again.op, again.unit_count) == ("set", 15)
+    assert wire_row(add, legacy_routes=True) == again  # a known total never goes as a delta
 
 
 def test_a_failed_row_is_taken_out_of_later_projections(db: Database, partner_id: int) -> None:
@@ -484,7 +517,7 @@ def test_recording_100k_rows_keeps_every_row_with_its_own_key(tmp_path: Path) ->
     rows = [PushRow(f"svc{i % 3}", f"acct-{i}", float(i % 500)) for i in range(n)]
     db = open_database(tmp_path / "ours.sqlite3")
     pid = _add_partner(db)
-    batch = Outbox(db).enqueue(pid, rows, actor="bench")
+    batch = Outbox(db).enqueue(pid, rows, actor="bench").batch_id
     db.close()
     raw = sqlite3.connect(tmp_path / "ours.sqlite3")
     count, keys, pending = raw.execute(
@@ -494,3 +527,13 @@ def test_recording_100k_rows_keeps_every_row_with_its_own_key(tmp_path: Path) ->
     ).fetchone()
     raw.close()
     assert (count, keys, pending) == (n, n, n)
+
+
+def test_a_damaged_database_is_copied_aside_once_not_on_every_run(tmp_path: Path) -> None:
+    path = tmp_path / "gd.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    for _ in range(3):
+        with pytest.raises(DatabaseProblem) as err:
+            open_database(path)
+    copies = [p for p in tmp_path.glob("gd.sqlite3.bak-*") if not p.name.endswith(("-wal", "-shm"))]
+    assert len(copies) == 1 and err.value.backup_path == copies[0]

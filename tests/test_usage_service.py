@@ -17,6 +17,7 @@ from gradient_desktop.services.usage import (
     format_amount,
     parse_amount,
 )
+from gradient_desktop.store import PushRow
 from gradient_desktop.store.models import PartnerService
 from tests.usage_helpers import PARTNER_KEY, connected_partner, service_ids
 
@@ -72,7 +73,7 @@ def test_subtract_below_zero_or_from_an_unknown_count_is_refused(
 ) -> None:
     partner, sids = _setup(ctx, sandbox, 2)
     usage = UsageService(ctx, partner)
-    with pytest.raises(StagingError, match="no count has been pushed"):
+    with pytest.raises(StagingError, match="does not know its current total"):
         usage.make_edit("acct-0000", sids[0], "subtract", 1)
     _stage(usage, "acct-0000", sids[0], "set", 3)
     with pytest.raises(StagingError, match=r"below zero.*Subtract at most 3"):
@@ -110,6 +111,7 @@ def test_staged_edits_survive_a_restart_and_undo_restores_them(
 ) -> None:
     partner, sids = _setup(ctx, sandbox, 3)
     usage = UsageService(ctx, partner)
+    ctx.outbox.enqueue(partner.id or 0, [PushRow(sids[1], "acct-0001", 10)])  # a known total
     first = usage.stage([usage.make_edit("acct-0000", sids[0], "set", 7)])
     usage.stage([usage.make_edit("acct-0001", sids[1], "add", 4)])
     reopened = UsageService(ctx, partner)
@@ -126,7 +128,7 @@ def test_a_crash_after_queuing_does_not_queue_the_staged_edits_twice(
 ) -> None:
     partner, sids = _setup(ctx, sandbox, 2)
     usage = UsageService(ctx, partner)
-    usage.stage([usage.make_edit("acct-0000", sids[0], "add", 4)])
+    usage.stage([usage.make_edit("acct-0000", sids[0], "set", 4)])
     # Simulate the crash window: the token is written and the rows queued, the file not cleared.
     usage.save(commit_token="feedfacecafe0001")
     ctx.outbox.enqueue(
@@ -153,9 +155,12 @@ def test_csv_import_reports_bad_rows_by_number_and_stages_the_good_ones(
         f"acct-0002,{sids[0]},5,subtract\n"  # line 5: nothing pushed yet
         f"acct-0002,nope,5,set\n"  # line 6: unknown service
         f"acct-0001,{sids[1]},1.5,add\n"
+        f"acct-0000,{sids[1]},1,add\n"  # line 8: no known total to add to
     )
+    ctx.outbox.enqueue(partner.id or 0, [PushRow(sids[1], "acct-0001", 10)])  # a known total
     result = usage.import_file(csv.encode(), "counts.csv")
-    assert [e.line for e in result.errors] == [3, 4, 5, 6]
+    assert [e.line for e in result.errors] == [3, 4, 5, 6, 8]
+    assert "Set an absolute count first" in result.errors[4].message
     assert "not a number" in result.errors[0].message
     assert "not mapped" in result.errors[1].message
     assert {(e.account_id, e.op, e.amount) for e in result.edits} == {

@@ -63,6 +63,11 @@ class _Redactor:
         return text
 
 
+#: The largest answer read from Gradient (its biggest documented answer, a page of 100
+#: clients or a partner's accounts, is far below this).
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+
 def _json_or_empty(content: bytes) -> bool:
     """True for an empty body or one that parses as JSON."""
     if not content.strip():
@@ -146,6 +151,36 @@ class BaseClient:
 
     # -------------------------------------------------------------- request core
 
+    async def _bounded(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read at most ``MAX_RESPONSE_BYTES`` of its answer: a broken or
+        hostile server answering 200 MB must not take the app's memory with it. A longer
+        answer is a transport failure (for a write: outcome unknown, resolved by re-sending)."""
+        response = await self._http.send(request, stream=True)
+        if response.is_stream_consumed:  # already read (an in-memory test transport)
+            if len(response.content) > MAX_RESPONSE_BYTES:
+                raise httpx.ReadError("answer larger than the app accepts", request=request)
+            return response
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+                raise httpx.ReadError("answer larger than the app accepts", request=request)
+            chunks, size = [], 0
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise httpx.ReadError("answer larger than the app accepts", request=request)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        # A new, fully read response with the same (still encoded) body and headers.
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=b"".join(chunks),
+            request=request,
+            extensions=response.extensions,
+        )
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one logical call (with retries); return the 2xx response or raise ApiError."""
         response, _ = await self._request_ex(method, path, **kwargs)
@@ -209,8 +244,10 @@ class BaseClient:
             exc: BaseException | None = None
             try:
                 async with asyncio.timeout(remaining):
-                    response = await self._http.request(
-                        method, full_path, params=params, json=json_body, headers=headers
+                    response = await self._bounded(
+                        self._http.build_request(
+                            method, full_path, params=params, json=json_body, headers=headers
+                        )
                     )
             except httpx.DecodingError:
                 raise ResponseFormatError(

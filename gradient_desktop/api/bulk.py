@@ -5,9 +5,10 @@ goes alone, after all others completed, without ``no_build`` so Gradient rebuild
 views once. If that final request does not land (unmapped, failed, replayed), the rebuild is
 recovered by re-sending an already-accepted absolute ``set`` row without ``no_build``.
 Rows of the same account × service keep their input order (a set then an add must not race).
-A row that did not land but may still (outcome unknown, or a transient failure the caller will
-retry) holds back the rest of its pair: those rows are reported ``cancelled`` rather than sent
-ahead of it, since a re-sent ``add`` landing after a later ``set`` would leave a wrong total.
+A row that did not land holds back the rest of its pair: those rows are reported ``cancelled``
+rather than sent ahead of it. If it may still land (outcome unknown, transient failure), a later
+row sent first could be overwritten by it; if it was definitely refused, the later rows' totals
+were computed as if it had landed, and the outbox recomputes them before they go out.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .errors import (
     AuthenticationError,
     NetworkError,
     OutcomeUnknownError,
+    RateLimitError,
     ServerError,
     UnmappedError,
 )
@@ -191,13 +193,13 @@ class _Push:
         self.held: dict[tuple[str, str], ApiError | None] = {}
 
     def may_land_later(self, i: int) -> bool:
-        """Row ``i`` did not land but a later attempt may (or it may have landed unseen)."""
+        """Row ``i`` did not land, and the rows of its pair after it must wait: it may still
+        land (or have landed unseen), or - a definite failure - the totals of the rows after
+        it were computed as if it had landed and must be recomputed by the outbox first."""
         result = self.results[i]
         if result is None:
             return False
-        if result.outcome == "unknown":
-            return True
-        return result.outcome == "failed" and result.error is not None and result.error.retryable
+        return result.outcome in ("unknown", "failed")
 
     def stopping(self) -> bool:
         return self.aborted_by is not None or (self.cancel is not None and self.cancel.is_set())
@@ -229,9 +231,11 @@ class _Push:
                 logger.exception("result callback failed")
         if isinstance(error, AuthenticationError) and self.aborted_by is None:
             self.aborted_by = error  # a bad key fails every row: stop at once
-        if isinstance(error, (NetworkError, ServerError)) or (
-            isinstance(error, OutcomeUnknownError)
-            and isinstance(error.cause, (NetworkError, ServerError))
+        # A server that only ever answers 429 (or is down) would otherwise have every row wait
+        # out its own retries: after a streak of them the push stops and says why.
+        transient = (NetworkError, ServerError, RateLimitError)
+        if isinstance(error, transient) or (
+            isinstance(error, OutcomeUnknownError) and isinstance(error.cause, transient)
         ):
             self.transient_streak += 1
             if self.transient_streak >= self.streak_limit and self.aborted_by is None:
@@ -329,8 +333,11 @@ async def push_counts(
     on_progress: Callable[[ProgressEvent], None] | None = None,
     cancel: asyncio.Event | None = None,
     on_result: Callable[[int, RowResult], None] | None = None,
+    rebuild: bool = True,
 ) -> PushReport:
     """Push ``rows``; never raises ``ApiError`` for a row — each outcome is in the report.
+
+    ``rebuild=False`` sends every row with ``no_build=true`` and no final rebuild request.
 
     ``no_build=True`` (single-rebuild mode) sends all rows but one with ``no_build=true`` and
     the last one alone afterwards. ``no_build=False`` lets every accepted row rebuild.
@@ -343,11 +350,13 @@ async def push_counts(
     push = _Push(client, row_list, concurrency, no_build, on_progress, cancel, on_result)
     if not row_list:
         return PushReport([], False, 0.0)
-    final = _final_index(row_list, push.last_of_pair) if no_build else None
+    final = _final_index(row_list, push.last_of_pair) if no_build and rebuild else None
     await push.run_pool(push.work_items(final), no_build=no_build)
 
     rebuild_row: int | None = None
-    if final is None:
+    if not rebuild:
+        pass
+    elif final is None:
         rebuild_row = next((i for i, r in sorted(push.accepted.items()) if not r.replayed), None)
     elif not push.stopping() and row_list[final].pair in push.held:
         # Its pair stopped at a row that may still land: sending this one now would overtake

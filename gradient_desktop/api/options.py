@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from dataclasses import dataclass, field
 
 import httpx
 
 from gradient_desktop import __version__
+from gradient_desktop.hosts import is_loopback_host
 
 from .errors import InsecureUrlError
 from .transport import ProxyChoice
@@ -90,22 +90,11 @@ class ClientOptions:
             raise ValueError("max_connections must be >= 1")
 
 
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ::1: traffic that never leaves the machine."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def normalize_base_url(base_url: str, *, allow_insecure_http: bool = False) -> tuple[str, bool]:
     """Validate ``base_url``; return ``(host root URL without trailing slash, is_loopback)``.
 
-    Accepts a bare host name (https is assumed) and a URL that already ends with the API
-    prefix (stripped: paths are always built from the host root).
+    Accepts a bare host name (https is assumed) and a URL that already ends with ``/api``,
+    ``/api/`` or the API prefix ``/api/vendor-api`` (stripped: paths are built from the root).
     """
     text = (base_url or "").strip()
     if not text:
@@ -129,7 +118,9 @@ def normalize_base_url(base_url: str, *, allow_insecure_http: bool = False) -> t
             logger.warning("Plain http allowed for %s: the token travels unencrypted", url.host)
     elif url.scheme != "https":
         raise InsecureUrlError(f"Unsupported address scheme '{url.scheme}' for Gradient.")
+    # Paths are built from the host root: strip what people paste after it, e.g. the
+    # `/api` base gradient-pp-cli documents or the full `/api/vendor-api` prefix.
     path = url.path.rstrip("/")
-    path = path.removesuffix(API_PREFIX)
+    path = path.removesuffix(API_PREFIX).removesuffix("/api")
     root = url.copy_with(path=path or "/", query=None, fragment=None)
     return str(root).rstrip("/"), loopback

@@ -94,6 +94,8 @@ class Faults:
     def __init__(self, options: SandboxOptions) -> None:
         self.options = options
         self.rng = random.Random(options.random_seed)
+        #: Answers lost on purpose so far (``lose_answer_rate``), for test reports.
+        self.lost_answers = 0
 
     def reseed(self) -> None:
         self.rng = random.Random(self.options.random_seed)
@@ -146,7 +148,12 @@ class App:
             return error_response(err)
 
         write = request.method in WRITE_METHODS
-        idem_key = request.headers.get("idempotency-key") if write else None
+        # Gradient documents no Idempotency-Key (vendor-api.md §13): ignored unless switched on.
+        idem_key = (
+            request.headers.get("idempotency-key")
+            if write and opts.honour_idempotency_key
+            else None
+        )
         scope = fingerprint = ""
         if idem_key:
             # Scope by organisation, so a rotated partner key still finds its earlier writes.
@@ -194,11 +201,44 @@ class App:
         if write and self.faults.roll(opts.fail_after_apply_rate):
             # Applied and remembered, but the caller can't know: "outcome unknown".
             return error_response(SandboxError(500, "Internal server error", error=None))
+        if write and self.faults.roll(opts.lose_answer_rate):
+            return self._lost_answer(status, content)
         return Response(content, status_code=status, media_type="application/json")
+
+    def _lost_answer(self, status: int, content: bytes) -> Response:
+        """Applied, but the answer cannot be read: a proxy's HTML page, JSON cut short, or the
+        connection dropped mid-body (as when a network fails after the server acted)."""
+        self.faults.lost_answers += 1
+        kind = self.faults.rng.randrange(3)
+        if kind == 0:
+            page = b"<!doctype html><html><body><h1>Welcome</h1></body></html>"
+            return Response(page, status_code=200, media_type="text/html")
+        if kind == 1:
+            return Response(
+                content[: max(1, len(content) // 2)],
+                status_code=status,
+                media_type="application/json",
+            )
+        return _DroppedResponse(content, status_code=status, media_type="application/json")
 
     async def _latency(self) -> None:
         if self.options.latency_ms > 0:
             await asyncio.sleep(self.options.latency_ms / 1000)
+
+
+class _DroppedResponse(Response):
+    """Declares the whole body's length, sends half of it and ends: the server closes the
+    connection and the client sees it lost mid-answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2]})
+        # Not reached with uvicorn: it refuses the short body by raising, logs it and closes the
+        # connection - exactly the fault wanted. Swallowing that error would leave the client
+        # waiting for the rest of the body until its read timeout instead.
+        raise ConnectionAbortedError("sandbox: answer dropped on purpose (lose_answer_rate)")
 
 
 class RequestLog:

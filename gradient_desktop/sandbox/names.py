@@ -90,12 +90,21 @@ def company_names(
         names.extend(_one_name(rng) for _ in range(n - len(names)))
         return names
     seen = {normalize(x) for x in names}
+    misses = 0
     while len(names) < n:
         candidate = _one_name(rng)
+        if misses > 50:  # stays above once reached: the lists are as good as used up
+            # The word lists make about 53,700 distinct names: past that, a random draw almost
+            # never finds a new one (this loop used to spin forever, holding the event loop so
+            # even SIGTERM went unanswered). Number the repeats instead: "Acme Corp 2".
+            candidate = f"{candidate} {len(names) + 1}"
         key = normalize(candidate)
         if key not in seen:  # unique after normalization, so auto-mapping is unambiguous
             seen.add(key)
             names.append(candidate)
+            misses = misses if misses > 50 else 0
+        else:
+            misses += 1
     return names
 
 

@@ -1,12 +1,13 @@
 """Admin routes under `/_sandbox/...`: the sandbox playing the MSP, and test inspection.
 
-No authentication (the sandbox only binds to localhost by default), JSON in and out, errors
+Guarded by ``_guard``: loopback only unless ``--admin-token`` is given; JSON in and out, errors
 in the same NestJS shape as the API. Not logged in the request log, so tests that count API
 calls are not disturbed by their own inspection.
 """
 
 from __future__ import annotations
 
+import hmac
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from gradient_desktop.hosts import is_loopback_host
 
 from .app import App, error_response, json_response
 from .models import SandboxError, iso
@@ -23,9 +26,32 @@ from .validation import parse_body
 AdminHandler = Callable[[App, dict[str, Any], Request], Any]
 
 
+def _guard(app: App, request: Request) -> None:
+    """Who may use the admin routes: with ``--admin-token``, only a caller sending it; without,
+    only a sandbox bound to loopback (the routes hand out every partner key). A POST must be
+    JSON, which a web page cannot send across origins without a preflight."""
+    token = app.options.admin_token
+    if token:
+        given = request.headers.get("x-sandbox-admin-token", "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise SandboxError(
+                401, "The sandbox admin routes need the X-Sandbox-Admin-Token header."
+            )
+    elif not is_loopback_host(app.options.host):
+        raise SandboxError(
+            403,
+            "The sandbox listens beyond this machine: start it with --admin-token to use these routes.",
+        )
+    if request.method == "POST" and not request.headers.get("content-type", "").startswith(
+        "application/json"
+    ):
+        raise SandboxError(415, "Sandbox admin requests must be sent as application/json.")
+
+
 def _admin(app: App, handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
+            _guard(app, request)
             body = parse_body(await request.body(), request.headers.get("content-type", "")) or {}
             if not isinstance(body, dict):
                 raise SandboxError(400, "Request body must be a JSON object")

@@ -62,7 +62,10 @@ def get_service(ctx: ApiContext) -> Result:
 
 def patch_service(ctx: ApiContext) -> Result:
     service_id = ctx.params["service_id"]
-    ctx.state.get_sku(ctx.vendor_key, service_id)  # 400/404 on the id before judging the body
+    sku = ctx.state.get_sku(ctx.vendor_key, service_id)  # 400/404 on the id first
+    if ctx.body is None:
+        # The SDK's Update-PSVendorService sends no body at all: nothing to change.
+        return envelope(200, sku, "Success - Updated Vendor Service")
     fields = patch_fields(ctx.body, SKU_PATCH)
     check_enums(fields)
     vendor = ctx.state.update_sku(ctx.vendor_key, service_id, fields)
@@ -106,14 +109,12 @@ def list_accounts(ctx: ApiContext) -> Result:
 
 
 def create_accounts(ctx: ApiContext) -> Result:
-    items = item_list(ctx.body, ACCOUNT_FIELDS, lenient=ctx.options.lenient, what="accounts")
+    items = item_list(ctx.body, ACCOUNT_FIELDS, what="accounts")
     return 201, ctx.state.create_accounts(ctx.partner_key, items)
 
 
 def patch_account(ctx: ApiContext) -> Result:
     fields = patch_fields(ctx.body, ACCOUNT_PATCH)
-    if fields.get("id") == "":
-        raise bad(["id should not be empty"])
     return 200, ctx.state.update_account(ctx.partner_key, ctx.params["account_id"], fields)
 
 
@@ -121,7 +122,6 @@ def patch_accounts(ctx: ApiContext) -> Result:
     items = item_list(
         ctx.body,
         {**ACCOUNT_PATCH, "id": ACCOUNT_FIELDS["id"]},
-        lenient=ctx.options.lenient,
         what="accounts",
     )
     if not items:
@@ -138,14 +138,12 @@ def list_services(ctx: ApiContext) -> Result:
 
 
 def create_services(ctx: ApiContext) -> Result:
-    items = item_list(ctx.body, SERVICE_FIELDS, lenient=ctx.options.lenient, what="services")
+    items = item_list(ctx.body, SERVICE_FIELDS, what="services")
     return 201, ctx.state.create_services(ctx.partner_key, items)
 
 
 def patch_org_service(ctx: ApiContext) -> Result:
     fields = patch_fields(ctx.body, SERVICE_PATCH)
-    if fields.get("id") == "":
-        raise bad(["id should not be empty"])
     return 200, ctx.state.update_service(ctx.partner_key, ctx.params["service_id"], fields)
 
 
@@ -153,7 +151,6 @@ def patch_org_services(ctx: ApiContext) -> Result:
     items = item_list(
         ctx.body,
         {**SERVICE_PATCH, "id": SERVICE_FIELDS["id"]},
-        lenient=ctx.options.lenient,
         what="services",
     )
     if not items:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import logging
 import socket
 import sys
 import threading
@@ -18,8 +19,10 @@ from typing import Self
 
 import uvicorn
 
+from gradient_desktop.hosts import is_loopback_host
+
 from .app import create_app
-from .options import SandboxOptions, add_arguments, options_from_args  # noqa: F401  (re-exported)
+from .options import SandboxOptions, add_arguments, options_from_args
 from .seed import DEMO_PARTNERS, VENDOR_KEY, make_state
 from .state import SandboxState
 
@@ -49,6 +52,18 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+class _QuietDroppedAnswers(logging.Filter):
+    """uvicorn logs a traceback when an app ends a response short; the sandbox does that on
+    purpose (``lose_answer_rate``), so those are not errors worth a page of stderr."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or "declared Content-Length" not in str(exc)
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDroppedAnswers())
 
 
 def _config(state: SandboxState, options: SandboxOptions) -> uvicorn.Config:
@@ -93,6 +108,13 @@ class SandboxServer:
             raise RuntimeError("the sandbox server is not running")
         return _url(self.options.host, self.port)
 
+    @property
+    def lost_answers(self) -> int:
+        """Answers lost on purpose so far (``lose_answer_rate``), for test reports."""
+        if self._server is None:
+            return 0
+        return int(self._server.config.app.state.sandbox.faults.lost_answers)
+
     def start(self, timeout: float = 10.0) -> Self:
         """Bind, start serving and return once the socket accepts connections."""
         if self._thread is not None:
@@ -121,7 +143,7 @@ class SandboxServer:
             # A fresh loop in this thread (uvicorn's run() -> asyncio.run); no signal handlers
             # are installed off the main thread, which is what we want here.
             self._server.run(sockets=[self._sock])
-        except BaseException as exc:  # noqa: BLE001 - reported to start()/stop() callers
+        except BaseException as exc:
             self._error = exc
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -167,6 +189,16 @@ def run_foreground(options: SandboxOptions | None = None) -> int:
     for key, (org, n) in DEMO_PARTNERS.items():
         print(f"  partner key:  {key:<24} {org} ({n} clients)  GRADIENT-TOKEN: {demo_token(key)}")
     print(f"  admin:        {_url(options.host, port)}/_sandbox/state")
+    if not is_loopback_host(options.host):
+        print(
+            f"WARNING: listening on {options.host}, reachable from other machines. "
+            + (
+                "The /_sandbox/ admin routes need the X-Sandbox-Admin-Token header."
+                if options.admin_token
+                else "The /_sandbox/ admin routes are off: start with --admin-token to use them."
+            ),
+            flush=True,
+        )
     print("Press Ctrl-C to stop.", flush=True)
     server = uvicorn.Server(_config(state, options))
     try:
@@ -176,5 +208,3 @@ def run_foreground(options: SandboxOptions | None = None) -> int:
     finally:
         sock.close()
     return 0
-
-

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -110,6 +109,9 @@ def patch_fields(body: Any, spec: dict[str, tuple[Check, bool]]) -> dict[str, An
         raise bad(
             EMPTY_PATCH_MSG if body in (None, [], "") else "Request body must be a JSON object"
         )
+    # The official SDK sends unset [String] parameters as "": `{"id": "", "name": "X"}` is an
+    # update of the name, not a rename to nothing (vendor-api.md §13).
+    body = _without_unset(body)
     out, errors = _fields(body, spec)
     if errors:
         raise bad(errors)
@@ -176,11 +178,17 @@ def sku_create(body: Any) -> dict[str, Any]:
     return out
 
 
-def item_list(
-    body: Any, spec: dict[str, tuple[Check, bool]], *, lenient: bool, what: str
-) -> list[dict[str, Any]]:
-    """A bulk body: a JSON array of objects (a single object only when `lenient`)."""
-    if isinstance(body, dict) and lenient:
+def _without_unset(obj: dict[str, Any], *, keep_id: bool = False) -> dict[str, Any]:
+    """Drop what the SDK sends for an unset [String] parameter: `"id": ""` in an update and
+    `"clientOId": ""` (which must not unmap or map to nothing)."""
+    unset = ("clientOId",) if keep_id else ("id", "clientOId")
+    return {k: v for k, v in obj.items() if not (k in unset and v == "")}
+
+
+def item_list(body: Any, spec: dict[str, tuple[Check, bool]], *, what: str) -> list[dict[str, Any]]:
+    """A bulk body: a JSON array of objects, or one object (CIPP posts a single new tenant that
+    way, and the 2026 spec types these bodies as object-or-array: vendor-api.md §13)."""
+    if isinstance(body, dict):
         body = [body]
     if not isinstance(body, list):
         raise bad(f"Request body must be an array of {what}")
@@ -190,7 +198,7 @@ def item_list(
         if not isinstance(item, dict):
             errors.append(f"{i} must be an object")
             continue
-        out, errs = _fields(item, spec, prefix=f"{i}.")
+        out, errs = _fields(_without_unset(item, keep_id=True), spec, prefix=f"{i}.")
         if "id" in out and not out["id"]:
             errs.append(f"{i}.id should not be empty")
         errors.extend(errs)
@@ -215,41 +223,15 @@ def count_body(body: Any, *, positive: bool = False, need_account: bool = True) 
     out: dict[str, Any] = {"unitCount": unit}
     for name in ("accountId", "clientOId"):
         value = body.get(name)
+        if name == "clientOId" and value == "":
+            # The official template sends `"clientOId": ""` beside accountId on every count.
+            continue
         if value is not None and not (isinstance(value, str) and value):
             errors.append(f"{name} must be a string")
         elif value is not None:
             out[name] = value
     if need_account and "accountId" not in out and "clientOId" not in out and not errors:
         errors.append("accountId must be a string")
-    if errors:
-        raise bad(errors)
-    return out
-
-
-def alert_body(body: Any) -> dict[str, Any]:
-    """CreateAlertingDto: title, description, alertId; priority 1-4; status 1-6 (both default 1)."""
-    if not isinstance(body, dict):
-        raise bad("Request body must be a JSON object")
-    out, errors = _fields(
-        body,
-        {
-            "title": (_string, True),
-            "description": (_string, True),
-            "alertId": (_string, True),
-            "serviceId": (_string, False),
-            "dueDateTime": (_string, False),
-        },
-    )
-    for name, top in (("priority", 4), ("status", 6)):
-        value = body.get(name, 1)
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
-            errors.append(f"{name} must be an integer between 1 and {top}")
-        out[name] = value
-    if "dueDateTime" in out:
-        try:
-            datetime.fromisoformat(out["dueDateTime"])
-        except ValueError:
-            errors.append("dueDateTime must be a valid ISO 8601 date string")
     if errors:
         raise bad(errors)
     return out

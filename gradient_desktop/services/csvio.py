@@ -10,13 +10,18 @@ import csv
 import io
 import json
 import math
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+
+from gradient_desktop.store.models import OutboxOp
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a 2M-row CSV is ~60 MB; anything beyond this is a mistake
 MAX_ERRORS = 200  # past this, listing more does not help the user fix the file
 
-OPS = ("set", "add", "subtract")
+#: The count operations, from the one enum (store.models.OutboxOp).
+OPS = tuple(op.value for op in OutboxOp)
 
 # Accepted header spellings, normalised (lower case, no spaces/underscores/dashes).
 _ALIASES = {
@@ -95,28 +100,52 @@ def decode_bytes(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+#: The one rule for a count written as text: digits with an optional decimal point ("1234",
+#: "12.5"; an exponent as spreadsheets write tiny values is read too). No thousands separator
+#: of any kind - "1,234", "1 234", "1_000" are all refused - since a separator means different
+#: things in different locales ("1,5" is one and a half in half of Europe).
+_COUNT_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+COUNT_RULE = "write counts as plain digits with an optional decimal point, e.g. 1234 or 12.5"
+#: Ids are text of at most this many printable characters (no control characters).
+MAX_ID_CHARS = 200
+
+
 def parse_count(value: object) -> float:
     """A unit count from a cell or JSON value; raises ValueError with a user-facing reason."""
     if isinstance(value, bool) or value is None:
         raise ValueError("unitCount must be a number")
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a 400-digit JSON integer
+            raise ValueError("unitCount is too large to be a count") from None
     else:
-        text = str(value).strip().replace("\u00a0", "").replace(" ", "")
+        text = str(value).strip()
         if not text:
             raise ValueError("unitCount is empty")
-        # Accept "1,234.5" (thousands separator) but not ambiguous "1,5".
-        if "," in text and "." in text:
-            text = text.replace(",", "")
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValueError(f"unitCount {str(value)[:40]!r} is not a number") from None
+        if not _COUNT_TEXT.fullmatch(text):
+            raise ValueError(f"unitCount {text[:40]!r} is not a number ({COUNT_RULE})")
+        number = float(text)
     if math.isnan(number) or math.isinf(number):
         raise ValueError("unitCount must be a finite number")
     if number < 0:
         raise ValueError(f"unitCount {number:g} is negative; counts are absolute quantities ≥ 0")
+    if number > 1e15:
+        raise ValueError(f"unitCount {number:g} is too large to be a count")
     return number
+
+
+def parse_id(value: object, name: str) -> str:
+    """An account or service id: text (a JSON number is taken as its digits), printable, short.
+    Raises ValueError naming the field."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"{name} must be text, not {type(value).__name__}")
+    text = str(value).strip()
+    if any(unicodedata.category(c) == "Cc" for c in text):  # NUL, ESC, bell...
+        raise ValueError(f"{name} {text[:40]!r} contains control characters")
+    if len(text) > MAX_ID_CHARS:
+        raise ValueError(f"{name} is longer than {MAX_ID_CHARS} characters")
+    return text
 
 
 def _normalise_header(name: str) -> str:
@@ -144,8 +173,12 @@ def _validate(
         result.errors.append(RowError(line, message))
 
     for line, rec in records:
-        account = str(rec.get("account_id") or "").strip()
-        service = str(rec.get("service_id") or "").strip()
+        try:
+            account = parse_id(rec.get("account_id") or "", "accountId")
+            service = parse_id(rec.get("service_id") or "", "serviceId")
+        except ValueError as exc:
+            add_error(line, str(exc))
+            continue
         if not account and rec.get("account_name") and account_resolver:
             name = str(rec["account_name"]).strip()
             account = account_resolver(name) or ""
@@ -224,7 +257,11 @@ def _parse_json(
             if not isinstance(item, dict):
                 result.errors.append(RowError(index, "item is not an object"))
                 continue
-            yield index, {_normalise_header(str(k)): v for k, v in item.items()}
+            fields = [_normalise_header(str(k)) for k in item]
+            if len(set(fields)) < len(fields):
+                result.errors.append(RowError(index, "names the same field twice"))
+                continue
+            yield index, dict(zip(fields, item.values(), strict=True))
 
     _validate(records(), result, account_resolver, service_resolver)
 
@@ -240,6 +277,11 @@ def _parse_csv(
     except csv.Error as exc:
         raise CountFileError(f"The CSV cannot be read: {exc}") from None
     columns = [_normalise_header(h) for h in header]
+    repeated = sorted({c for c in columns if c and columns.count(c) > 1})
+    if repeated:
+        raise CountFileError(
+            f"The header names the column {', '.join(repeated)} twice; keep one of them."
+        )
     has_account = "account_id" in columns or ("account_name" in columns and account_resolver)
     has_service = "service_id" in columns or ("service_name" in columns and service_resolver)
     if not (has_account and has_service and "unit_count" in columns):

@@ -20,8 +20,10 @@ from gradient_desktop.api import (
     Credentials,
     Integration,
     NewAccount,
+    OutcomeUnknownError,
     Sku,
     Vendor,
+    VendorApiClient,
 )
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory
@@ -368,6 +370,15 @@ class IntegrationService:
                         result.unchanged += 1
                     except ApiError as exc:
                         result.failed[item.id] = str(exc)
+            except OutcomeUnknownError as exc:
+                # Never re-post blindly (a create is not idempotent): read back what landed.
+                landed = await self._created_after_unknown(client, [a.account_id for a in chunk])
+                result.created += len(landed)
+                self._set_sync(partner, sorted(landed), SyncState.SYNCED, None)
+                lost = [a.account_id for a in chunk if a.account_id not in landed]
+                for account_id in lost:
+                    result.failed[account_id] = str(exc)
+                self._set_sync(partner, lost, SyncState.FAILED, str(exc))
             except ApiError as exc:
                 for a in chunk:
                     result.failed[a.account_id] = str(exc)
@@ -394,6 +405,17 @@ class IntegrationService:
                 progress(min(done, total), total)
         await self.refresh_account_states(partner)
         return result
+
+    @staticmethod
+    async def _created_after_unknown(client: VendorApiClient, account_ids: list[str]) -> set[str]:
+        """Which of ``account_ids`` Gradient has, after a create whose answer was lost (an
+        empty set when even the read fails: those rows stay failed and the next publish,
+        which GETs first, creates only what is still missing)."""
+        try:
+            present = await client.list_accounts(account_ids)
+        except ApiError:
+            return set()
+        return {a.id for a in present} & set(account_ids)
 
     async def refresh_account_states(self, partner: Partner) -> list[Account]:
         """Read ``isMapped`` back from Gradient (how far the MSP's mapping has got)."""

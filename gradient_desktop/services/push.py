@@ -1,10 +1,12 @@
-"""Usage pushes that never lose a count: rows go into the outbox first, are sent with the bulk
-helper (one billing rebuild per push), and are marked as each answer arrives. Whatever was not
-acknowledged when the app, the machine or the network died is resumed on the next ``run``.
+"""Usage pushes that never lose or double a count: rows go into the outbox first (where each
+add/subtract becomes the absolute total it must produce), are sent with the bulk helper (one
+billing rebuild per push), and are marked as each answer arrives. Whatever was not
+acknowledged when the app, the machine or the network died is re-sent by the next ``run``;
+re-sending an absolute total is harmless, so nothing depends on the server remembering
+idempotency keys (store/outbox.py, services/wire.py).
 
-How add/subtract stay exactly-once is described in ``store/outbox.py``: every row keeps one
-idempotency key for its whole life, and a row whose outcome is unknown is resolved with an
-absolute set of its expected total when that is known.
+The entry point for every caller (usage page, CLI, sync): ``PushService.enqueue`` /
+``run`` / ``push`` with ``PushRow`` values (docs/ARCHITECTURE.md, "The path of a count").
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gradient_desktop.api import (
     AuthenticationError,
@@ -21,11 +24,14 @@ from gradient_desktop.api import (
     ProgressEvent,
     PushReport,
     RowResult,
+    VendorApiClient,
     push_counts,
 )
 from gradient_desktop.services.context import AppContext
-from gradient_desktop.store import OutboxItem, PushRow
-from gradient_desktop.store.models import OutboxState, Partner
+from gradient_desktop.services.wire import NO_KNOWN_TOTAL, wire_row
+from gradient_desktop.store import EnqueueResult, HistoryPoint, OutboxItem, PushRow
+from gradient_desktop.store.backups import backup_after_push
+from gradient_desktop.store.models import OutboxState, Partner, PartnerCountOptions
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,10 @@ class PushSummary:
     report: PushReport
     resumed: int = 0
     problems: list[str] = field(default_factory=list)
+    #: Rows that could not be sent at all (an add/subtract whose starting total is not known).
+    not_sendable: int = 0
+    #: Subtracts floored at 0, ``(service_id, account_id, amount below 0)`` (set by ``push``).
+    floored: list[tuple[str, str, float]] = field(default_factory=list)
 
     @property
     def all_landed(self) -> bool:
@@ -70,20 +80,17 @@ class PushSummary:
             parts.append(f"{r.unknown} with an unknown outcome (will be resolved on the next push)")
         if r.cancelled:
             parts.append(f"{r.cancelled} not sent (still queued)")
+        if self.not_sendable:
+            parts.append(
+                f"{self.not_sendable} add/subtract not sent (the current total is not known)"
+            )
+        if self.floored:
+            parts.append(f"{len(self.floored)} subtract(s) stopped at 0")
         parts.append("billing rebuilt once" if r.rebuild_triggered else "billing not rebuilt")
         text = "; ".join(parts) + f" in {r.elapsed:.1f} s."
         if r.aborted_by is not None:
             text += f" Stopped early: {r.aborted_by}"
         return text
-
-
-def wire_key(item: OutboxItem, op: str) -> str:
-    """The idempotency key for what is sent now. A row resolved with an absolute ``set`` of its
-    expected total sends a different request than its first attempt, so it needs a key of its
-    own: reusing the add's key is refused (422, "key already used for a different request")
-    whenever the first attempt did land. The derived key is stable, so a resolution interrupted
-    in turn is recognised as a repeat on the next resume."""
-    return item.idempotency_key if op == item.op else f"{item.idempotency_key}-{op}"
 
 
 def row_state(result: RowResult) -> str:
@@ -121,42 +128,116 @@ class _ResultWriter:
 
 
 class PushService:
+    """Queue and send unit counts for a partner (the one entry point; see module docstring)."""
+
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    def enqueue(self, partner: Partner, rows: Iterable[PushRow], actor: str | None = None) -> str:
-        """Write the rows to the outbox (one transaction) before anything is sent."""
-        batch = self.ctx.outbox.enqueue(partner.id or 0, list(rows), actor=actor)
+    # -- policy ---------------------------------------------------------------------------------
+
+    def legacy_routes(self, partner: Partner) -> bool:
+        """Whether add/subtract on a cell with no known total may use the §2.10 PATCH routes:
+        only when turned on for this partner (the built-in demo turns it on)."""
+        with self.ctx.db.session() as s:
+            opts = s.get(PartnerCountOptions, partner.id or 0)
+        if opts is not None:
+            return bool(opts.legacy_count_routes)
+        return self.ctx.is_demo_url(partner.base_url)
+
+    def set_legacy_routes(self, partner: Partner, on: bool) -> None:
+        with self.ctx.db.session() as s:
+            opts = s.get(PartnerCountOptions, partner.id or 0)
+            if opts is None:
+                opts = PartnerCountOptions(partner_id=partner.id or 0)
+            opts.legacy_count_routes = on
+            s.add(opts)
+            s.commit()
+
+    # -- queue and send -------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        partner: Partner,
+        rows: Iterable[PushRow],
+        actor: str | None = None,
+        *,
+        source: str | None = None,
+        source_label: str | None = None,
+    ) -> EnqueueResult:
+        """Write the rows to the outbox (one transaction) before anything is sent.
+
+        Raises ``UnknownTotalError`` for an add/subtract on a cell with no known total (unless
+        the partner allows the legacy routes) and ``ValueError`` for a bad row; nothing is
+        queued then. ``source`` makes a file's enqueue happen once (``Outbox.enqueue``).
+        """
+        queued = self.ctx.outbox.enqueue(
+            partner.id or 0,
+            list(rows),
+            actor=actor,
+            legacy_deltas=self.legacy_routes(partner),
+            source=source,
+            source_label=source_label,
+        )
         self.ctx.state.touch(partner.id)
-        return batch
+        return queued
 
     def pending(self, partner: Partner) -> int:
+        """Rows queued for ``partner`` and not yet acknowledged."""
         return self.ctx.outbox.pending_count(partner.id or 0)
 
     def running(self) -> str | None:
         """How far the running push is ("81 of 362 sent"), or None when none runs."""
         return self.ctx.push_activity.summary()
 
+    def cell_history(self, partner_id: int, service_id: str, account_id: str) -> list[HistoryPoint]:
+        """Every write of one cell, oldest first, with the acknowledged total after it."""
+        return self.ctx.outbox.history(partner_id, service_id, account_id)
+
+    async def push(
+        self, partner: Partner, rows: Iterable[PushRow], actor: str | None = None, **run_args: Any
+    ) -> PushSummary:
+        """``enqueue`` then ``run``: the call for a service that has counts to send now."""
+        queued = self.enqueue(partner, rows, actor)
+        summary = await self.run(partner, batch_id=queued.batch_id, **run_args)
+        summary.floored = queued.floored
+        return summary
+
     async def run(
         self,
         partner: Partner,
         *,
+        client: VendorApiClient | None = None,
         concurrency: int | None = None,
         on_progress: Callable[[ProgressEvent], None] | None = None,
         cancel: asyncio.Event | None = None,
         batch_id: str | None = None,
+        rebuild: bool = True,
     ) -> PushSummary:
-        """Send every unfinished row of this partner (oldest first), then rebuild once."""
+        """Send every unfinished row of this partner (oldest first), then rebuild once
+        (``rebuild=False``: every row with ``no_build``, billing views not rebuilt).
+
+        ``client`` is for callers holding keys outside the keyring (``push --base-url``);
+        by default the partner's own client is used.
+        """
         items: list[OutboxItem] = self.ctx.outbox.claim_resumable(partner.id or 0)
-        # Rows from earlier pushes (crash, cancel, network loss) ride along with this one.
-        resumed = sum(1 for i in items if i.batch_id != batch_id)
-        rows = []
+        legacy = self.legacy_routes(partner) if items else False
+        unsendable = []
+        sendable: list[tuple[OutboxItem, CountRow]] = []
         for item in items:
-            op, count = item.wire_op()
-            rows.append(CountRow(item.service_id, item.account_id, count, op, wire_key(item, op)))  # type: ignore[arg-type]
-        ids = [i.id for i in items]
+            row = wire_row(item, legacy_routes=legacy)
+            if row is None:
+                unsendable.append((item.id, OutboxState.FAILED.value, NO_KNOWN_TOTAL))
+            else:
+                sendable.append((item, row))
+        if unsendable:
+            # Definitely not sent, so voiding them re-projects the rows queued after them.
+            self.ctx.outbox.mark_results(unsendable)
+        # Rows from earlier pushes (crash, cancel, network loss) ride along with this one.
+        resumed = sum(1 for i, _ in sendable if i.batch_id != batch_id)
+        rows = [r for _, r in sendable]
+        ids = [i.id for i, _ in sendable]
         if not rows:
-            return PushSummary(0, PushReport([], False, 0.0))
+            return PushSummary(0, PushReport([], False, 0.0), not_sendable=len(unsendable))
         self.ctx.outbox.mark_sending(ids)
         writer = _ResultWriter(self.ctx, ids)
         activity = self.ctx.push_activity.begin(partner.id or 0, partner.name, len(rows))
@@ -172,12 +253,13 @@ class PushService:
         log.info("push to %s: sending %d count(s) (%d resumed)", partner.name, len(rows), resumed)
         try:
             report = await push_counts(
-                self.ctx.client_for(partner),
+                client if client is not None else self.ctx.client_for(partner),
                 rows,
                 concurrency=concurrency or self.ctx.settings.default_concurrency,
                 on_progress=progress,
                 cancel=cancel,
                 on_result=writer,
+                rebuild=rebuild,
             )
         except BaseException as exc:
             what = "cancelled" if isinstance(exc, asyncio.CancelledError) else "stopped"
@@ -201,7 +283,9 @@ class PushService:
             self.ctx.outbox.mark_results(untouched)
         if report.rebuild_triggered or report.ok:
             self._touch_partner(partner)
-        summary = PushSummary(len(rows), report, resumed=resumed)
+        # The ledger now decides what add/subtract send: keep a copy of it after every session.
+        backup_after_push(self.ctx.db, self.ctx.settings.backup_keep_days)
+        summary = PushSummary(len(rows), report, resumed=resumed, not_sendable=len(unsendable))
         # The audit trail: who got how many, and the outcome, in the words the user saw.
         log.info("push to %s finished: %s", partner.name, summary.text())
         self.ctx.state.note_push(

@@ -35,7 +35,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlmodel import select
 
 from gradient_desktop.api import ProgressEvent
@@ -174,13 +173,6 @@ class DriftRow:
 
 # -- the service ----------------------------------------------------------------------------------------
 
-_LATEST_SQL = text(
-    """SELECT o.service_id, o.account_id, o.state, o.last_error FROM outbox_entry o
-    JOIN (SELECT MAX(id) AS id FROM outbox_entry WHERE partner_id = :pid
-          GROUP BY service_id, account_id) m ON o.id = m.id"""
-)
-
-
 class UsageService:
     """Staging, import/export and drift for one partner; pushing goes through PushService."""
 
@@ -225,10 +217,7 @@ class UsageService:
                     .order_by(PartnerService.name)
                 )
             )
-            latest = {
-                (r.service_id, r.account_id): (r.state, r.last_error)
-                for r in s.connection().execute(_LATEST_SQL, {"pid": self.pid})
-            }
+        latest = self.ctx.outbox.latest_states(self.pid)
         totals = self.ctx.outbox.last_totals(self.pid)
         projected = self.projected_totals(totals)
         cells: dict[tuple[str, str], CellInfo] = {}
@@ -247,7 +236,8 @@ class UsageService:
         out: dict[tuple[str, str], float | None] = {k: t for k, (t, _) in totals.items()}
         for item in self.ctx.outbox.claim_resumable(self.pid):
             pair = (item.service_id, item.account_id)
-            out[pair] = apply_op(out.get(pair), item.op, item.unit_count)
+            absolute = item.absolute
+            out[pair] = absolute if absolute is not None else apply_op(out.get(pair), item.op, item.unit_count)
         return out
 
     def refs(self) -> Snapshot:
@@ -298,6 +288,13 @@ class UsageService:
         delta = sign * amount + (prev.signed() if prev is not None else 0.0)
         if abs(delta) < 1e-12:
             return None
+        if old is None and not PushService(self.ctx).legacy_routes(self.partner):
+            # Gradient only has the absolute set: a change is sent as "known total ± amount".
+            verb = "add to" if delta > 0 else "subtract from"
+            raise StagingError(
+                f"Cannot {verb} {self._names(*key)}: the app does not know its current total "
+                "yet. Set an absolute count first, or import the current totals."
+            )
         if delta < 0:
             if old is None:
                 raise StagingError(
@@ -374,14 +371,8 @@ class UsageService:
         self.staged = {e.key: e for e in edits}
         token = doc.get("commit_token")
         if token:
-            with self.ctx.db.read() as conn:
-                queued = conn.execute(
-                    text(
-                        "SELECT 1 FROM outbox_entry WHERE partner_id = :p AND actor LIKE :a LIMIT 1"
-                    ),
-                    {"p": self.pid, "a": f"%{token}"},
-                ).first()
-            if queued is not None:  # crashed after queuing: they are in the outbox already
+            if self.ctx.outbox.queued_by(self.pid, token):
+                # crashed after queuing: they are in the outbox already
                 self.staged.clear()
             self.save()
 
@@ -397,12 +388,12 @@ class UsageService:
             return None
         token = uuid.uuid4().hex[:16]
         self.save(commit_token=token)
-        batch = PushService(self.ctx).enqueue(
+        queued = PushService(self.ctx).enqueue(
             self.partner, rows, actor=f"{who or _user()} · usage editor {token}"
         )
         self.staged.clear()
         self.save()
-        return batch
+        return queued.batch_id
 
     async def push(
         self,
@@ -412,9 +403,10 @@ class UsageService:
         concurrency: int | None = None,
         batch_id: str | None = None,
     ) -> PushSummary:
-        """Queue what is staged, then send every unfinished row of the partner (one rebuild).
-        ``batch_id``: the batch just queued by the caller (rows of others count as resumed)."""
-        batch = self.commit() or batch_id
+        """Queue what is staged (unless the caller just did: ``batch_id`` is the batch its own
+        ``commit`` returned, so the commit happens once), then send every unfinished row of
+        the partner (one rebuild)."""
+        batch = batch_id if batch_id is not None else self.commit()
         return await PushService(self.ctx).run(
             self.partner,
             concurrency=concurrency,
@@ -422,6 +414,10 @@ class UsageService:
             cancel=cancel,
             batch_id=batch,
         )
+
+    def pending(self) -> int:
+        """Rows of this partner queued and not yet acknowledged."""
+        return PushService(self.ctx).pending(self.partner)
 
     def unfinished(self) -> str | None:
         """A sentence about rows left by an earlier session, or None when there are none."""

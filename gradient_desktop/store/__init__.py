@@ -4,17 +4,20 @@ from gradient_desktop.store.db import SCHEMA_VERSION, Database, open_database
 from gradient_desktop.store.errors import AlreadyRunning, DatabaseProblem, StoreError
 from gradient_desktop.store.lock import InstanceLock
 from gradient_desktop.store.outbox import HistoryPoint, Outbox, OutboxItem, PushRow
+from gradient_desktop.store.outbox_rows import EnqueueResult, UnknownTotalError
 
 __all__ = [
     "SCHEMA_VERSION",
     "AlreadyRunning",
     "Database",
     "DatabaseProblem",
+    "EnqueueResult",
     "HistoryPoint",
     "InstanceLock",
     "Outbox",
     "OutboxItem",
     "PushRow",
     "StoreError",
+    "UnknownTotalError",
     "open_database",
 ]

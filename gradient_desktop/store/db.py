@@ -104,6 +104,22 @@ class Database:
         with self.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the live database at ``target`` (SQLite's online backup API:
+        safe while other connections read and write). Written to a temporary name first."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        raw = self.engine.raw_connection()
+        try:
+            dest = sqlite3.connect(partial)
+            try:
+                raw.driver_connection.backup(dest)  # type: ignore[union-attr]
+            finally:
+                dest.close()
+        finally:
+            raw.close()
+        partial.replace(target)
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -258,7 +274,9 @@ def _inspect(path: Path) -> None:
 
 
 def _problem(path: Path, reason: str, detail: str, *, backup: bool = False) -> DatabaseProblem:
-    backup_path = _backup(path) if backup else None
+    # A file already copied aside unchanged (the same damaged database met on every run) is
+    # not copied again: one copy per distinct content, not one per start.
+    backup_path = (_identical_backup(path) or _backup(path)) if backup else None
     saved = f" A copy was saved as {backup_path}." if backup_path else " Nothing was changed."
     fresh = (
         " You can start with a fresh database: your keys stay in the system keyring and "
@@ -323,17 +341,22 @@ def _same_content(a: Path, b: Path) -> bool:
     return filecmp.cmp(a, b, shallow=False)
 
 
-def _has_identical_backup(path: Path) -> bool:
-    """True when a DatabaseProblem just copied this exact file (and its WAL) aside."""
+def _identical_backup(path: Path) -> Path | None:
+    """The backup holding this exact file (and its WAL), if a DatabaseProblem made one."""
     wal = path.with_name(path.name + "-wal")
-    for backup in path.parent.glob(f"{path.name}.bak-*"):
+    for backup in sorted(path.parent.glob(f"{path.name}.bak-*")):
         if backup.name.endswith(("-wal", "-shm")):
             continue
         if _same_content(path, backup) and _same_content(
             wal, backup.with_name(backup.name + "-wal")
         ):
-            return True
-    return False
+            return backup
+    return None
+
+
+def _has_identical_backup(path: Path) -> bool:
+    """True when a DatabaseProblem just copied this exact file (and its WAL) aside."""
+    return _identical_backup(path) is not None
 
 
 def _set_aside(path: Path) -> None:

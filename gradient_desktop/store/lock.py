@@ -111,9 +111,10 @@ class InstanceLock:
 
     def __del__(self) -> None:
         # The OS frees the lock at exit anyway; this only tidies up a forgotten object.
-        if self._fd is not None:
+        fd = getattr(self, "_fd", None)  # absent when __init__ failed (no data folder)
+        if fd is not None:
             try:
-                os.close(self._fd)
+                os.close(fd)
             except OSError:
                 pass
 

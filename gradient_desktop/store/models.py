@@ -320,6 +320,32 @@ class AlertEntry(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class PushedSource(SQLModel, table=True):
+    """A file (by SHA-256 of its bytes) already queued for a partner: running the same file
+    again resumes its batch instead of queuing its add/subtract rows a second time."""
+
+    __tablename__ = "pushed_source"  # type: ignore[assignment]
+    __table_args__ = (Index("ix_pushed_source_partner_digest", "partner_id", "digest"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(foreign_key="partner.id", ondelete="CASCADE")
+    digest: str
+    batch_id: str
+    label: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class PartnerCountOptions(SQLModel, table=True):
+    """How counts are written for one partner. ``legacy_count_routes`` lets add/subtract use
+    the undocumented PATCH routes of vendor-api.md §2.10 (off unless a user turns it on; the
+    built-in demo turns it on for its seed flow)."""
+
+    __tablename__ = "partner_count_options"  # type: ignore[assignment]
+
+    partner_id: int = Field(foreign_key="partner.id", primary_key=True, ondelete="CASCADE")
+    legacy_count_routes: bool = False
+
+
 TABLES = [
     Meta.__table__,
     VendorProfile.__table__,
@@ -330,4 +356,6 @@ TABLES = [
     PartnerService.__table__,
     OutboxEntry.__table__,
     AlertEntry.__table__,
+    PushedSource.__table__,
+    PartnerCountOptions.__table__,
 ]

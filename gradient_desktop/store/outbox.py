@@ -2,32 +2,30 @@
 the ledger (history, last acknowledged totals) afterwards. The sending itself is done by the
 push service; this module only persists.
 
-Exactly-once for add/subtract
------------------------------
-``set`` is idempotent by nature; ``add``/``subtract`` are not, so a retry after a lost answer
-could count twice. Three things prevent that:
+Exactly-once with nothing but the documented absolute set
+---------------------------------------------------------
+Gradient documents one count write, the absolute ``set``; no public source says it honours an
+``Idempotency-Key`` or has add/subtract routes (vendor-api.md §13). So correctness rests on
+this alone:
 
-1. Each row gets an idempotency key (stripe style) once, at ``enqueue``: the batch id (128
-   random bits) plus the row's position, so unique for all time. The sender
-   sends it as ``Idempotency-Key`` on every attempt, retries and restarts included. The API
-   client and the sandbox honour the header: a repeated key is answered from the stored
-   response and not applied again.
-2. Each add/subtract row also stores ``expected_total``: the total the server should hold once
-   the row is applied, projected at enqueue from the last acknowledged total of that (service,
-   account) plus the rows still queued before it. It is None when no starting total is known
-   (no ``set`` ever recorded for that pair). When an earlier row ends ``failed``, ``unmapped``
-   or ``cancelled``, the projections of the rows after it are recomputed.
-3. A row whose outcome is unknown (``unknown``: sent, no answer; or ``sending`` found after a
-   crash) is resolved on resume (``OutboxItem.wire_op()``): with an absolute ``set`` of
-   ``expected_total`` when known (idempotent, right whether or not the first attempt landed),
-   else by re-sending the same op with the same idempotency key. (The resolving ``set`` is a
-   different request, so it carries a key derived from the row's: ``<key>-set``.)
+1. At ``enqueue`` every ``add``/``subtract`` is turned into the absolute total it must produce,
+   ``expected_total``: the last total of that (service, account) - acknowledged, or projected
+   by rows still queued before it - plus or minus the amount, floored at 0 as Gradient floors
+   it. A cell with no known total is refused (``UnknownTotalError``) unless the partner
+   allows the legacy routes. The total is fixed once, in order per cell; a re-sent row
+   re-sends the same absolute total and can never apply its delta twice.
+2. The sender sends ``OutboxItem.absolute`` (services/wire.py) with POST ``/count``. A row
+   whose answer was not read (``sending`` after a crash, ``unknown``) is simply sent again.
+3. When an earlier row ends ``failed``, ``unmapped`` or ``cancelled`` (the server total did
+   not change), the totals of queued rows after it are recomputed.
+
+Each row still gets an idempotency key (``<batch>-<position>``), sent as a courtesy; nothing
+depends on the server honouring it.
 
 Contract for the sender: rows of one (service, account) are sent one at a time in ``id``
 order (``claim_resumable`` returns them oldest first); ``failed`` is only for a definite
-rejection (the server total did not change), anything ambiguous is ``unknown``. Running totals
-fold rows in ``id`` order: ``set`` replaces, ``add``/``subtract`` adjust; only ``sent`` rows
-count as acknowledged. A ``sent`` row is final: later results for it are ignored.
+rejection, anything ambiguous is ``unknown``. The known total of a cell is the absolute total
+of its latest ``sent`` row. A ``sent`` row is final: later results for it are ignored.
 """
 
 from __future__ import annotations
@@ -45,21 +43,24 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
-    text,
     update,
 )
 
 from gradient_desktop.store.db import Database
-from gradient_desktop.store.models import OutboxEntry, OutboxState, UtcDateTime
+from gradient_desktop.store.models import OutboxEntry, OutboxState, PushedSource
 from gradient_desktop.store.outbox_rows import (
+    EnqueueResult,
     HistoryPoint,
     OutboxItem,
     PushRow,
+    UnknownTotalError,
     apply_op,
+    clamped,
     validate_row,
 )
 
 _T = OutboxEntry.__table__
+_S = PushedSource.__table__
 _STATES = frozenset(s.value for s in OutboxState)
 RESUMABLE = (OutboxState.PENDING.value, OutboxState.SENDING.value, OutboxState.UNKNOWN.value)
 # Rows whose effect is (or will be) on the server; the others changed nothing.
@@ -131,40 +132,34 @@ def _result_sql(conn: Connection) -> str:
     return str(compiled)
 
 
-def _in_list(values: Iterable[str]) -> str:
-    # Only ever our own enum values, so inlining them is safe and keeps the SQL readable.
-    return ", ".join(f"'{v}'" for v in values)
-
-
-_TOTALS_SQL = """
-WITH eff AS (
-    SELECT id, service_id, account_id, op, unit_count, sent_at,
-           MAX(CASE WHEN op = 'set' THEN id END)
-               OVER (PARTITION BY service_id, account_id) AS set_id
-    FROM outbox_entry
-    WHERE partner_id = :partner_id AND state IN ({states})
-)
-SELECT service_id, account_id,
-       SUM(CASE op WHEN 'subtract' THEN -unit_count ELSE unit_count END) AS total,
-       MAX(sent_at) AS sent_at
-FROM eff
-WHERE id >= set_id
-GROUP BY service_id, account_id
-"""
-
-
 def _totals(
     conn: Connection, partner_id: int, states: Iterable[str]
 ) -> dict[tuple[str, str], tuple[float, datetime | None]]:
-    """Running totals over rows in ``states``: from the last ``set`` on, adjusted by the rest.
+    """Each cell's total after its latest row in ``states``: that row's absolute total.
 
-    Pairs never ``set`` have no known total and are left out.
+    Cells whose latest row has no absolute total (a legacy delta on an unknown base) are left
+    out: their total is not known. Portable SQL (a grouped max id joined back).
     """
-    stmt = text(_TOTALS_SQL.format(states=_in_list(states))).columns(sent_at=UtcDateTime())
-    return {
-        (r.service_id, r.account_id): (float(r.total), r.sent_at)
-        for r in conn.execute(stmt, {"partner_id": partner_id})
-    }
+    latest = (
+        select(func.max(_T.c.id).label("id"))
+        .where(_T.c.partner_id == partner_id, _T.c.state.in_(list(states)))
+        .group_by(_T.c.service_id, _T.c.account_id)
+        .subquery()
+    )
+    q = select(
+        _T.c.service_id,
+        _T.c.account_id,
+        _T.c.op,
+        _T.c.unit_count,
+        _T.c.expected_total,
+        _T.c.sent_at,
+    ).join(latest, latest.c.id == _T.c.id)
+    out: dict[tuple[str, str], tuple[float, datetime | None]] = {}
+    for r in conn.execute(q):
+        total = r.unit_count if r.op == "set" else r.expected_total
+        if total is not None:
+            out[(r.service_id, r.account_id)] = (float(total), r.sent_at)
+    return out
 
 
 class Outbox:
@@ -181,14 +176,34 @@ class Outbox:
         partner_id: int,
         rows: Iterable[PushRow | Mapping[str, Any] | Sequence[Any]],
         actor: str | None = None,
-    ) -> str:
-        """Record ``rows`` as one batch in one transaction, before anything is sent."""
+        *,
+        legacy_deltas: bool = False,
+        source: str | None = None,
+        source_label: str | None = None,
+    ) -> EnqueueResult:
+        """Record ``rows`` as one batch in one transaction, before anything is sent.
+
+        Add/subtract rows are resolved to absolute totals here (module docstring); a cell with
+        no known total raises ``UnknownTotalError`` unless ``legacy_deltas`` (then the row
+        keeps ``expected_total`` None and must go out as a legacy delta). ``source`` (e.g. the
+        SHA-256 of a file) makes the enqueue happen once: when that source was already queued
+        for this partner, nothing is written and the earlier batch is returned (``repeat``).
+        """
         checked = [validate_row(r) for r in rows]
         if not checked:
             raise ValueError("Nothing to push: the batch has no rows.")
         batch_id = uuid.uuid4().hex
         keys = _idempotency_keys(batch_id, len(checked))
         with self.db.write() as conn:
+            if source is not None:
+                earlier = conn.execute(
+                    select(_S.c.batch_id)
+                    .where(_S.c.partner_id == partner_id, _S.c.digest == source)
+                    .order_by(_S.c.id.desc())
+                    .limit(1)
+                ).first()
+                if earlier is not None:
+                    return EnqueueResult(earlier.batch_id, 0, repeat=True)
             # Absolute sets (the usual case) need no projection, so skip the query for them.
             needs_totals = any(r.op != "set" for r in checked)
             projected: dict[tuple[str, str], float | None] = {}
@@ -196,12 +211,19 @@ class Outbox:
                 projected = {k: t for k, (t, _) in _totals(conn, partner_id, _EFFECTIVE).items()}
             created = _T.c.created_at.type.bind_processor(conn.dialect)(datetime.now(UTC))
             values = []
+            unknown: list[tuple[str, str]] = []
+            floored: list[tuple[str, str, float]] = []
             for r, key in zip(checked, keys, strict=True):
                 count = float(r.unit_count)
                 expected = None
                 if needs_totals:
                     pair = (r.service_id, r.account_id)
-                    total = apply_op(projected.get(pair), r.op, count)
+                    before = projected.get(pair)
+                    if r.op != "set" and before is None and not legacy_deltas:
+                        unknown.append(pair)
+                    if clamped(before, r.op, count):
+                        floored.append((r.service_id, r.account_id, count - (before or 0.0)))
+                    total = apply_op(before, r.op, count)
                     projected[pair] = total
                     expected = None if r.op == "set" else total
                 values.append(
@@ -220,11 +242,57 @@ class Outbox:
                         created,
                     )
                 )
+            if unknown:
+                raise UnknownTotalError(unknown)
             # One executemany of the INSERT that Core compiles for this table, fed with plain
             # tuples of values already in storage form. Executing the insert() construct with
             # dicts did the same SQL but spent ~0.5 s per 100k rows in per-row parameter
             # processing, right at the 2x-of-bare budget; this is ~1.4x, validation included.
             conn.exec_driver_sql(_insert_sql(conn), values)
+            if source is not None:
+                conn.execute(
+                    insert(_S).values(
+                        partner_id=partner_id,
+                        digest=source,
+                        batch_id=batch_id,
+                        label=source_label,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+        return EnqueueResult(batch_id, len(values), floored=floored)
+
+    def record_known_totals(
+        self, partner_id: int, rows: Iterable[PushRow], actor: str = "imported current totals"
+    ) -> str:
+        """Seed the ledger with totals Gradient already holds (nothing is sent): each row is
+        stored as an acknowledged ``set``, so add/subtract on those cells work from it."""
+        checked = [validate_row(r) for r in rows]
+        if not checked or any(r.op != "set" for r in checked):
+            raise ValueError("Current totals are absolute counts: every row must be a set.")
+        batch_id = uuid.uuid4().hex
+        now = datetime.now(UTC)
+        keys = _idempotency_keys(batch_id, len(checked))
+        with self.db.write() as conn:
+            conn.execute(
+                insert(_T),
+                [
+                    {
+                        "partner_id": partner_id,
+                        "batch_id": batch_id,
+                        "op": "set",
+                        "service_id": r.service_id,
+                        "account_id": r.account_id,
+                        "unit_count": float(r.unit_count),
+                        "idempotency_key": key,
+                        "state": OutboxState.SENT.value,
+                        "attempts": 0,
+                        "actor": actor,
+                        "created_at": now,
+                        "sent_at": now,
+                    }
+                    for r, key in zip(checked, keys, strict=True)
+                ],
+            )
         return batch_id
 
     def mark_sending(self, ids: Iterable[int]) -> None:
@@ -297,7 +365,10 @@ class Outbox:
                 key = (r.service_id, r.account_id)
                 if key not in affected:
                     continue
-                total = apply_op(running.get(key), r.op, r.unit_count)
+                if r.state == "sent" and (r.op == "set" or r.expected_total is not None):
+                    total = r.unit_count if r.op == "set" else r.expected_total
+                else:
+                    total = apply_op(running.get(key), r.op, r.unit_count)
                 running[key] = total
                 if r.op != "set" and r.state != "sent" and total != r.expected_total:
                     changes.append({"b_id": r.id, "b_expected": total})
@@ -352,7 +423,10 @@ class Outbox:
         with self.db.read() as conn:
             for r in conn.execute(q):
                 if r.state == "sent":
-                    total = apply_op(total, r.op, r.unit_count)
+                    absolute = r.unit_count if r.op == "set" else r.expected_total
+                    total = (
+                        absolute if absolute is not None else apply_op(total, r.op, r.unit_count)
+                    )
                 points.append(
                     HistoryPoint(
                         id=r.id,
@@ -377,6 +451,30 @@ class Outbox:
         """
         with self.db.read() as conn:
             return _totals(conn, partner_id, (OutboxState.SENT.value,))
+
+    def latest_states(self, partner_id: int) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """``{(service_id, account_id): (state, last_error)}`` of each cell's newest row."""
+        latest = (
+            select(func.max(_T.c.id).label("id"))
+            .where(_T.c.partner_id == partner_id)
+            .group_by(_T.c.service_id, _T.c.account_id)
+            .subquery()
+        )
+        q = select(_T.c.service_id, _T.c.account_id, _T.c.state, _T.c.last_error).join(
+            latest, latest.c.id == _T.c.id
+        )
+        with self.db.read() as conn:
+            return {(r.service_id, r.account_id): (r.state, r.last_error) for r in conn.execute(q)}
+
+    def queued_by(self, partner_id: int, token: str) -> bool:
+        """Whether a row whose ``actor`` ends with ``token`` exists (a commit that landed)."""
+        q = (
+            select(_T.c.id)
+            .where(_T.c.partner_id == partner_id, _T.c.actor.endswith(token, autoescape=True))
+            .limit(1)
+        )
+        with self.db.read() as conn:
+            return conn.execute(q).first() is not None
 
     def pending_count(self, partner_id: int) -> int:
         """Rows not yet settled: pending, sending and unknown."""

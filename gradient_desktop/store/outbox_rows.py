@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,17 +49,37 @@ class OutboxItem:
         """The outcome of an earlier attempt is unknown (see store/outbox.py, point 3)."""
         return self.state in (OutboxState.SENDING.value, OutboxState.UNKNOWN.value)
 
-    def wire_op(self) -> tuple[str, float]:
-        """What to send now: ``(op, unit_count)``. The same op goes with this row's idempotency
-        key; a resolving ``set`` is a different request and goes with a key derived from it
-        (``services.push.wire_key``), since a server refuses one key for two requests."""
-        if (
-            self.needs_resolution
-            and self.op != OutboxOp.SET.value
-            and self.expected_total is not None
-        ):
-            return OutboxOp.SET.value, self.expected_total
-        return self.op, self.unit_count
+    @property
+    def absolute(self) -> float | None:
+        """The total this row leaves on the server: its count for a ``set``, its projected
+        ``expected_total`` for an add/subtract (None when no starting total was known)."""
+        return self.unit_count if self.op == OutboxOp.SET.value else self.expected_total
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueResult:
+    """What ``Outbox.enqueue`` did: the batch, how many rows it wrote (0 for a ``repeat`` of a
+    source already queued) and the cells whose subtract was floored at 0
+    (``(service_id, account_id, amount below 0)``)."""
+
+    batch_id: str
+    rows: int
+    repeat: bool = False
+    floored: list[tuple[str, str, float]] = field(default_factory=list)
+
+
+class UnknownTotalError(ValueError):
+    """An add/subtract on a cell whose current total the ledger does not know."""
+
+    def __init__(self, cells: list[tuple[str, str]]) -> None:
+        self.cells = list(dict.fromkeys(cells))
+        shown = ", ".join(f"account {a} × service {s}" for s, a in self.cells[:3])
+        more = f" and {len(self.cells) - 3} more" if len(self.cells) > 3 else ""
+        super().__init__(
+            f"Cannot add to or subtract from {shown}{more}: the app does not know the current "
+            "total yet. Set an absolute count first, or import the current totals; nothing "
+            "was queued."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +121,18 @@ def validate_row(r: PushRow | Mapping[str, Any] | Sequence[Any]) -> PushRow:
 
 
 def apply_op(total: float | None, op: str, count: float) -> float | None:
-    """The total after ``op``: set replaces, add/subtract adjust a known total (else None)."""
+    """The total after ``op``: set replaces, add/subtract adjust a known total (else None).
+
+    Gradient keeps a count at 0 or above (a subtract below 0 lands as 0), so the ledger floors
+    its projection the same way; ``clamped`` tells whether that happened.
+    """
     if op == "set":
         return count
     if total is None:
         return None
-    return total + count if op == "add" else total - count
+    return total + count if op == "add" else max(0.0, total - count)
+
+
+def clamped(total: float | None, op: str, count: float) -> bool:
+    """True when ``op`` on ``total`` would go below 0 and is floored (see ``apply_op``)."""
+    return op == "subtract" and total is not None and total - count < 0

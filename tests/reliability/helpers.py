@@ -127,6 +127,17 @@ def fold(rows: Iterable[Row], start: dict[Pair, float] | None = None) -> dict[Pa
     return totals
 
 
+def write_rows_csv(path: Path, rows: list[Row]) -> None:
+    """``rows`` as a count file with the optional ``op`` column, as a user would write it."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["serviceId", "accountId", "unitCount", "op"])
+        for service, account, count, op in rows:
+            writer.writerow([service, account, f"{count:g}", op])
+
+
 def wrong_counts(state: SandboxState, partner_key: str, expected: dict[Pair, float]) -> list[str]:
     """Every pair whose server count differs from ``expected`` (empty: all correct)."""
     actual = {k: v["unitCount"] for k, v in state.counts(partner_key).items()}

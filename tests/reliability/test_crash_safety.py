@@ -18,7 +18,6 @@ overwritten), and two instances at once.
 
 from __future__ import annotations
 
-import csv
 import os
 import random
 import signal
@@ -44,6 +43,7 @@ from tests.reliability.helpers import (
     mixed_rows,
     new_partner,
     sized,
+    write_rows_csv,
     wrong_counts,
 )
 
@@ -116,14 +116,6 @@ def cli_env(tmp_path: Path, sandbox_factory: Callable[..., SandboxServer]) -> It
     yield cli
 
 
-def _write_csv(path: Path, rows: list[Row]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["serviceId", "accountId", "unitCount", "op"])
-        for service, account, count, op in rows:
-            writer.writerow([service, account, f"{count:g}", op])
-
-
 def _integrity(db_path: Path) -> list[str]:
     conn = sqlite3.connect(db_path)
     try:
@@ -177,7 +169,7 @@ def test_sigkill_at_random_points_never_loses_or_doubles_a_count(cli_env: CliEnv
         rng = random.Random(seed)
         rows = mixed_rows(cli.skus, ROWS, seed, start=expected, set_share=0.3)
         batch = cli.home / f"batch-{seed}.csv"
-        _write_csv(batch, rows)
+        write_rows_csv(batch, rows)
         pushed: list[Row] = list(rows)
         cli.sb.state.clear_requests()
 
@@ -208,7 +200,7 @@ def test_sigkill_at_random_points_never_loses_or_doubles_a_count(cli_env: CliEnv
             last_service, last_account = pushed[-1][0], pushed[-1][1]
             follow = [(last_service, last_account, float(rng.randint(1, 99)), "set")]
             path = cli.home / f"follow-{seed}-{restarts}.csv"
-            _write_csv(path, follow)
+            write_rows_csv(path, follow)
             done = cli.run("push", str(path), "--partner", PARTNER)
             pushed += follow
             restarts += 1

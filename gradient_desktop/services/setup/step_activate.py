@@ -73,7 +73,7 @@ class ActivateSteps(FlowBase):
             rows = self.demo_usage_rows()
             if not rows:
                 raise SetupError("Map at least one account first: usage is counted per account.")
-            batch = push.enqueue(partner, rows, actor="setup wizard (demo usage)")
+            batch = push.enqueue(partner, rows, actor="setup wizard (demo usage)").batch_id
         summary = await push.run(partner, on_progress=on_progress, batch_id=batch)
         try:
             await self.integration.refresh(partner)

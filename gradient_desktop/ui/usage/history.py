@@ -119,7 +119,9 @@ class HistoryPanel(QtWidgets.QWidget):
     def reload(self) -> None:
         if self.key is None:
             return
-        self.points = self.ctx.outbox.history(*self.key)
+        from gradient_desktop.services.push import PushService
+
+        self.points = PushService(self.ctx).cell_history(*self.key)
         self._draw()
 
     def _draw(self) -> None:
