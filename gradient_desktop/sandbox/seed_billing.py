@@ -1,0 +1,51 @@
+"""The demo partners' PSA agreements: what the MSP already bills each client, per service.
+
+Realistic on purpose: most clients carry most services, a quarter have a negotiated discount, and
+for the clients the vendor bills, about two thirds of the PSA quantities already equal the count
+the demo's first usage sync sends (so their cards are *matched*) while the rest are a few units
+off (so they *need review*), as a partner who has billed by hand until now would see.
+"""
+
+from __future__ import annotations
+
+import random
+
+from .names import normalize
+from .state import SandboxState
+
+#: (unit price, unit cost) per demo SKU, in the order of `seed.DEMO_SKUS`.
+DEMO_PRICES: tuple[tuple[float, float], ...] = ((45.00, 27.50), (8.50, 4.10), (3.25, 1.40))
+#: How likely a client's agreement carries each demo SKU.
+DEMO_TAKE_UP = (0.7, 0.9, 0.6)
+
+
+def demo_usage(account_id: str, service_id: str) -> int:
+    """The count the demo's first usage sync pushes for a pair (services.setup.demo_usage_rows
+    draws it the same way)."""
+    return random.Random(f"usage:{account_id}:{service_id}").randint(1, 60)
+
+
+def seed_demo_agreements(
+    state: SandboxState,
+    partner_key: str,
+    clients: list[tuple[str, str]],
+    vendor_customers: list[dict[str, str]],
+    sku_ids: list[str],
+) -> None:
+    by_name = {normalize(c["name"]): c["id"] for c in vendor_customers}
+    rng = random.Random(f"agreements:{partner_key}")
+    for client_id, name in clients:
+        account_id = by_name.get(normalize(name))
+        discount = 0.9 if rng.random() < 0.25 else 1.0
+        for sku_id, (price, cost), take_up in zip(sku_ids, DEMO_PRICES, DEMO_TAKE_UP, strict=False):
+            if rng.random() >= take_up:
+                continue
+            if account_id is None:
+                quantity = rng.randint(1, 40)
+            else:
+                quantity = demo_usage(account_id, sku_id)
+                if rng.random() >= 0.65:
+                    quantity = max(0, quantity + rng.choice((-5, -3, -2, -1, 1, 2, 4)))
+            state.set_agreement_line(
+                partner_key, client_id, sku_id, quantity, round(price * discount, 2), cost
+            )
