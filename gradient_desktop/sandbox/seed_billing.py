@@ -1,6 +1,6 @@
 """The demo partners' PSA agreements: what the MSP already bills each client, per service.
 
-Realistic on purpose: most clients carry most services, a quarter have a negotiated discount, and
+Realistic on purpose: clients carry most services (nearly all those the vendor bills them), a quarter have a negotiated discount, and
 for the clients the vendor bills, about two thirds of the PSA quantities already equal the count
 the demo's first usage sync sends (so their cards are *matched*) while the rest are a few units
 off (so they *need review*), as a partner who has billed by hand until now would see.
@@ -15,8 +15,10 @@ from .state import SandboxState
 
 #: (unit price, unit cost) per demo SKU, in the order of `seed.DEMO_SKUS`.
 DEMO_PRICES: tuple[tuple[float, float], ...] = ((45.00, 27.50), (8.50, 4.10), (3.25, 1.40))
-#: How likely a client's agreement carries each demo SKU.
+#: How likely a client's agreement carries each demo SKU: nearly always when the vendor bills
+#: that client (a few services were never added to the PSA: billing leakage the cards reveal).
 DEMO_TAKE_UP = (0.7, 0.9, 0.6)
+BILLED_TAKE_UP = 0.95
 
 
 def demo_usage(account_id: str, service_id: str) -> int:
@@ -38,7 +40,7 @@ def seed_demo_agreements(
         account_id = by_name.get(normalize(name))
         discount = 0.9 if rng.random() < 0.25 else 1.0
         for sku_id, (price, cost), take_up in zip(sku_ids, DEMO_PRICES, DEMO_TAKE_UP, strict=False):
-            if rng.random() >= take_up:
+            if rng.random() >= (take_up if account_id is None else BILLED_TAKE_UP):
                 continue
             if account_id is None:
                 quantity = rng.randint(1, 40)
