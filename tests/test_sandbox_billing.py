@@ -241,7 +241,8 @@ def test_count_all_cards_chart_snapshot_and_disconnect(
     assert r.status_code == 201, r.text  # legacy "Create New Unit Count, All Clients"
     cards = p.cards("needs_review")
     assert len(cards) == 3 and all(c["vendorQuantity"] == 999 for c in cards.values())
-    p.post("approve", cardIds=list(cards)[:1])
+    first = next(iter(cards.values()))
+    p.post("approve", cardIds=[first["id"]])
 
     chart = {
         s["serviceId"]: s
@@ -251,9 +252,7 @@ def test_count_all_cards_chart_snapshot_and_disconnect(
     # One sample for the push of three counts, one for the approval.
     assert [s["kind"] for s in samples] == ["push", "approval"]
     assert samples[0]["vendor"] == samples[1]["vendor"] == 2997
-    assert samples[1]["psa"] - samples[0]["psa"] == 999 - next(
-        c["psaQuantity"] for c in cards.values() if c["id"] == list(cards)[0]
-    )
+    assert samples[1]["psa"] - samples[0]["psa"] == 999 - first["psaQuantity"]
 
     # The demo's snapshot/restore keeps agreements, cards and history.
     data = json.loads(json.dumps(sb.state.snapshot()))
@@ -270,3 +269,50 @@ def test_count_all_cards_chart_snapshot_and_disconnect(
         api.get(f"{B}/cards", params={"partnerKey": PARTNER_DEMO, "state": "odd"}).status_code
         == 400
     )
+
+
+def test_billing_service_on_a_local_sandbox_groups_totals_and_explains_refusals(
+    sandbox: Any, run_async: Any
+) -> None:
+    from gradient_desktop.api.sandbox_admin import SandboxAdminError
+    from gradient_desktop.services.billing import BillingService, group_cards, totals
+    from gradient_desktop.services.context import AppContext
+    from tests.usage_helpers import PARTNER_KEY, connected_partner, service_ids
+
+    ctx = AppContext.open()
+    try:
+        partner = run_async(connected_partner(ctx, sandbox, 4))
+        billing = BillingService(ctx)
+        assert billing.available(partner)  # a sandbox on 127.0.0.1
+        sids = service_ids(ctx, partner)
+        for i in range(4):
+            for sid in sids[:2]:
+                sandbox.state.set_count(PARTNER_KEY, sid, 100 + i, account_id=f"acct-{i:04d}")
+
+        async def go() -> tuple[Any, Any, Any]:
+            cards = await billing.cards(partner)
+            first = next(c for c in cards if c.state == "needs_review")
+            edited = await billing.edit(partner, first.id, price=1.5)
+            approved = await billing.approve(partner, [first.id])
+            with pytest.raises(SandboxAdminError) as refused:
+                await billing.approve(partner, [first.id])
+            return cards, (first, edited, approved), str(refused.value)
+
+        cards, (first, edited, approved), refusal = run_async(go())
+        assert len(cards) == 8 and {c.account_id for c in cards} == {
+            f"acct-{i:04d}" for i in range(4)
+        }
+        by_service = group_cards(cards, "service")
+        assert [len(g.cards) for g in by_service] == [4, 4]
+        assert len(group_cards(cards, "client")) == 4
+        t = totals(cards)
+        review = [c for c in cards if c.state == "needs_review"]
+        assert t.needs_review == len(review) and t.monthly_difference == round(
+            sum(c.monthly_difference for c in review), 2
+        )
+        assert t.increases + t.decreases == pytest.approx(t.monthly_difference)
+        assert edited.proposed_price == 1.5 and edited.edited
+        assert approved[0].state == "approved" and approved[0].psa_quantity == first.vendor_quantity
+        assert "approved, not waiting for review" in refusal and "Refresh" in refusal
+    finally:
+        ctx.close()
