@@ -141,11 +141,12 @@ def test_demo_walk_push_edit_price_approve_updates_the_psa_agreement(
         report = run(qloop, IntegrationCheck(ctx).run(partner))
         assert report.step("usage").ok and "service cards" in report.step("usage").detail
 
+        # For the screenshots: by client, every card, the approved one selected with its history.
         page.group_choice.setCurrentIndex(0)
-        page.filter_choice.setCurrentIndex(0)
         wait_until(qloop, lambda: not page.tasks.busy)
-        page.tree.setCurrentIndex(page.model.index(0, 0))
-        wait_until(qloop, lambda: not page.tasks.busy)
+        page.tree.setCurrentIndex(_find_row(page, matched.id))
+        page.tree.scrollTo(_find_row(page, matched.id))
+        wait_until(qloop, lambda: page.agreement.history_model.rowCount() == 1)
         _shots(qapp, page, qloop)
         usage.close()
         page.close()

@@ -253,6 +253,19 @@ def test_count_all_cards_chart_snapshot_and_disconnect(
     assert [s["kind"] for s in samples] == ["push", "approval"]
     assert samples[0]["vendor"] == samples[1]["vendor"] == 2997
     assert samples[1]["psa"] - samples[0]["psa"] == 999 - first["psaQuantity"]
+    # A push of no_build rows ended by one that rebuilds is one more sample.
+    for i, value in enumerate((5, 6, 7)):
+        params = {"no_build": "true"} if i < 2 else {}
+        r = api.post(
+            f"{API}/service/{sku}/count",
+            params=params,
+            json={"accountId": f"a{i}", "unitCount": value},
+        )
+        assert r.status_code == 201
+    chart = api.get(f"{B}/chart", params={"partnerKey": PARTNER_DEMO}).json()["services"]
+    samples = next(s for s in chart if s["serviceId"] == sku)["samples"]
+    assert [s["kind"] for s in samples] == ["push", "approval", "push"]
+    assert samples[-1]["vendor"] == 18
 
     # The demo's snapshot/restore keeps agreements, cards and history.
     data = json.loads(json.dumps(sb.state.snapshot()))

@@ -12,7 +12,6 @@ the lock, ``_billing_on_count`` is called by the count path with the lock held.
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,8 +26,6 @@ from .billing_models import (
 )
 from .models import Organisation, SandboxError, Vendor, iso
 
-#: Counts closer together than this belong to the same push (one chart sample).
-SAMPLE_GAP_S = 5.0
 UNSET: Any = object()
 
 
@@ -147,22 +144,22 @@ class BillingMixin:
     # --- chart samples ------------------------------------------------------------------------
 
     def _sample_touch(self, org: Organisation, service_id: str, kind: str = "push") -> None:
-        """Counts of one push share a sample; its totals are taken when the push is over.
-        An approval always starts its own sample."""
+        """Counts of one push share a sample (a push ends with the billing rebuild its last
+        row asks for); its totals are taken once the push is over. An approval always starts
+        its own sample."""
         samples = org.billing.samples.setdefault(service_id, deque(maxlen=MAX_SAMPLES))
-        now = time.time()
+        rebuilds = len(org.rebuild_times)
         last = samples[-1] if samples else None
         if (
             last
             and kind == "push" == last.get("kind", "push")
-            and now - last["last"] < SAMPLE_GAP_S
+            and last.get("rebuilds") == rebuilds  # no rebuild since: the same push
         ):
-            samples[-1]["last"] = now
-            samples[-1]["open"] = True
+            last["open"] = True
             return
         self._sample_close(org, service_id)
         samples.append(
-            {"at": iso(now), "last": now, "open": True, "kind": kind, "vendor": 0, "psa": 0}
+            {"at": iso(), "rebuilds": rebuilds, "open": True, "kind": kind, "vendor": 0, "psa": 0}
         )
 
     def _sample_close(self, org: Organisation, service_id: str) -> None:

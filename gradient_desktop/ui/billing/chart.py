@@ -30,6 +30,12 @@ class BillingChart(QtWidgets.QWidget):
             "Solid: the total of our counts for the service. Dashed: the total quantity on the "
             "partner's PSA agreements. The lines meet once the partner approves the cards."
         )
+        # The key sits above the plots rather than in them, where it would hide points.
+        self.key = QtWidgets.QLabel(
+            f'<span style="color:{_OURS}">● — our count</span> &nbsp; '
+            f'<span style="color:{_PSA}">■ - - PSA quantity</span>'
+        )
+        self.key.setAccessibleName("Chart key")
         self.empty = QtWidgets.QLabel("No counts have reached the partner's billing page yet.")
         self.empty.setWordWrap(True)
         self._view: object | None = None
@@ -37,6 +43,7 @@ class BillingChart(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
+        layout.addWidget(self.key)
         layout.addWidget(self.empty)
 
     @property
@@ -60,6 +67,7 @@ class BillingChart(QtWidgets.QWidget):
         self.series = series
         drawn = [s for s in series if s.vendor]
         self.empty.setVisible(not drawn)
+        self.key.setVisible(bool(drawn))
         if not drawn and self._view is None:
             return
         view = self.view
@@ -78,9 +86,6 @@ class BillingChart(QtWidgets.QWidget):
             xs = list(range(1, len(s.vendor) + 1))
             # Integer ticks: each is one push (or approval), oldest first.
             plot.getAxis("bottom").setTicks([[(x, str(x)) for x in xs]])
-            if row == 0:
-                legend = plot.addLegend(offset=(-10, 5), labelTextColor=text)
-                legend.setBrush(pg.mkBrush(palette.color(QtGui.QPalette.ColorRole.Base)))
             plot.plot(
                 xs,
                 s.vendor,
@@ -104,3 +109,5 @@ class BillingChart(QtWidgets.QWidget):
             plot.setYRange(max(0.0, low - pad), high + pad)
             plot.setXRange(0.5, len(xs) + 0.5, padding=0)
             plot.setMouseEnabled(x=False, y=False)
+            if row == len(drawn) - 1:
+                plot.setLabel("bottom", "pushes and approvals, oldest to newest", color=text)
