@@ -55,7 +55,7 @@ def _shots(qapp: Any, page: PartnerViewPage, qloop: Any) -> None:
 
 
 def test_demo_walk_push_edit_price_approve_updates_the_psa_agreement(
-    qtbot: Any, qloop: Any, qapp: Any
+    qtbot: Any, qloop: Any, qapp: Any, qtmodeltester: Any
 ) -> None:
     ctx = open_ctx()
     try:
@@ -73,6 +73,7 @@ def test_demo_walk_push_edit_price_approve_updates_the_psa_agreement(
             c.state == "needs_review" for c in page.model.cards.values()
         )
         assert "need review" in page.totals.text()
+        qtmodeltester.check(page.model)
 
         # A matched card; the vendor's count for it changes and is pushed from the Usage page.
         matched = next(

@@ -60,6 +60,7 @@ class PartnerViewPage(QtWidgets.QWidget):
         self.dashboard: Dashboard | None = None
         self._selected_client: str | None = None
         self._message = ""  # what the last action did; stays until the next one
+        self._generation = 0  # answers of a reload older than the latest are dropped
         self._build()
         self.set_partner(None)
 
@@ -236,15 +237,19 @@ class PartnerViewPage(QtWidgets.QWidget):
         partner = self.partner
         if partner is None:
             return
+        self._generation += 1
+        generation = self._generation
         self.tasks.start(
             self.billing.dashboard(partner, self._review_only),
-            on_done=lambda d: self._show(partner, d),
+            on_done=lambda d: self._show(partner, d, generation),
             on_error=lambda exc: self._failed("The partner's billing page", exc),
         )
 
-    def _show(self, partner: Partner, dashboard: Dashboard) -> None:
+    def _show(self, partner: Partner, dashboard: Dashboard, generation: int) -> None:
         if self.partner is None or partner.id != self.partner.id:
             return  # another partner was chosen meanwhile
+        if generation != self._generation:
+            return  # a newer reload (after an edit or approval) is on its way
         self.dashboard = dashboard
         self._regroup()
         self.chart.show_series(dashboard.chart)
