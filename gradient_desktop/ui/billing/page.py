@@ -70,9 +70,15 @@ class PartnerViewPage(QtWidgets.QWidget):
         b = QtWidgets.QPushButton(text)
         b.setToolTip(f"{tip}{f' ({shortcut})' if shortcut else ''}\n\n{SYNTHESIZE_NOTE}")
         b.setAccessibleName(text.replace("&", "").rstrip("…"))
-        if shortcut:
-            b.setShortcut(QtGui.QKeySequence(shortcut))
         b.clicked.connect(slot)
+        if shortcut:
+            # A page-wide action (not the button's own, window-wide shortcut): the keys work
+            # only on this page and show up in Help → Keyboard shortcuts.
+            action = QtGui.QAction(f"Partner's view: {tip}", self)
+            action.setShortcut(QtGui.QKeySequence(shortcut))
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _=False: slot())
+            self.addAction(action)
         return b
 
     def _build(self) -> None:
@@ -105,7 +111,7 @@ class PartnerViewPage(QtWidgets.QWidget):
             "The date the new quantity and price take effect on the PSA agreement "
             "(Gradient's default: the first of next month)."
         )
-        effective_label = QtWidgets.QLabel("&Effective from:")
+        effective_label = QtWidgets.QLabel("Effective &from:")
         effective_label.setBuddy(self.effective)
         self.approve_button = self._button(
             "&Approve selected",
@@ -119,10 +125,10 @@ class PartnerViewPage(QtWidgets.QWidget):
             self.approve_all_shown,
         )
         self.dismiss_button = self._button(
-            "&Dismiss",
+            "Dis&miss",
             "Leave the PSA as it is for the selected cards this month",
             self.dismiss_selected,
-            "Ctrl+Shift+D",
+            "Ctrl+Shift+X",
         )
         self.refresh_button = self._button(
             "Refresh", "Read the partner's billing page again", self.reload
