@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from gradient_desktop.sandbox.billing_models import first_of_next_month
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL, make_state
 from gradient_desktop.sandbox.seed_billing import demo_usage
 from gradient_desktop.sandbox.server import SandboxOptions, SandboxServer
 from gradient_desktop.sandbox.state import SandboxState
-from gradient_desktop.sandbox.state_billing import first_of_next_month
 from tests.test_sandbox import API, token
 
 B = "/_sandbox/billing"
@@ -329,3 +329,16 @@ def test_billing_service_on_a_local_sandbox_groups_totals_and_explains_refusals(
         assert "approved, not waiting for review" in refusal and "Refresh" in refusal
     finally:
         ctx.close()
+
+
+def test_effective_date_default_and_typed_numbers() -> None:
+    from datetime import date
+
+    from gradient_desktop.services.billing import parse_number
+
+    assert first_of_next_month(date(2025, 12, 15)) == date(2026, 1, 1)
+    assert first_of_next_month(date(2025, 1, 31)) == date(2025, 2, 1)
+    assert parse_number(" $1,200.50 ", "unit price") == 1200.5
+    for bad in ("abc", "-1", "nan", ""):
+        with pytest.raises(ValueError, match="unit price"):
+            parse_number(bad, "unit price")

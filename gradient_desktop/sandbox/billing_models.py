@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
+#: "Not given" in an edit, as opposed to None ("clear my edit").
+UNSET: Any = object()
 #: Card states, as the partner's billing dashboard names them.
 CARD_STATES = ("matched", "needs_review", "approved", "dismissed")
 #: Samples kept per service for the "vendor vs PSA" chart.
@@ -101,3 +104,23 @@ class BillingBook:
         book.samples = {s: deque(v, maxlen=MAX_SAMPLES) for s, v in data.get("samples", {}).items()}
         book.next_agreement = int(data.get("nextAgreement", book.next_agreement))
         return book
+
+
+def first_of_next_month(today: date | None = None) -> date:
+    """Gradient's default effective date of an approval."""
+    today = today or datetime.now(UTC).date()
+    return date(today.year + today.month // 12, today.month % 12 + 1, 1)
+
+
+def month_of(stamp: str | None = None) -> str:
+    """The billing month (YYYY-MM) of an ISO time stamp, or of now."""
+    return (stamp or datetime.now(UTC).isoformat())[:7]
+
+
+def non_negative(value: Any, name: str) -> float:
+    """A quantity or price from a JSON body; the sandbox answers 400 otherwise."""
+    from .models import SandboxError  # models imports this module: no cycle at import time
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise SandboxError(400, f"{name} must be a number of 0 or more")
+    return float(value)

@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from .app import App
+from .billing_models import UNSET
 from .models import SandboxError
 from .routes_admin import AdminHandler, _admin, _need
-from .state_billing import UNSET
 
 
 def _card_ids(body: dict[str, Any]) -> list[str]:

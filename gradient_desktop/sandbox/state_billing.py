@@ -13,35 +13,22 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from .billing_models import (
     CARD_STATES,
     MAX_SAMPLES,
+    UNSET,
     Agreement,
     AgreementLine,
     BillingBook,
     Card,
+    first_of_next_month,
+    month_of,
+    non_negative,
 )
 from .models import Organisation, SandboxError, Vendor, iso
-
-UNSET: Any = object()
-
-
-def first_of_next_month(today: date | None = None) -> date:
-    today = today or datetime.now(UTC).date()
-    return date(today.year + today.month // 12, today.month % 12 + 1, 1)
-
-
-def _month(stamp: str | None = None) -> str:
-    return (stamp or iso())[:7]
-
-
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise SandboxError(400, f"{name} must be a number of 0 or more")
-    return float(value)
 
 
 class BillingMixin:
@@ -123,7 +110,7 @@ class BillingMixin:
         reviewed_now = (
             card.state in ("approved", "dismissed")
             and card.reviewed_value == value
-            and card.reviewed_month == _month(stamp)
+            and card.reviewed_month == month_of(stamp)
         )
         if reviewed_now:
             return  # reconciled this month at this value: it does not come back
@@ -336,9 +323,11 @@ class BillingMixin:
             org = self._org(partner_key)
             ((card, client),) = self._reviewable(org, [card_id])
             if quantity is not UNSET:
-                card.edit_quantity = None if quantity is None else _number(quantity, "quantity")
+                card.edit_quantity = (
+                    None if quantity is None else non_negative(quantity, "quantity")
+                )
             if price is not UNSET:
-                card.edit_price = None if price is None else _number(price, "price")
+                card.edit_price = None if price is None else non_negative(price, "price")
             return self._card_wire(org, card, self._line(org, client, card.service_id), client)
 
     def billing_approve(
@@ -412,7 +401,7 @@ class BillingMixin:
     def _reviewed(card: Card, state: str, stamp: str) -> None:
         card.state = state
         card.reviewed_month, card.reviewed_value, card.reviewed_at = (
-            _month(stamp),
+            month_of(stamp),
             card.vendor_quantity,
             stamp,
         )

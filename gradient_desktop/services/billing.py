@@ -143,6 +143,39 @@ def totals(cards: list[ServiceCard]) -> Totals:
     )
 
 
+def totals_text(t: Totals) -> str:
+    return (
+        f"{t.needs_review:,} of {t.cards:,} card(s) need review · approving them changes the "
+        f"monthly billing by {money(t.monthly_difference, signed=True)} "
+        f"({money(t.increases, signed=True)} up, {money(t.decreases)} down)"
+    )
+
+
+def empty_text(review_only: bool) -> str:
+    """What an empty page means, and what to do about it."""
+    if review_only:
+        return (
+            "No service cards need review: every count matches the PSA, or was approved or "
+            "dismissed this month."
+        )
+    return (
+        "No counts have reached the partner's billing page yet: push usage for mapped accounts "
+        "on the Usage page."
+    )
+
+
+def parse_number(text: str, what: str) -> float:
+    """A quantity or price as typed ("12", "8.50", "$1,200"); ValueError says what to type."""
+    cleaned = text.strip().replace("$", "").replace(",", "")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"Type the {what} as a number, e.g. 12 or 8.50.") from None
+    if value < 0 or value != value:  # negative or NaN
+        raise ValueError(f"The {what} cannot be negative; type 0 or more.")
+    return value
+
+
 def money(amount: float, signed: bool = False) -> str:
     text = f"${abs(amount):,.2f}"
     if amount < 0:

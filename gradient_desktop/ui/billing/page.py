@@ -18,12 +18,13 @@ from gradient_desktop.services.billing import (
     SYNTHESIZE_NOTE,
     BillingService,
     Dashboard,
+    empty_text,
     group_cards,
-    money,
+    parse_number,
     totals,
+    totals_text,
 )
 from gradient_desktop.services.context import AppContext
-from gradient_desktop.services.usage import StagingError
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui.billing.agreement import AgreementPanel
 from gradient_desktop.ui.billing.cards_model import CardsModel
@@ -33,17 +34,6 @@ from gradient_desktop.ui.tasks import TaskRunner, show_error
 
 GROUPS = (("By client", "client"), ("By service", "service"))
 FILTERS = (("Needs review", True), ("All cards", False))
-
-
-def parse_number(text: str, what: str) -> float:
-    cleaned = text.strip().replace("$", "").replace(",", "")
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise StagingError(f"Type the {what} as a number, e.g. 12 or 8.50.") from None
-    if value < 0:
-        raise StagingError(f"The {what} cannot be negative; type 0 or more.")
-    return value
 
 
 class PartnerViewPage(QtWidgets.QWidget):
@@ -273,20 +263,11 @@ class PartnerViewPage(QtWidgets.QWidget):
         if not cards:
             self.totals.setText("")
             self.notice.setText(
-                (self._message + " " if self._message else "")
-                + "No service cards need review: every count matches the PSA, or was approved or "
-                "dismissed this month."
-                if self._review_only
-                else "No counts have reached the partner's billing page yet: push usage for "
-                "mapped accounts on the Usage page."
+                " ".join(filter(None, (self._message, empty_text(self._review_only))))
             )
         else:
             self.notice.setText(self._message)
-            self.totals.setText(
-                f"{t.needs_review:,} of {t.cards:,} card(s) need review · approving them changes "
-                f"the monthly billing by {money(t.monthly_difference, signed=True)} "
-                f"({money(t.increases, signed=True)} up, {money(t.decreases)} down)"
-            )
+            self.totals.setText(totals_text(t))
         self.approve_all_button.setText(
             f"Approve all {t.needs_review:,} shown…" if t.needs_review else "Approve all shown…"
         )
@@ -329,7 +310,7 @@ class PartnerViewPage(QtWidgets.QWidget):
             return
         try:
             value = parse_number(text, "quantity" if field == "quantity" else "unit price")
-        except StagingError as exc:
+        except ValueError as exc:
             self.notice.setText(str(exc))
             return
         self.tasks.start(
