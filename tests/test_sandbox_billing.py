@@ -342,3 +342,14 @@ def test_effective_date_default_and_typed_numbers() -> None:
     for bad in ("abc", "-1", "nan", ""):
         with pytest.raises(ValueError, match="unit price"):
             parse_number(bad, "unit price")
+
+
+def test_a_demo_snapshot_from_before_billing_gets_the_seeded_agreements() -> None:
+    fresh = make_state("demo")
+    old = json.loads(json.dumps(fresh.snapshot()))
+    for org in old["organizations"]:
+        del org["billing"]  # as written by a build without the billing lane
+    restored = SandboxState()
+    restored.restore(old)
+    assert restored.billing_agreements(PARTNER_DEMO) == fresh.billing_agreements(PARTNER_DEMO)
+    assert restored.billing_agreements(PARTNER_SMALL) == fresh.billing_agreements(PARTNER_SMALL)

@@ -78,6 +78,17 @@ class BillingBook:
     samples: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
     next_agreement: int = 10_001
 
+    def agreement_for(self, client_id: str) -> Agreement:
+        """The client's agreement; a new, empty one when the PSA has none yet."""
+        agreement = self.agreements.get(client_id)
+        if agreement is None:
+            agreement = Agreement(
+                f"AGR-{self.next_agreement}", client_id, "Managed Services Agreement"
+            )
+            self.next_agreement += 1
+            self.agreements[client_id] = agreement
+        return agreement
+
     def dump(self) -> dict[str, Any]:
         return {
             "agreements": [

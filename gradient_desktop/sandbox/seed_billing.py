@@ -9,9 +9,14 @@ off (so they *need review*), as a partner who has billed by hand until now would
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
+from .billing_models import AgreementLine
 from .names import normalize
-from .state import SandboxState
+
+if TYPE_CHECKING:
+    from .models import Organisation
+    from .state import SandboxState
 
 #: (unit price, unit cost) per demo SKU, in the order of `seed.DEMO_SKUS`.
 DEMO_PRICES: tuple[tuple[float, float], ...] = ((45.00, 27.50), (8.50, 4.10), (3.25, 1.40))
@@ -27,15 +32,16 @@ def demo_usage(account_id: str, service_id: str) -> int:
     return random.Random(f"usage:{account_id}:{service_id}").randint(1, 60)
 
 
-def seed_demo_agreements(
-    state: SandboxState,
+def demo_agreement_rows(
     partner_key: str,
     clients: list[tuple[str, str]],
     vendor_customers: list[dict[str, str]],
     sku_ids: list[str],
-) -> None:
+) -> list[tuple[str, str, int, float, float]]:
+    """(client id, SKU id, quantity, unit price, unit cost) of every seeded agreement line."""
     by_name = {normalize(c["name"]): c["id"] for c in vendor_customers}
     rng = random.Random(f"agreements:{partner_key}")
+    rows = []
     for client_id, name in clients:
         account_id = by_name.get(normalize(name))
         discount = 0.9 if rng.random() < 0.25 else 1.0
@@ -48,6 +54,40 @@ def seed_demo_agreements(
                 quantity = demo_usage(account_id, sku_id)
                 if rng.random() >= 0.65:
                     quantity = max(0, quantity + rng.choice((-5, -3, -2, -1, 1, 2, 4)))
-            state.set_agreement_line(
-                partner_key, client_id, sku_id, quantity, round(price * discount, 2), cost
-            )
+            rows.append((client_id, sku_id, quantity, round(price * discount, 2), cost))
+    return rows
+
+
+def seed_demo_agreements(
+    state: SandboxState,
+    partner_key: str,
+    clients: list[tuple[str, str]],
+    vendor_customers: list[dict[str, str]],
+    sku_ids: list[str],
+) -> None:
+    for client_id, sku_id, quantity, price, cost in demo_agreement_rows(
+        partner_key, clients, vendor_customers, sku_ids
+    ):
+        state.set_agreement_line(partner_key, client_id, sku_id, quantity, price, cost)
+
+
+def backfill_demo_agreements(org: Organisation) -> None:
+    """A demo organisation restored from a snapshot older than the billing lane gets the
+    agreements a fresh demo would have, so its cards do not all show a PSA quantity of 0."""
+    from .seed import DEMO_PARTNERS, DEMO_PRODUCTS, demo_vendor_customers
+
+    if org.seed_key not in DEMO_PARTNERS or org.billing.agreements:
+        return
+    by_product = {product: sid for sid, product in org.service_products.items()}
+    sku_ids = [by_product[p] for p in DEMO_PRODUCTS if p in by_product]
+    if len(sku_ids) != len(DEMO_PRODUCTS):
+        return  # the services were remapped since: leave the PSA empty rather than guess
+    clients = list(org.clients.names.items())
+    customers = demo_vendor_customers(org.seed_key)
+    for client_id, sku_id, quantity, price, cost in demo_agreement_rows(
+        org.seed_key, clients, customers, sku_ids
+    ):
+        product = org.service_products[sku_id]
+        org.billing.agreement_for(client_id).lines[sku_id] = AgreementLine(
+            sku_id, product, float(quantity), price, cost
+        )

@@ -20,7 +20,6 @@ from .billing_models import (
     CARD_STATES,
     MAX_SAMPLES,
     UNSET,
-    Agreement,
     AgreementLine,
     BillingBook,
     Card,
@@ -49,6 +48,10 @@ class BillingMixin:
     @staticmethod
     def _billing_restore(org: Organisation, data: dict[str, Any]) -> None:
         org.billing = BillingBook.load(data.get("billing"))
+        if "billing" not in data:  # a demo saved before the billing lane existed
+            from .seed_billing import backfill_demo_agreements
+
+            backfill_demo_agreements(org)
 
     # --- building (seeds, tests) --------------------------------------------------------------
 
@@ -68,23 +71,12 @@ class BillingMixin:
             org = self._org(partner_key)
             if client_id not in org.clients:
                 raise SandboxError(404, f"Client not found with id: {client_id}")
-            agreement = self._agreement(org, client_id)
+            agreement = org.billing.agreement_for(client_id)
             name = product or org.service_products.get(service_id) or service_id
             agreement.lines[service_id] = AgreementLine(
                 service_id, name, float(quantity), float(unit_price), float(unit_cost)
             )
             return agreement.id
-
-    def _agreement(self, org: Organisation, client_id: str) -> Agreement:
-        book = org.billing
-        agreement = book.agreements.get(client_id)
-        if agreement is None:
-            agreement = Agreement(
-                f"AGR-{book.next_agreement}", client_id, "Managed Services Agreement"
-            )
-            book.next_agreement += 1
-            book.agreements[client_id] = agreement
-        return agreement
 
     # --- the hook on the count path -------------------------------------------------------------
 
@@ -347,7 +339,7 @@ class BillingMixin:
             stamp = iso()
             for card, client in picked:
                 self._sample_close(org, card.service_id)
-                agreement = self._agreement(org, client)
+                agreement = org.billing.agreement_for(client)
                 line = agreement.lines.get(card.service_id)
                 if line is None:  # the PSA did not bill this service yet: a new recurring line
                     price, cost = self._list_price(org, card.service_id)
