@@ -149,6 +149,21 @@ def test_demo_walk_push_edit_price_approve_updates_the_psa_agreement(
         page.tree.scrollTo(_find_row(page, matched.id))
         wait_until(qloop, lambda: page.agreement.history_model.rowCount() == 1)
         _shots(qapp, page, qloop)
+
+        # Bulk: "Approve all shown" asks first (a non-modal box), then approves every card.
+        from gradient_desktop.ui.qt import QtWidgets
+
+        waiting = sum(1 for c in page.model.cards.values() if c.state == "needs_review")
+        assert waiting > 1 and str(waiting) in page.approve_all_button.text()
+        page.approve_all_shown()
+        box = page.confirm_box
+        assert f"Approve {waiting}" in box.text()
+        _loaded(qloop, page, lambda: box.button(QtWidgets.QMessageBox.StandardButton.Yes).click())
+        assert f"Approved {waiting} card(s)" in page.notice.text()
+        assert not any(c.state == "needs_review" for c in page.model.cards.values())
+        assert not page.approve_all_button.isEnabled()
+        key = ctx.demo.partner_key(partner.name)
+        assert ctx.demo.state.billing_cards(key, "needs_review") == []
         usage.close()
         page.close()
     finally:
