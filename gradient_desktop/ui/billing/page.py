@@ -162,7 +162,7 @@ class PartnerViewPage(QtWidgets.QWidget):
             | QtWidgets.QAbstractItemView.EditTrigger.EditKeyPressed
         )
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
-        for col, width in enumerate((250, 80, 90, 80, 105, 85, 110, 130)):
+        for col, width in enumerate((215, 75, 85, 75, 100, 80, 105, 105)):
             self.tree.setColumnWidth(col, width)
 
         self.agreement = AgreementPanel(self)
