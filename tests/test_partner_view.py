@@ -194,3 +194,27 @@ def test_page_is_hidden_for_real_gradient_partners(qtbot: Any, qloop: Any) -> No
         assert not tabs.isTabVisible(1)
     finally:
         close_ctx(qloop, ctx)
+
+
+def test_a_stopped_local_sandbox_is_reported_on_the_page(
+    qtbot: Any, qloop: Any, sandbox: Any
+) -> None:
+    from gradient_desktop.services.partners import PartnerDirectory
+
+    ctx = open_ctx()
+    try:
+        directory = PartnerDirectory(ctx)
+        profile = directory.save_profile("local", sandbox.base_url, "sandbox-vendor-demo")
+        partner = directory.add("Local MSP", profile, "sandbox-partner-demo")
+        page = PartnerViewPage(ctx)
+        qtbot.addWidget(page)
+        page.set_partner(partner)
+        assert not page.tasks.busy  # hidden: nothing is read until the page is shown
+        _loaded(qloop, page, page.show)
+        assert page.model.rowCount() == 0 and "No service cards need review" in page.notice.text()
+        sandbox.stop()
+        page.reload()
+        wait_until(qloop, lambda: "could not be read" in page.notice.text())
+        assert "sandbox did not answer" in page.notice.text()
+    finally:
+        close_ctx(qloop, ctx)

@@ -30,7 +30,7 @@ from gradient_desktop.ui.billing.agreement import AgreementPanel
 from gradient_desktop.ui.billing.cards_model import CardsModel
 from gradient_desktop.ui.billing.chart import BillingChart, bold_label
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
-from gradient_desktop.ui.tasks import TaskRunner, show_error
+from gradient_desktop.ui.tasks import TaskRunner, describe_error, show_error
 
 GROUPS = (("By client", "client"), ("By service", "service"))
 FILTERS = (("Needs review", True), ("All cards", False))
@@ -214,7 +214,8 @@ class PartnerViewPage(QtWidgets.QWidget):
                 "the MSP reviews your usage in Synthesize."
             )
             return
-        self.reload()
+        if self.isVisible():  # otherwise showEvent loads it: no requests for a hidden tab
+            self.reload()
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
@@ -238,7 +239,7 @@ class PartnerViewPage(QtWidgets.QWidget):
         self.tasks.start(
             self.billing.dashboard(partner, self._review_only),
             on_done=lambda d: self._show(partner, d, generation),
-            on_error=lambda exc: self._failed("The partner's billing page", exc),
+            on_error=self._load_failed,
         )
 
     def _show(self, partner: Partner, dashboard: Dashboard, generation: int) -> None:
@@ -387,6 +388,10 @@ class PartnerViewPage(QtWidgets.QWidget):
         window = self.window()
         if isinstance(window, QtWidgets.QMainWindow):
             window.statusBar().showMessage(text, 8000)
+
+    def _load_failed(self, exc: BaseException) -> None:
+        # Said on the page, not in a box: reading happens on every visit to the tab.
+        self.notice.setText(f"The partner's billing page could not be read: {describe_error(exc)}")
 
     def _failed(self, what: str, exc: BaseException) -> None:
         show_error(self, "Partner's view", exc)
