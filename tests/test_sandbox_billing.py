@@ -346,6 +346,15 @@ def test_effective_date_default_and_typed_numbers() -> None:
 
 def test_a_demo_snapshot_from_before_billing_gets_the_seeded_agreements() -> None:
     fresh = make_state("demo")
+    sku = fresh.vendor("sandbox-vendor-demo")["skus"][0]["id"]
+    fresh.create_accounts(PARTNER_DEMO, [{"id": "a1", "name": "Acme"}, {"id": "a2", "name": "B"}])
+    clients = list(fresh.client_names(PARTNER_DEMO))
+    fresh.map_account(PARTNER_DEMO, "a1", clients[0])
+    fresh.map_account(PARTNER_DEMO, "a2", clients[1])
+    fresh.set_count(PARTNER_DEMO, sku, 999, account_id="a1")
+    psa = fresh.billing_cards(PARTNER_DEMO)[0]["psaQuantity"]
+    fresh.set_count(PARTNER_DEMO, sku, psa, account_id="a1")  # now matched
+    fresh.set_count(PARTNER_DEMO, sku, 998, account_id="a2")
     old = json.loads(json.dumps(fresh.snapshot()))
     for org in old["organizations"]:
         del org["billing"]  # as written by a build without the billing lane
@@ -353,3 +362,10 @@ def test_a_demo_snapshot_from_before_billing_gets_the_seeded_agreements() -> Non
     restored.restore(old)
     assert restored.billing_agreements(PARTNER_DEMO) == fresh.billing_agreements(PARTNER_DEMO)
     assert restored.billing_agreements(PARTNER_SMALL) == fresh.billing_agreements(PARTNER_SMALL)
+
+    # Counts received before the upgrade show as cards (the integration check reads them).
+    def states(state: SandboxState) -> dict[str, tuple[str, float]]:
+        return {c["id"]: (c["state"], c["difference"]) for c in state.billing_cards(PARTNER_DEMO)}
+
+    assert states(restored) == states(fresh)
+    assert sorted(s for s, _d in states(restored).values()) == ["matched", "needs_review"]

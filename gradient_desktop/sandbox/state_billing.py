@@ -45,13 +45,22 @@ class BillingMixin:
     def _billing_snapshot(org: Organisation) -> dict[str, Any]:
         return {"billing": org.billing.dump()}
 
-    @staticmethod
-    def _billing_restore(org: Organisation, data: dict[str, Any]) -> None:
+    @classmethod
+    def _billing_restore(cls, org: Organisation, data: dict[str, Any]) -> None:
         org.billing = BillingBook.load(data.get("billing"))
-        if "billing" not in data:  # a demo saved before the billing lane existed
+        if "billing" not in data:  # saved before the billing lane existed
             from .seed_billing import backfill_demo_agreements
 
             backfill_demo_agreements(org)
+            # The counts it holds were received: the partner's page shows them as cards.
+            for (service_id, account_id), count in org.counts.items():
+                account = org.accounts.get(account_id)
+                line = cls._line(org, account.client_id if account else None, service_id)
+                value = float(count["unitCount"])
+                card = Card(account_id, service_id, value, count["updatedAt"])
+                if value == (line.quantity if line is not None else 0.0):
+                    card.state = "matched"
+                org.billing.cards[card.id] = card
 
     # --- building (seeds, tests) --------------------------------------------------------------
 
