@@ -14,7 +14,8 @@ from gradient_desktop.store.models import Partner
 from gradient_desktop.ui.billing.cards_model import CARD_ROLE, COL_PRICE
 from gradient_desktop.ui.billing.page import PartnerViewPage
 from gradient_desktop.ui.usage.page import UsagePage
-from tests.gui_helpers import close_ctx, open_ctx, run, screenshot, wait_until
+from tests.contrast import low_contrast
+from tests.gui_helpers import close_ctx, open_ctx, run, screenshot, settle, wait_until
 from tests.test_setup_flow import run_demo_setup
 
 pytestmark = pytest.mark.gui
@@ -40,23 +41,29 @@ def _loaded(qloop: Any, page: PartnerViewPage, action: Any) -> None:
 
 
 def _shots(qapp: Any, page: PartnerViewPage, qloop: Any) -> None:
+    """Light and dark, switched live as Settings → Theme does (the page must follow)."""
     from gradient_desktop.ui import theme
 
-    style, palette = qapp.style().name(), qapp.palette()
+    manager = theme.install(qapp, "light")
     try:
         for scheme, suffix in (("light", ""), ("dark", "_dark")):
-            qapp.setStyle("Fusion")
-            qapp.setPalette(theme.dark_palette() if scheme == "dark" else theme.light_palette())
-            _loaded(qloop, page, page.reload)  # the chart takes the palette when it draws
+            manager.apply(scheme)
+            settle(qloop, 0.2)
             screenshot(page, f"partner_view{suffix}.png")
+        # The chart follows the switch: it draws on the dark base colour, not on white.
+        background = page.chart.view.backgroundBrush().color()
+        assert background.lightness() < 60
+        assert not low_contrast(page), low_contrast(page)
     finally:
-        qapp.setStyle(style)
-        qapp.setPalette(palette)
+        manager.apply("light")
 
 
 def test_demo_walk_push_edit_price_approve_updates_the_psa_agreement(
     qtbot: Any, qloop: Any, qapp: Any, qtmodeltester: Any
 ) -> None:
+    from gradient_desktop.ui import theme
+
+    theme.install(qapp, "light")  # as the app does at start, before any page exists
     ctx = open_ctx()
     try:
         flow = run(qloop, run_demo_setup(ctx))

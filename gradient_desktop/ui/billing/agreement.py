@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gradient_desktop.services.billing import money, quantity
-from gradient_desktop.ui.billing.chart import bold_label
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtWidgets
 from gradient_desktop.ui.usage.models import RowsModel
 
@@ -33,7 +33,7 @@ class AgreementPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.agreement: dict[str, Any] | None = None
         self.title = QtWidgets.QLabel("PSA agreement: select a service card")
-        bold_label(self.title)
+        theme.bold(self.title)
         self.title.setWordWrap(True)
         self.title.setAccessibleName("Agreement title")
         self.lines_model = RowsModel(

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from gradient_desktop.services.billing import CardGroup, ServiceCard, money, quantity
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui
 
 Qt = QtCore.Qt
 Role = Qt.ItemDataRole
 CARD_ROLE = Role.UserRole + 1  # the card id on a card row's first column
+TOKEN_ROLE = Role.UserRole + 2  # a theme token ("ok"/"error"): the text colour, at paint time
 
 HEADERS = [
     "Client / service",
@@ -29,8 +31,6 @@ HEADERS = [
 ]
 COL_QUANTITY, COL_PRICE = 4, 5
 EDITABLE = {COL_QUANTITY: "quantity", COL_PRICE: "price"}
-# Semantic colours readable on the light and the dark palette alike.
-_UP, _DOWN = QtGui.QColor("#16a34a"), QtGui.QColor("#dc2626")
 
 
 class CardsModel(QtGui.QStandardItemModel):
@@ -108,6 +108,13 @@ class CardsModel(QtGui.QStandardItemModel):
             cells[COL_PRICE].setToolTip(tip)
         return cells
 
+    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> Any:
+        if role == Role.ForegroundRole:
+            # A token, not a stored brush: the colours follow a live switch to dark.
+            token = super().data(index, TOKEN_ROLE)
+            return theme.brush(token) if token else None
+        return super().data(index, role)
+
     def setData(self, index: QtCore.QModelIndex, value: Any, role: int = Role.EditRole) -> bool:
         if role == Role.EditRole and index.column() in EDITABLE:
             card_id = self.card_id(index)
@@ -147,4 +154,4 @@ def _item(text: str, *, bold: bool = False, editable: bool = False) -> QtGui.QSt
 
 def _colour(item: QtGui.QStandardItem, amount: float) -> None:
     if amount:
-        item.setForeground(QtGui.QBrush(_UP if amount > 0 else _DOWN))
+        item.setData("ok" if amount > 0 else "error", TOKEN_ROLE)

@@ -7,34 +7,27 @@ PITFALLS.md), imported on first use so it costs nothing at start-up."""
 from __future__ import annotations
 
 from gradient_desktop.services.billing import ChartSeries
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 
-# Two hues that read on light and dark backgrounds alike.
-_OURS, _PSA = "#3b82f6", "#f59e0b"
-
-
-def bold_label(label: QtWidgets.QLabel) -> None:
-    # A font, not a style sheet: style sheets pin the palette, and the theme can change live.
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
+# Theme tokens (ui/theme.py): readable on the light and the dark palette alike.
+_OURS, _PSA = "accent", "warning"
 
 
 class BillingChart(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QtWidgets.QLabel("Our count vs the PSA, per service, over the last pushes")
-        bold_label(self.title)
+        theme.bold(self.title)
         self.title.setWordWrap(True)
         self.title.setToolTip(
             "Solid: the total of our counts for the service. Dashed: the total quantity on the "
             "partner's PSA agreements. The lines meet once the partner approves the cards."
         )
         # The key sits above the plots rather than in them, where it would hide points.
-        self.key = QtWidgets.QLabel(
-            f'<span style="color:{_OURS}">● — our count</span> &nbsp; '
-            f'<span style="color:{_PSA}">■ - - PSA quantity</span>'
-        )
+        self.key = QtWidgets.QLabel()
+        self._key_text()
+        theme.on_change(self._on_theme_changed)
         self.key.setAccessibleName("Chart key")
         self.empty = QtWidgets.QLabel("No counts have reached the partner's billing page yet.")
         self.empty.setWordWrap(True)
@@ -61,6 +54,18 @@ class BillingChart(QtWidgets.QWidget):
             self._view = view
         return self._view
 
+    def _key_text(self) -> None:
+        ours, psa = theme.color(_OURS).name(), theme.color(_PSA).name()
+        self.key.setText(
+            f'<span style="color:{ours}">● — our count</span> &nbsp; '
+            f'<span style="color:{psa}">■ - - PSA quantity</span>'
+        )
+
+    def _on_theme_changed(self, _scheme: str) -> None:
+        self._key_text()
+        if self._view is not None:
+            self.show_series(self.series)  # background, axes and lines take the new scheme
+
     def show_series(self, series: list[ChartSeries]) -> None:
         import pyqtgraph as pg
 
@@ -72,8 +77,10 @@ class BillingChart(QtWidgets.QWidget):
             return
         view = self.view
         view.clear()
-        palette = self.palette()
+        # The application's palette: a widget's own copy is updated only after a theme switch.
+        palette = QtGui.QGuiApplication.palette()
         text = palette.color(QtGui.QPalette.ColorRole.Text)
+        ours, psa = theme.color(_OURS), theme.color(_PSA)
         view.setBackground(palette.color(QtGui.QPalette.ColorRole.Base))
         for row, s in enumerate(drawn):
             plot = view.addPlot(row=row, col=0)
@@ -89,19 +96,19 @@ class BillingChart(QtWidgets.QWidget):
             plot.plot(
                 xs,
                 s.vendor,
-                pen=pg.mkPen(_OURS, width=2),
+                pen=pg.mkPen(ours, width=2),
                 symbol="o",
                 symbolSize=6,
-                symbolBrush=_OURS,
+                symbolBrush=ours,
                 name="our count",
             )
             plot.plot(
                 xs,
                 s.psa,
-                pen=pg.mkPen(_PSA, width=2, style=QtCore.Qt.PenStyle.DashLine),
+                pen=pg.mkPen(psa, width=2, style=QtCore.Qt.PenStyle.DashLine),
                 symbol="s",
                 symbolSize=5,
-                symbolBrush=_PSA,
+                symbolBrush=psa,
                 name="PSA quantity",
             )
             low, high = min(s.vendor + s.psa), max(s.vendor + s.psa)

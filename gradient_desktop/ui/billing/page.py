@@ -26,9 +26,10 @@ from gradient_desktop.services.billing import (
 )
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.store.models import Partner
+from gradient_desktop.ui import theme
 from gradient_desktop.ui.billing.agreement import AgreementPanel
 from gradient_desktop.ui.billing.cards_model import CardsModel
-from gradient_desktop.ui.billing.chart import BillingChart, bold_label
+from gradient_desktop.ui.billing.chart import BillingChart
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner, describe_error, show_error
 
@@ -138,7 +139,7 @@ class PartnerViewPage(QtWidgets.QWidget):
         self.totals = QtWidgets.QLabel()
         self.totals.setAccessibleName("Billing totals")
         self.totals.setWordWrap(True)
-        bold_label(self.totals)
+        theme.bold(self.totals)
         self.notice = QtWidgets.QLabel()
         self.notice.setWordWrap(True)
         self.notice.setAccessibleName("Partner's view messages")
