@@ -15,8 +15,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from gradient_desktop.api.options import is_loopback_host
 from gradient_desktop.api.sandbox_admin import SandboxBillingClient
+from gradient_desktop.hosts import is_loopback_host
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.store.models import Partner
 
