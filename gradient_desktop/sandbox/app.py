@@ -289,11 +289,13 @@ def create_app(state: SandboxState, options: SandboxOptions | None = None) -> St
     from .routes_admin import admin_routes
     from .routes_alerts import alert_routes
     from .routes_api import api_routes
+    from .routes_billing import billing_routes
     from .routes_counts import count_routes
 
     core = App(state, options or SandboxOptions())
     routes: list[BaseRoute] = [*api_routes(core), *count_routes(core), *admin_routes(core)]
     routes += alert_routes(core)  # routes 18, 19 and the alert admin routes
+    routes += billing_routes(core)  # the partner's billing dashboard (routes_billing.py)
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_exception, Exception: _server_error},

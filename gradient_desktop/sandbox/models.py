@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .billing_models import BillingBook
+
 # §5.1 of vendor-api.md. `disabled`/`error` only exist in the legacy (2023) spec.
 STATUSES: tuple[str, ...] = ("active", "inactive", "pending")
 LEGACY_STATUSES: tuple[str, ...] = ("disabled", "error")
@@ -297,6 +299,7 @@ class Organisation:
     counts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     rebuild_times: list[float] = field(default_factory=list)
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    billing: BillingBook = field(default_factory=BillingBook)  # PSA agreements, service cards
     # rate window: monotonic times of accepted requests in the last second
     window: deque[float] = field(default_factory=deque)
     max_rps_seen: int = 0

@@ -109,6 +109,15 @@ def _fill(state: SandboxState, seed: str) -> None:
         state.add_organization(VENDOR_KEY, partner_key, org_name, _demo_clients(partner_key))
         for sku_id, product in zip(sku_ids, DEMO_PRODUCTS):
             state.map_service(partner_key, sku_id, product)
+        if sku_ids:  # the MSP's PSA agreements for those services (the billing lane)
+            _seed_agreements(state, partner_key, sku_ids)
+
+
+def _seed_agreements(state: SandboxState, partner_key: str, sku_ids: list[str]) -> None:
+    from .seed_billing import seed_demo_agreements
+
+    customers = demo_vendor_customers(partner_key)
+    seed_demo_agreements(state, partner_key, _demo_clients(partner_key), customers, sku_ids)
 
 
 def make_state(seed: str = "demo", random_seed: int = 1234) -> SandboxState:

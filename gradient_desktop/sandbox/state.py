@@ -31,6 +31,7 @@ from .models import (
 )
 from .state_accounts import AccountsMixin
 from .state_alerts import AlertsMixin
+from .state_billing import BillingMixin
 from .state_msp import MspMixin
 from .state_runtime import RuntimeMixin
 
@@ -41,7 +42,7 @@ def no_account_map(ref: str) -> SandboxError:
     return SandboxError(404, f"No account map found with id: {ref}")
 
 
-class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin):
+class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin, BillingMixin):
     """Thread-safe model of Gradient for one sandbox server (see module docstring)."""
 
     def __init__(self, random_seed: int = 1234) -> None:
@@ -139,6 +140,7 @@ class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin):
                     "seedKey": o.seed_key,
                     **self._msp_snapshot(o),
                     **self._accounts_snapshot(o),
+                    **self._billing_snapshot(o),
                 }
                 for o in unique.values()
             ]
@@ -171,6 +173,7 @@ class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin):
                 )
                 self._msp_restore(org, o)
                 self._accounts_restore(org, o)
+                self._billing_restore(org, o)
                 orgs.append(org)
             live = {k: orgs[i] for k, i in data["liveKeys"].items()}
             retired = {k: orgs[i] for k, i in data["retiredKeys"].items()}
@@ -378,6 +381,7 @@ class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin):
                 else (old + unit_count if mode == "add" else max(0, old - unit_count))
             )
             org.counts[key] = {"unitCount": new, "updatedAt": iso()}
+            self._billing_on_count(org, service_id, account.id, new, org.counts[key]["updatedAt"])
             self._after_accepted(org, no_build, auto_activate)
             return {"serviceId": service_id, "accountId": account.id, "unitCount": new}
 
@@ -400,6 +404,7 @@ class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin):
             mapped = [a.id for a in org.accounts.values() if a.client_id is not None]
             for account_id in mapped:
                 org.counts[(service_id, account_id)] = {"unitCount": unit_count, "updatedAt": stamp}
+                self._billing_on_count(org, service_id, account_id, unit_count, stamp)
             self._after_accepted(org, no_build, auto_activate)
             return len(mapped)
 

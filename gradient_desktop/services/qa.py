@@ -166,6 +166,7 @@ class IntegrationCheck:
             if usage.ok
             else "Gradient has not received any usage for this integration yet."
         )
+        await self._usage_from_cards(partner, usage)
         # What Gradient said is also the partner's current state.
         self.integration._record(partner, integration)
         report.checked_at = datetime.now(UTC)
@@ -174,3 +175,16 @@ class IntegrationCheck:
         data["last_check_passed"] = f"{report.passed}/{len(report.steps)}"
         self.partners.update(partner.id or 0, setup_data=data)
         return report
+
+    async def _usage_from_cards(self, partner: Partner, step: QaStep) -> None:
+        """Sandbox partners: tick "usage received" as the QA guide does, from the service cards
+        on the partner's billing page (the sandbox plays it; real partners have no such API)."""
+        from gradient_desktop.services.billing import BillingService, usage_summary
+
+        billing = BillingService(self.ctx)
+        if not billing.available(partner):
+            return
+        try:
+            step.ok, step.detail = usage_summary(await billing.cards(partner))
+        except (ApiError, MissingKeyError, ValueError) as exc:
+            step.detail += f" The partner's billing page could not be read: {exc}"

@@ -73,11 +73,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_pages(self) -> None:
         # One line per page; each page module owns its widget (see module docstring).
         from gradient_desktop.ui.alerts.page import AlertsPage
+        from gradient_desktop.ui.billing.page import PartnerViewPage
         from gradient_desktop.ui.check_page import IntegrationCheckPage
         from gradient_desktop.ui.mapping.page import MappingPage
         from gradient_desktop.ui.usage.page import UsagePage
 
-        for page_cls in (IntegrationCheckPage, MappingPage, UsagePage, AlertsPage):
+        pages = (IntegrationCheckPage, MappingPage, UsagePage, AlertsPage, PartnerViewPage)
+        for page_cls in pages:
             self.add_page(page_cls(self.ctx, self))
 
     def add_page(self, page: QtWidgets.QWidget) -> None:
