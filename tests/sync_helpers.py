@@ -57,3 +57,28 @@ def usage_db(path: Path, rows: list[tuple[str, str, float]]) -> Path:
     conn.commit()
     conn.close()
     return path
+
+
+async def demo_partners(ctx: AppContext, accounts: int = 5) -> list[Partner]:
+    """Both demo partners, as the demo mode sets them up, with their first ``accounts``
+    customers mapped and published and every SKU selected; the demo snapshot saved so another
+    process (a scheduled run) finds the same sandbox."""
+    from gradient_desktop.services.demo import DEMO_PARTNERS, demo_customers, ensure_demo_partner
+
+    out = []
+    for name in DEMO_PARTNERS:
+        partner = ensure_demo_partner(ctx, name)
+        integration = IntegrationService(ctx)
+        await integration.sync_clients(partner)
+        client_ids = list(ctx.demo.state.client_names(ctx.demo.partner_key(name)))
+        customers = demo_customers(ctx, name)[:accounts]
+        MappingService(ctx).apply(
+            partner, [MappingChange(c.id, client_ids[i]) for i, c in enumerate(customers)]
+        )
+        vendor = await integration.fetch_vendor(partner)
+        integration.select_services(partner, vendor.skus)
+        await integration.publish_accounts(partner)
+        await ctx.drop_clients(partner.id or 0)
+        out.append(partner)
+    ctx.demo.save()
+    return out
