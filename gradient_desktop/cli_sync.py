@@ -48,7 +48,10 @@ def add_commands(sub: Any) -> None:
     add.add_argument("--bytes", action="store_true", help="storage counts are bytes (→ MB/GB/TB)")
     add.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
     ssub.add_parser("list", help="list sources")
-    for action, text in (("preview", "show the first rows and every problem"), ("remove", "remove")):
+    for action, text in (
+        ("preview", "show the first rows and every problem"),
+        ("remove", "remove"),
+    ):
         p = ssub.add_parser(action, help=text)
         p.add_argument("name")
     sec = ssub.add_parser("secret", help="store a source's password or token in the keyring")
@@ -167,7 +170,10 @@ def print_result(result: Any) -> None:
                 print(f"{p.name}: {p.error}", file=sys.stderr)
             elif p.push is not None:
                 for acc, svc, outcome, err in p.push.problems[:10]:
-                    print(f"{p.name}: {outcome}: account {acc} × service {svc}: {err}", file=sys.stderr)
+                    print(
+                        f"{p.name}: {outcome}: account {acc} × service {svc}: {err}",
+                        file=sys.stderr,
+                    )
     print(result.message, file=sys.stderr)
 
 
@@ -253,7 +259,7 @@ async def _source(args: argparse.Namespace) -> int:
 
 
 def _print_preview(p: Any, limit: int = 20) -> None:
-    print("\t".join(["row"] + p.columns))
+    print("\t".join(["row", *p.columns]))
     for line, rec in p.rows[:limit]:
         print("\t".join([str(line)] + [str(rec.get(c, "")) for c in p.columns]))
     print(f"{p.total} row(s); {p.routed} routed to a partner.")
@@ -284,10 +290,15 @@ def _schedule(args: argparse.Namespace) -> int:
                 print(advice)
             return EXIT_OK
         if args.schedule_command == "remove":
-            print("Removed the scheduled sync." if backend.remove() else "No scheduled sync was set.")
+            print(
+                "Removed the scheduled sync." if backend.remove() else "No scheduled sync was set."
+            )
             return EXIT_OK
         shown = backend.show()
-        print(shown or "No scheduled sync is set. Add one with: gradient-desktop schedule set --every 1h")
+        print(
+            shown
+            or "No scheduled sync is set. Add one with: gradient-desktop schedule set --every 1h"
+        )
         return EXIT_OK
     except schedule.ScheduleError as exc:
         _err(str(exc))

@@ -31,9 +31,9 @@ def test_intervals_and_times_are_parsed_or_refused_with_what_to_type() -> None:
     assert parse_when(every="30m") == When(every_min=30)
     assert parse_when(daily="02:00") == When(daily=(2, 0))
     for bad in ("7m", "5h", "x"):
-        with pytest.raises(ScheduleError, match="Choose|not an interval"):
+        with pytest.raises(ScheduleError, match=r"Choose|not an interval"):
             parse_when(every=bad)
-    with pytest.raises(ScheduleError, match="HH:MM"):
+    with pytest.raises(ScheduleError, match=r"HH:MM"):
         parse_when(daily="25:00")
 
 
@@ -51,7 +51,9 @@ def test_cron_lines() -> None:
 
 def test_systemd_units() -> None:
     service, timer = schedule.systemd_units(When(every_min=60), ARGV, {"A": "1"})
-    assert "Type=oneshot\nEnvironment=A=1\nExecStart=/opt/gd/bin/python -m gradient_desktop" in service
+    assert (
+        "Type=oneshot\nEnvironment=A=1\nExecStart=/opt/gd/bin/python -m gradient_desktop" in service
+    )
     assert "OnUnitActiveSec=60min" in timer and "WantedBy=timers.target" in timer
     _, daily = schedule.systemd_units(When(daily=(2, 0)), ARGV, {})
     assert "OnCalendar=*-*-* 02:00:00\nPersistent=true" in daily
@@ -61,9 +63,17 @@ def test_windows_task_scheduler_command() -> None:
     argv = [r"C:\Program Files\Gradient Desktop\gradient-desktop.exe", "sync", "--all"]
     cmd = schedule.schtasks_create(When(every_min=60), argv)
     assert cmd[:5] == ["schtasks", "/Create", "/F", "/TN", "Gradient Desktop sync"]
-    assert cmd[5:7] == ["/TR", '"C:\\Program Files\\Gradient Desktop\\gradient-desktop.exe" sync --all']
+    assert cmd[5:7] == [
+        "/TR",
+        '"C:\\Program Files\\Gradient Desktop\\gradient-desktop.exe" sync --all',
+    ]
     assert cmd[7:] == ["/SC", "HOURLY", "/MO", "1"]
-    assert schedule.schtasks_create(When(daily=(2, 0)), argv)[7:] == ["/SC", "DAILY", "/ST", "02:00"]
+    assert schedule.schtasks_create(When(daily=(2, 0)), argv)[7:] == [
+        "/SC",
+        "DAILY",
+        "/ST",
+        "02:00",
+    ]
     assert schedule.schtasks_create(When(every_min=30), argv)[7:] == ["/SC", "MINUTE", "/MO", "30"]
 
 
@@ -112,7 +122,9 @@ def test_a_real_crontab_entry_runs_sync_headless_and_is_removed(
                     kind="sql",
                     url=f"sqlite:///{db}",
                     query="SELECT partner, account, sku, n FROM usage",
-                    mapping=FieldMap(account="account", service="sku", count="n", partner="partner"),
+                    mapping=FieldMap(
+                        account="account", service="sku", count="n", partner="partner"
+                    ),
                 )
             )
         finally:
@@ -129,7 +141,7 @@ def test_a_real_crontab_entry_runs_sync_headless_and_is_removed(
         command = line.split(" ", 1)[1].split(" # ")[0]  # python-crontab appends "# comment"
 
         done = subprocess.run(["sh", "-c", command], timeout=240, check=False)
-        log = (isolated_home / "logs" / "scheduled-sync.txt")
+        log = isolated_home / "logs" / "scheduled-sync.txt"
         output = log.read_text() if log.exists() else ""
         assert done.returncode == 0, output
 
@@ -161,7 +173,9 @@ async def _setup(ctx: AppContext) -> list[tuple[str, str, str, int]]:
     rows = []
     with ctx.db.session() as s:
         for p in partners:
-            service = s.exec(select(PartnerService).where(PartnerService.partner_id == p.id)).first()
+            service = s.exec(
+                select(PartnerService).where(PartnerService.partner_id == p.id)
+            ).first()
             for i, m in enumerate(s.exec(select(Mapping).where(Mapping.partner_id == p.id))):
                 rows.append((p.name, m.source_id, service.name, i + 2))
     return rows

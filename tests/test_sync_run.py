@@ -94,7 +94,9 @@ def test_one_sql_source_reaches_both_partners_and_only_changes_are_sent_again(
     assert {p["name"]: p["landed"] for p in details["partners"]} == {"Contoso": 6, "Fabrikam": 4}
 
 
-def test_dry_run_sends_nothing(ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path) -> None:
+def test_dry_run_sends_nothing(
+    ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path
+) -> None:
     run_async(two_partners(ctx, sandbox))
     db = usage_db(tmp_path / "v.sqlite3", [("c-0", sku_names(sandbox)[0], 5.0)])
     SourceStore(ctx).save(_sql_source(db))
@@ -142,3 +144,46 @@ def test_add_rows_are_not_repeated_while_their_source_is_unchanged(
     again = _run(ctx, run_async)  # same file: the add must not count twice
     assert again.changed == 0
     assert sandbox.state.counts(PARTNER_DEMO)[(sid, "c-0")]["unitCount"] == 13
+
+
+def test_an_unreachable_source_stops_the_run_and_names_the_source(
+    ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path
+) -> None:
+    import socket
+
+    run_async(two_partners(ctx, sandbox))
+    db = usage_db(tmp_path / "v.sqlite3", [("c-0", sku_names(sandbox)[0], 5.0)])
+    SourceStore(ctx).save(_sql_source(db))
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    SourceStore(ctx).save(SourceConfig(name="api", kind="http", url=f"http://127.0.0.1:{port}/u"))
+    result = _run(ctx, run_async)
+    assert result.status == "failed" and result.exit_code() == 2
+    assert result.message.startswith("Source 'api': cannot reach http://127.0.0.1:")
+    assert result.message.endswith("Nothing was sent.")
+    assert sandbox.state.counts(PARTNER_DEMO) == {}
+    assert SyncService(ctx).runs.recent()[0].status == "failed"
+
+
+def test_wrong_types_from_a_query_are_errors_with_row_numbers(
+    ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path
+) -> None:
+    run_async(two_partners(ctx, sandbox))
+    name = sku_names(sandbox)[0]
+    db = usage_db(tmp_path / "v.sqlite3", [("c-0", name, 5.0)])
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO usage VALUES ('c-1', ?, 'twelve')", (name,))
+    conn.execute("INSERT INTO usage VALUES ('c-2', ?, NULL)", (name,))
+    conn.commit()
+    conn.close()
+    SourceStore(ctx).save(_sql_source(db))
+    result = _run(ctx, run_async)
+    assert result.exit_code() == 2
+    assert [str(e) for e in result.errors] == [
+        "product db, row 2: qty 'twelve' is not a number",
+        "product db, row 3: qty must be a number",
+    ]
+    assert sandbox.state.counts(PARTNER_DEMO) == {}

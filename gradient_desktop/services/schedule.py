@@ -131,7 +131,16 @@ def schtasks_create(when: When, argv: list[str]) -> list[str]:
     else:
         sched = ["/SC", "MINUTE", "/MO", str(when.every_min)]
     # /TR is one string; Windows quoting (list2cmdline) is what Task Scheduler parses.
-    return ["schtasks", "/Create", "/F", "/TN", TASK_NAME, "/TR", subprocess.list2cmdline(argv)] + sched
+    return [
+        "schtasks",
+        "/Create",
+        "/F",
+        "/TN",
+        TASK_NAME,
+        "/TR",
+        subprocess.list2cmdline(argv),
+        *sched,
+    ]
 
 
 def launchd_plist(when: When, argv: list[str], env: dict[str, str], log_file: Path) -> bytes:
@@ -179,7 +188,9 @@ class Cron:
         from crontab import CronTab
 
         if shutil.which("crontab") is None:
-            raise ScheduleError("The crontab program is missing: install cron (Debian: apt install cron).")
+            raise ScheduleError(
+                "The crontab program is missing: install cron (Debian: apt install cron)."
+            )
         return CronTab(user=self.user)
 
     def install(self, when: When, argv: list[str]) -> str:
@@ -223,7 +234,9 @@ class SystemdUser:
         for cmd in (["daemon-reload"], ["enable", "--now", f"{JOB_NAME}.timer"]):
             done = _run(["systemctl", "--user", *cmd])
             if done.returncode != 0:
-                raise ScheduleError(f"systemctl --user {' '.join(cmd)} failed: {done.stderr.strip()}")
+                raise ScheduleError(
+                    f"systemctl --user {' '.join(cmd)} failed: {done.stderr.strip()}"
+                )
         return self.name
 
     def remove(self) -> bool:

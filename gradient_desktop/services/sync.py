@@ -153,7 +153,9 @@ class SyncService:
         full: bool,
         on_progress: ProgressFn | None,
     ) -> SyncResult:
-        configs = [self.sources.get(n) for n in source_names] if source_names else self.sources.list()
+        configs = (
+            [self.sources.get(n) for n in source_names] if source_names else self.sources.list()
+        )
         if not configs:
             raise LookupError("No usage source is set up yet: add one first.")
         partners = self.partners(partner_names)
@@ -176,8 +178,7 @@ class SyncService:
             return result
         previous = self.runs.last_digests()
         plans = [
-            self._plan(p, routed.rows.get(p.id or 0, []), full, digests, previous)
-            for p in partners
+            self._plan(p, routed.rows.get(p.id or 0, []), full, digests, previous) for p in partners
         ]
         result.partners = [pr for pr, _ in plans]
         if dry_run:

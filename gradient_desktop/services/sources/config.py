@@ -90,9 +90,12 @@ class SourceConfig:
         data: dict[str, Any] = json.loads(config or "{}")
         known = {f.name for f in fields(cls)}
         mapping = FieldMap(**{k: v for k, v in data.pop("mapping", {}).items() if k in _MAP_KEYS})
-        return cls(name=name, kind=kind, mapping=mapping, **{
-            k: v for k, v in data.items() if k in known and k not in ("name", "kind")
-        })
+        return cls(
+            name=name,
+            kind=kind,
+            mapping=mapping,
+            **{k: v for k, v in data.items() if k in known and k not in ("name", "kind")},
+        )
 
     def describe(self) -> str:
         """One line for lists: where the rows come from (never a secret)."""

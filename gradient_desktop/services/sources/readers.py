@@ -20,8 +20,10 @@ from gradient_desktop.services import csvio
 from gradient_desktop.services.sources.config import SourceConfig, SourceError, redact_url
 
 Record = tuple[int, dict[str, Any]]
-#: A file must look the same before and after it is read (an export still being written).
+#: A file is read once it has not changed for this long (an export may still be writing it),
+#: waiting at most ``_ATTEMPTS`` times.
 _SETTLE_S = 0.5
+_ATTEMPTS = 6
 _MAX_PAGES = 10_000
 
 
@@ -42,9 +44,7 @@ def resolve_path(config: SourceConfig) -> Path:
     if path.is_dir():
         matches = [p for p in path.glob(config.pattern or "*") if p.is_file()]
         if not matches:
-            raise SourceError(
-                config.name, f"no file matching {config.pattern or '*'!r} in {path}."
-            )
+            raise SourceError(config.name, f"no file matching {config.pattern or '*'!r} in {path}.")
         return max(matches, key=lambda p: p.stat().st_mtime_ns)
     if not path.exists():
         raise SourceError(config.name, f"the file {path} does not exist.")
@@ -52,11 +52,15 @@ def resolve_path(config: SourceConfig) -> Path:
 
 
 def _stable_bytes(config: SourceConfig, path: Path) -> bytes:
-    """The file's bytes, read only when it is not being written: its size and modification time
-    must match before and after the read (twice, ``_SETTLE_S`` apart, before giving up)."""
-    for attempt in range(3):
+    """The file's bytes, read only once it has been quiet for ``_SETTLE_S`` (an export may be
+    writing it right now) and unchanged across the read; refused if it never settles."""
+    for _ in range(_ATTEMPTS):
         try:
             before = path.stat()
+            age = time.time() - before.st_mtime
+            if age < _SETTLE_S:
+                time.sleep(min(_SETTLE_S - age, _SETTLE_S))  # capped: a clock ahead of ours
+                continue
             data = path.read_bytes()
             after = path.stat()
         except OSError as exc:
@@ -64,8 +68,6 @@ def _stable_bytes(config: SourceConfig, path: Path) -> bytes:
         same = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
         if same and len(data) == after.st_size:
             return data
-        if attempt < 2:
-            time.sleep(_SETTLE_S)
     raise SourceError(
         config.name,
         f"{path} kept changing while it was read (is an export still writing it?). "
@@ -108,7 +110,9 @@ def _xlsx(data: bytes, sheet: str) -> list[Record]:
         raise SourceError("", f"not a readable Excel workbook ({type(exc).__name__})") from None
     try:
         if sheet and sheet not in book.sheetnames:
-            raise SourceError("", f"no sheet named {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+            raise SourceError(
+                "", f"no sheet named {sheet!r} (sheets: {', '.join(book.sheetnames)})"
+            )
         rows = (book[sheet] if sheet else book.worksheets[0]).iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
         out = []

@@ -114,14 +114,20 @@ def route(config: SourceConfig, records: list[Record], directory: Directory, out
         if op not in csvio.OPS:
             out.errors.append(Problem(name, line, f"operation {op!r} is not set, add or subtract"))
             continue
-        pid = _partner_of(m.partner and _text(rec.get(m.partner)), account, directory, out, name, line)
+        pid = _partner_of(
+            m.partner and _text(rec.get(m.partner)), account, directory, out, name, line
+        )
         if pid is None:
             continue
         service = directory.service(pid, service_key)
         partner_name = directory.partners[pid].name
         if service is None:
             out.unmatched.append(
-                Problem(name, line, f"service {service_key!r} is not part of {partner_name}'s integration")
+                Problem(
+                    name,
+                    line,
+                    f"service {service_key!r} is not part of {partner_name}'s integration",
+                )
             )
             continue
         key = (pid, account, service.service_id)

@@ -29,7 +29,9 @@ class SourceStore:
         for c in self.list():
             if c.name == name:
                 return c
-        raise SourceError(name, "no source of that name; list them with: gradient-desktop source list")
+        raise SourceError(
+            name, "no source of that name; list them with: gradient-desktop source list"
+        )
 
     def save(self, config: SourceConfig, secret: str | None = None) -> SourceConfig:
         """Insert or replace by name. A secret goes to the keyring first, so a saved source that
@@ -96,7 +98,9 @@ async def preview(
     columns: list[str] = []
     for _, rec in records[:limit]:
         columns += [k for k in rec if k not in columns]
-    return Preview(columns, records[:limit], len(records), routed.total(), routed.errors, routed.unmatched)
+    return Preview(
+        columns, records[:limit], len(records), routed.total(), routed.errors, routed.unmatched
+    )
 
 
 class RunStore:
