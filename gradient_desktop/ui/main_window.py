@@ -75,9 +75,10 @@ class MainWindow(QtWidgets.QMainWindow):
         from gradient_desktop.ui.alerts.page import AlertsPage
         from gradient_desktop.ui.check_page import IntegrationCheckPage
         from gradient_desktop.ui.mapping.page import MappingPage
+        from gradient_desktop.ui.sync.page import SyncPage
         from gradient_desktop.ui.usage.page import UsagePage
 
-        for page_cls in (IntegrationCheckPage, MappingPage, UsagePage, AlertsPage):
+        for page_cls in (IntegrationCheckPage, MappingPage, UsagePage, AlertsPage, SyncPage):
             self.add_page(page_cls(self.ctx, self))
 
     def add_page(self, page: QtWidgets.QWidget) -> None:
