@@ -129,12 +129,15 @@ def bench(cfg: Config) -> list[Row]:
     accounts = cfg.pick(300, 30)
     sample = cfg.pick(2, 1)  # partners synced one at a time, then extrapolated
     log(f"syncall: sandbox process with {partners} partners × {accounts} accounts")
-    with sandbox_process(
-        latency_ms=LATENCY_S * 1000,
-        rate_limit=LIMIT_RPS,
-        push_partners=partners,
-        push_accounts=accounts,
-    ) as sb, tempfile.TemporaryDirectory(prefix="gd-syncall-") as tmp:
+    with (
+        sandbox_process(
+            latency_ms=LATENCY_S * 1000,
+            rate_limit=LIMIT_RPS,
+            push_partners=partners,
+            push_accounts=accounts,
+        ) as sb,
+        tempfile.TemporaryDirectory(prefix="gd-syncall-") as tmp,
+    ):
         home = Path(tmp)
         ctx, names = _context(home, sb)
         try:

@@ -58,7 +58,12 @@ def test_configure_preview_save_and_sync_all_now(
     ed.kind.setCurrentIndex(ed.kind.findData("sql"))
     ed.url.setText(f"sqlite:///{db}")
     ed.query.setPlainText("SELECT partner, account, sku, n FROM usage")
-    for field, value in ((ed.account, "account"), (ed.service, "sku"), (ed.count, "n"), (ed.partner, "partner")):
+    for field, value in (
+        (ed.account, "account"),
+        (ed.service, "sku"),
+        (ed.count, "n"),
+        (ed.partner, "partner"),
+    ):
         field.setText(value)
     assert not ed.save_button.isEnabled()
     ed.preview_button.click()
@@ -78,7 +83,9 @@ def test_configure_preview_save_and_sync_all_now(
 
     page.sync_button.click()
     wait_until(qloop, lambda: not page.tasks.busy)
-    assert page.message.text() == f"{len(rows)} row(s) read, {len(rows)} changed, {len(rows)} landed."
+    assert (
+        page.message.text() == f"{len(rows)} row(s) read, {len(rows)} changed, {len(rows)} landed."
+    )
     assert sorted(page.bars) == ["Contoso Managed Services (demo)", "Fabrikam IT Partners (demo)"]
     assert all(b.value() == b.maximum() == len(rows) // 2 for b in page.bars.values())
     assert page.table.item(0, 2).text() == "ok" and page.table.item(0, 4).text() == str(len(rows))
@@ -103,7 +110,9 @@ def test_a_failed_scheduled_run_shows_a_banner_once(
     assert page.banner.isVisible()
     assert "A scheduled sync failed" in page.banner.text()
     assert "Source 'product db': cannot reach the database." in page.banner.text()
-    assert "2 scheduled sync(s) ran while the app was closed; 4 count(s) landed." in page.banner.text()
+    assert (
+        "2 scheduled sync(s) ran while the app was closed; 4 count(s) landed." in page.banner.text()
+    )
     again = SyncPage(ctx)
     qtbot.addWidget(again)
     again.show()
