@@ -39,6 +39,7 @@ def test_main_window_opens_the_demo_partner(qtbot: Any, qloop: Any, ctx: AppCont
         "Mapping",
         "Usage",
         "Alerts",
+        "Sync",
     ]
     assert "demo" in window.status_label.text().lower()
     # The demo sandbox really runs: its URL answers on loopback.

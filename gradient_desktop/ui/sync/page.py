@@ -31,7 +31,6 @@ class SyncPage(QtWidgets.QWidget):
     def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(parent)
         self.ctx = ctx
-        self.window_ = parent
         self.tasks = TaskRunner(self)
         self.runs = RunStore(ctx)
         self.bars: dict[str, QtWidgets.QProgressBar] = {}
@@ -266,6 +265,9 @@ class SyncPage(QtWidgets.QWidget):
                 f"{last.message} " + text
             )
             self._tray(text)
+            tabs = getattr(self.window(), "tabs", None)
+            if isinstance(tabs, QtWidgets.QTabWidget):
+                tabs.setCurrentWidget(self)  # a failure is not left on a hidden tab
         self.banner.setText(text)
         self.banner.show()
 
