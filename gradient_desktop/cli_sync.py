@@ -197,6 +197,8 @@ async def _source(args: argparse.Namespace) -> int:
     from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceError, SourceStore
     from gradient_desktop.services.sources import preview as make_preview
 
+    # Writes take the instance lock, as every CLI write does; list and preview only read.
+    held = _Locked() if args.source_command in ("add", "remove", "secret") else None
     ctx = _context()
     store = SourceStore(ctx)
     try:
@@ -256,6 +258,8 @@ async def _source(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     finally:
         ctx.close()
+        if held is not None:
+            held.release()
 
 
 def _print_preview(p: Any, limit: int = 20) -> None:

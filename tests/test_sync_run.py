@@ -187,3 +187,20 @@ def test_wrong_types_from_a_query_are_errors_with_row_numbers(
         "product db, row 3: qty must be a number",
     ]
     assert sandbox.state.counts(PARTNER_DEMO) == {}
+
+
+def test_a_partner_without_its_key_fails_alone_with_exit_2(
+    ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path
+) -> None:
+    _, fabrikam = run_async(two_partners(ctx, sandbox))
+    name = sku_names(sandbox)[0]
+    db = usage_db(tmp_path / "v.sqlite3", [("c-0", name, 5.0), ("f-0", name, 6.0)])
+    SourceStore(ctx).save(_sql_source(db))
+    ctx.secrets.delete_partner_key("Fabrikam")
+    result = _run(ctx, run_async)
+    assert result.exit_code() == 2
+    by_name = {p.name: p for p in result.partners}
+    assert by_name["Contoso"].push is not None and by_name["Contoso"].push.landed == 1
+    assert "No partner API key is stored for 'Fabrikam'" in (by_name["Fabrikam"].error or "")
+    assert sandbox.state.counts(PARTNER_SMALL) == {}
+    assert ctx.outbox.pending_count(fabrikam.id or 0) == 1  # queued for when the key is back

@@ -53,6 +53,11 @@ class PartnerResult:
     push: PartnerPush | None = None
     error: str | None = None
 
+    @property
+    def key_problem(self) -> bool:
+        """No key, no keyring, or the key was refused: the user must act, not the data."""
+        return self.error is not None or bool(self.push and self.push.key_refused)
+
     def as_json(self) -> dict[str, Any]:
         p = self.push
         return {
@@ -96,9 +101,9 @@ class SyncResult:
         ) + sum(1 for p in self.partners if p.error)
 
     def exit_code(self) -> int:
-        """As ``push``: 0 all landed, 1 some row did not (or was unmatched), 2 nothing sent
-        because a source or a key is wrong."""
-        if self.status == "failed":
+        """As ``push``: 0 all landed, 1 some row did not (or was unmatched), 2 a source or a
+        partner's key is wrong (nothing, or nothing for that partner, was sent)."""
+        if self.status == "failed" or any(p.key_problem for p in self.partners):
             return 2
         if self.failed or self.unmatched:
             return 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gradient_desktop.api import ProgressEvent
+from gradient_desktop.api import AuthenticationError, ProgressEvent
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.push import PushService
 from gradient_desktop.store import PushRow
@@ -44,6 +44,8 @@ class PartnerPush:
     message: str
     #: ``(account, service, outcome, error)`` of every row that did not land
     problems: list[tuple[str, str, str, str]]
+    #: the partner's key was refused: its rows stay queued for a new key
+    key_refused: bool = False
 
 
 def known_totals(ctx: AppContext, partner: Partner) -> dict[tuple[str, str], float | None]:
@@ -97,4 +99,5 @@ async def push_partner(
         rebuilt=r.rebuild_triggered,
         message=message,
         problems=problems,
+        key_refused=isinstance(r.aborted_by, AuthenticationError),
     )
