@@ -118,3 +118,21 @@ def test_a_failed_scheduled_run_shows_a_banner_once(
     again.show()
     settle(qloop)
     assert not again.banner.isVisible()  # shown once
+
+
+def test_sync_page_shortcuts_are_listed_and_unique_in_the_window(
+    qtbot: Any, qloop: Any, ctx: AppContext
+) -> None:
+    from gradient_desktop.ui.dialogs.shortcuts import collect_shortcuts
+    from gradient_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    rows = collect_shortcuts(window)
+    mine = {r.command: r.keys for r in rows if r.group == "Sync"}
+    assert mine == {
+        "Sync all partners now": "Ctrl+Alt+S",
+        "Preview the usage source": "Ctrl+Shift+P",
+    }
+    others = {r.keys for r in rows if r.group != "Sync"}
+    assert not others & set(mine.values())

@@ -82,8 +82,13 @@ class SourceEditor(QtWidgets.QWidget):
         mform.addRow("", self.bytes)
 
         self.preview_button = QtWidgets.QPushButton("&Preview")
-        self.preview_button.setShortcut(QtGui.QKeySequence("Ctrl+P"))
+        self.preview_button.setToolTip("Read the source and list its problems (Ctrl+Shift+P)")
         self.preview_button.clicked.connect(self.run_preview)
+        preview_key = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Shift+P"), self)
+        preview_key.setWhatsThis("Preview the usage source")
+        preview_key.activated.connect(
+            lambda: self.preview_button.isEnabled() and self.run_preview()
+        )
         self.save_button = QtWidgets.QPushButton("&Save source")
         self.save_button.setEnabled(False)
         self.save_button.setToolTip("Preview the source first.")

@@ -67,8 +67,13 @@ class SyncPage(QtWidgets.QWidget):
 
         # sync now + schedule
         self.sync_button = QtWidgets.QPushButton("Sync &all now")
-        self.sync_button.setShortcut(QtGui.QKeySequence("Ctrl+Shift+S"))
+        self.sync_button.setToolTip("Read every source and push what changed (Ctrl+Alt+S)")
         self.sync_button.clicked.connect(self.sync_all)
+        # A QShortcut with a description so Help → Keyboard shortcuts lists it; Ctrl+Shift+S
+        # is the Partners view's "Sync now" (one partner's accounts).
+        sync_key = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Alt+S"), self)
+        sync_key.setWhatsThis("Sync all partners now")
+        sync_key.activated.connect(lambda: self.sync_button.isEnabled() and self.sync_all())
         self.dry_run = QtWidgets.QCheckBox("Dry run (send nothing)")
         self.schedule_combo = QtWidgets.QComboBox()
         for label, value in SCHEDULES:
