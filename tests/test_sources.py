@@ -248,3 +248,46 @@ def test_http_source_that_times_out_names_the_source(
     config = SourceConfig(name="slow api", kind="http", url=f"{base}/usage", timeout_s=0.3)
     with pytest.raises(SourceError, match=r"Source 'slow api': .* did not answer within 0.3 s"):
         run_async(read_records(config, "tok-123"))
+
+
+def test_http_source_can_send_its_secret_in_a_header_of_its_own(
+    http_source: tuple[str, Any], run_async: Any
+) -> None:
+    base, handler = http_source
+    seen: list[str | None] = []
+
+    def do_get(self: Any) -> None:
+        seen.append(self.headers.get("X-Api-Key"))
+        body = json.dumps([{"a": "A", "s": "x", "n": 1}]).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    handler.do_GET = do_get
+    config = SourceConfig(name="api", kind="http", url=f"{base}/u", auth_header="X-Api-Key")
+    assert run_async(read_records(config, "k-1")) == [(1, {"a": "A", "s": "x", "n": 1})]
+    assert seen == ["k-1"]
+
+
+def test_a_json_file_of_the_wrong_shape_says_where_the_records_are_expected(tmp_path: Path) -> None:
+    (tmp_path / "u.json").write_text(json.dumps({"rows": 3}))
+    with pytest.raises(SourceError, match=r"u.json: the JSON has no 'data' list"):
+        asyncio.run(read_records(_file(tmp_path / "u.json", records_path="data")))
+    with pytest.raises(SourceError, match=r"expected a list of objects"):
+        asyncio.run(read_records(_file(tmp_path / "u.json")))
+
+
+def test_an_unreachable_mysql_server_is_named(run_async: Any) -> None:
+    pytest.importorskip("pymysql", reason="the MySQL driver (extra 'mysql') is not installed")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = SourceConfig(
+        name="shop", kind="sql", url=f"mysql+pymysql://app@127.0.0.1:{port}/shop",
+        query="SELECT 1", timeout_s=3,
+    )  # fmt: skip
+    with pytest.raises(SourceError, match=r"Source 'shop': cannot reach the database at mysql"):
+        run_async(read_records(config, "pw"))
