@@ -204,3 +204,28 @@ def test_a_partner_without_its_key_fails_alone_with_exit_2(
     assert "No partner API key is stored for 'Fabrikam'" in (by_name["Fabrikam"].error or "")
     assert sandbox.state.counts(PARTNER_SMALL) == {}
     assert ctx.outbox.pending_count(fabrikam.id or 0) == 1  # queued for when the key is back
+
+
+def test_an_add_skipped_for_one_partner_still_reaches_the_others_later(
+    ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path
+) -> None:
+    run_async(two_partners(ctx, sandbox))
+    sid, name = sku_ids(sandbox)[0], sku_names(sandbox)[0]
+    csv_path = tmp_path / "usage.csv"
+    csv_path.write_text(f"acct,svc,n,op\nc-0,{name},10,set\nf-0,{name},20,set\n")
+    source = SourceConfig(
+        name="export",
+        kind="file",
+        path=str(csv_path),
+        mapping=FieldMap(account="acct", service="svc", count="n", op="op"),
+    )
+    SourceStore(ctx).save(source)
+    assert _run(ctx, run_async).landed == 2
+    csv_path.write_text(f"acct,svc,n,op\nc-0,{name},1,add\nf-0,{name},2,add\n")
+    assert _run(ctx, run_async, partners=["Contoso"]).landed == 1
+    # Fabrikam's add was not sent by the Contoso-only run: the next full run sends it, once.
+    later = _run(ctx, run_async)
+    assert later.landed == 1 and [p.changed for p in later.partners] == [0, 1]
+    assert sandbox.state.counts(PARTNER_DEMO)[(sid, "c-0")]["unitCount"] == 11
+    assert sandbox.state.counts(PARTNER_SMALL)[(sid, "f-0")]["unitCount"] == 22
+    assert _run(ctx, run_async).changed == 0

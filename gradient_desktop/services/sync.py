@@ -10,7 +10,8 @@ Safety rules:
 * Rows that match no partner or service are listed in the run record, never dropped silently.
 * An add/subtract row says "this much more"; sent on every run it would count again and again.
   So such rows are sent only when their source's content changed since the last successful run
-  (the record of a run that queued its rows keeps a digest of each source).
+  for that partner (a run that queued rows records a digest per source × partner; a run
+  limited to some partners or sources leaves the others' digests as they were).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from gradient_desktop.secrets import SecretStoreError
 from gradient_desktop.services.context import AppContext, MissingKeyError
 from gradient_desktop.services.sources.config import SourceConfig, SourceError
 from gradient_desktop.services.sources.readers import Record, read_records
-from gradient_desktop.services.sources.routing import Directory, Problem, Routed, route
+from gradient_desktop.services.sources.routing import Directory, Problem, Routed, RoutedRow, route
 from gradient_desktop.services.sources.store import RunStore, SourceStore
 from gradient_desktop.services.sync_push import Count, PartnerPush, known_totals, push_partner
 from gradient_desktop.store.models import Partner
@@ -82,7 +83,7 @@ class SyncResult:
     partners: list[PartnerResult] = field(default_factory=list)
     unmatched: list[Problem] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
-    #: per source, a digest of what was read (kept once the rows were queued)
+    #: per "source|partner id", a digest of that partner's add/subtract rows of that source
     digests: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -171,7 +172,7 @@ class SyncService:
         directory = Directory(self.ctx, self.partners())  # route over all, keep the selected
         for config, recs in zip(configs, records, strict=True):
             route(config, recs, directory, routed)
-        digests = {c.name: _digest(r) for c, r in zip(configs, records, strict=True)}
+        digests = _digests(routed, [c.name for c in configs], partners)
         result = SyncResult(run_id, "ok", "", read=routed.read, unmatched=routed.unmatched)
         result.errors = routed.errors + _cross_source_duplicates(routed)
         if result.errors:
@@ -251,7 +252,7 @@ class SyncService:
                 if not full and known is not None and abs(known - r.amount) <= _EPS:
                     pr.skipped_same += 1
                     continue
-            elif not full and previous.get(r.source) == digests.get(r.source):
+            elif not full and previous.get(_key(r)) == digests.get(_key(r)):
                 pr.skipped_same += 1
                 continue
             counts.append(Count(r.account_id, r.service_id, r.amount, r.op))
@@ -278,9 +279,24 @@ class SyncService:
         )
 
 
-def _digest(records: list[Record]) -> str:
-    body = json.dumps([r for _, r in records], sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
+def _key(row: RoutedRow) -> str:
+    return f"{row.source}|{row.partner_id}"
+
+
+def _digests(routed: Routed, sources: list[str], partners: list[Partner]) -> dict[str, str]:
+    """For each source × selected partner: a digest of its add/subtract rows (what they add)."""
+    out = {}
+    for p in partners:
+        rows = routed.rows.get(p.id or 0, [])
+        for name in sources:
+            deltas = sorted(
+                (r.account_id, r.service_id, r.op, r.amount)
+                for r in rows
+                if r.source == name and r.op != "set"
+            )
+            body = json.dumps(deltas).encode()
+            out[f"{name}|{p.id}"] = hashlib.sha256(body).hexdigest()
+    return out
 
 
 def _cross_source_duplicates(routed: Routed) -> list[Problem]:

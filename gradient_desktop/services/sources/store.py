@@ -153,15 +153,17 @@ class RunStore:
             s.commit()
 
     def last_digests(self) -> dict[str, str]:
-        """Source digests of the last run that queued its rows (see sync.py: add/subtract rows
-        are sent again only when their source changed)."""
+        """Per "source|partner": the digest recorded by the latest run that queued rows for it
+        (see sync.py: add/subtract rows are sent again only when they changed)."""
+        out: dict[str, str] = {}
         with self.ctx.db.session() as s:
-            run = s.exec(
+            runs = s.exec(
                 select(SyncRun)
                 .where(col(SyncRun.status).in_(("ok", "problems")))
                 .order_by(col(SyncRun.id).desc())
-                .limit(1)
-            ).first()
-        if run is None:
-            return {}
-        return dict(json.loads(run.details or "{}").get("digests", {}))
+                .limit(500)
+            )
+            for run in runs:
+                for key, digest in json.loads(run.details or "{}").get("digests", {}).items():
+                    out.setdefault(key, digest)
+        return out
