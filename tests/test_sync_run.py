@@ -143,6 +143,7 @@ def test_add_rows_are_not_repeated_while_their_source_is_unchanged(
     assert sandbox.state.counts(PARTNER_DEMO)[(sid, "c-0")]["unitCount"] == 13
     again = _run(ctx, run_async)  # same file: the add must not count twice
     assert again.changed == 0
+    assert _run(ctx, run_async, full=True).changed == 0  # not even when re-sending everything
     assert sandbox.state.counts(PARTNER_DEMO)[(sid, "c-0")]["unitCount"] == 13
 
 

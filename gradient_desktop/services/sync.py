@@ -242,7 +242,7 @@ class SyncService:
         previous: dict[str, str],
     ) -> tuple[PartnerResult, list[Count]]:
         """The counts to send for one partner: sets that differ from the known total (all of
-        them with ``full``), and adds/subtracts of sources that changed since the last run."""
+        them with ``full``), and adds/subtracts whose rows changed since the last run."""
         pr = PartnerResult(partner.name)
         totals = known_totals(self.ctx, partner) if rows and not full else {}
         counts = []
@@ -252,7 +252,8 @@ class SyncService:
                 if not full and known is not None and abs(known - r.amount) <= _EPS:
                     pr.skipped_same += 1
                     continue
-            elif not full and previous.get(_key(r)) == digests.get(_key(r)):
+            elif previous.get(_key(r)) == digests.get(_key(r)):
+                # Even with ``full``: re-sending an add would count it twice.
                 pr.skipped_same += 1
                 continue
             counts.append(Count(r.account_id, r.service_id, r.amount, r.op))
