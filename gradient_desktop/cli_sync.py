@@ -23,7 +23,11 @@ def add_commands(sub: Any) -> None:
     who.add_argument("--all", action="store_true", help="every partner (the default)")
     sync.add_argument("--source", action="append", help="only this source (repeatable)")
     sync.add_argument("--dry-run", action="store_true", help="read and compare, send nothing")
-    sync.add_argument("--full", action="store_true", help="send every count, changed or not")
+    sync.add_argument(
+        "--full",
+        action="store_true",
+        help="re-send every absolute count, changed or not (an add is never sent twice)",
+    )
     sync.add_argument("--scheduled", action="store_true", help=argparse.SUPPRESS)
 
     src = sub.add_parser("source", help="add, list, preview or remove usage sources")
