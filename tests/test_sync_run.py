@@ -230,3 +230,21 @@ def test_an_add_skipped_for_one_partner_still_reaches_the_others_later(
     assert sandbox.state.counts(PARTNER_DEMO)[(sid, "c-0")]["unitCount"] == 11
     assert sandbox.state.counts(PARTNER_SMALL)[(sid, "f-0")]["unitCount"] == 22
     assert _run(ctx, run_async).changed == 0
+
+
+def test_a_count_the_msp_has_not_mapped_is_reported_as_unmapped(
+    ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path
+) -> None:
+    run_async(two_partners(ctx, sandbox))
+    name = sku_names(sandbox)[0]
+    sandbox.state.unmap_account(PARTNER_SMALL, "f-1")
+    db = usage_db(tmp_path / "v.sqlite3", [("f-0", name, 1.0), ("f-1", name, 2.0)])
+    SourceStore(ctx).save(_sql_source(db))
+    result = _run(ctx, run_async)
+    assert (result.landed, result.unmapped, result.failed, result.exit_code()) == (1, 1, 0, 1)
+    assert result.message == "2 row(s) read, 2 changed, 1 landed, 1 not mapped by the MSP yet."
+    run = SyncService(ctx).runs.recent()[0]
+    assert (run.status, run.unmapped) == ("problems", 1)
+    fabrikam = next(p for p in result.partners if p.name == "Fabrikam")
+    assert fabrikam.push is not None
+    assert [(a, o) for a, _, o, _ in fabrikam.push.problems] == [("f-1", "unmapped")]

@@ -95,9 +95,15 @@ class SyncResult:
         return sum(p.push.landed for p in self.partners if p.push)
 
     @property
+    def unmapped(self) -> int:
+        """Counts Gradient refused because the MSP has not mapped that account or service."""
+        return sum(p.push.unmapped for p in self.partners if p.push)
+
+    @property
     def failed(self) -> int:
+        """Counts that did not land for another reason, plus partners that could not push."""
         return sum(
-            (p.push.failed + p.push.unknown + p.push.not_sent + p.push.unmapped) if p.push else 0
+            (p.push.failed + p.push.unknown + p.push.not_sent) if p.push else 0
             for p in self.partners
         ) + sum(1 for p in self.partners if p.error)
 
@@ -106,7 +112,7 @@ class SyncResult:
         partner's key is wrong (nothing, or nothing for that partner, was sent)."""
         if self.status == "failed" or any(p.key_problem for p in self.partners):
             return 2
-        if self.failed or self.unmatched:
+        if self.failed or self.unmapped or self.unmatched:
             return 1
         return 0
 
@@ -219,7 +225,8 @@ class SyncService:
                 if counts or queued.get(p.id or 0)
             )
         )
-        result.status = "ok" if not (result.failed or result.unmatched) else "problems"
+        trouble = result.failed or result.unmapped or result.unmatched
+        result.status = "problems" if trouble else "ok"
         result.message = _summary(result)
         result.digests = digests
         return result
@@ -274,6 +281,7 @@ class SyncService:
             changed=result.changed,
             landed=result.landed,
             unmatched=len(result.unmatched),
+            unmapped=result.unmapped,
             failed=result.failed,
             message=result.message,
             details=details,
@@ -329,6 +337,8 @@ def _summary(result: SyncResult) -> str:
     ]
     if result.unmatched:
         parts.append(f"{len(result.unmatched)} matched no partner or service")
+    if result.unmapped:
+        parts.append(f"{result.unmapped} not mapped by the MSP yet")
     if result.failed:
         parts.append(f"{result.failed} did not land")
     return ", ".join(parts) + "."

@@ -349,6 +349,7 @@ class SyncRun(SQLModel, table=True):
     changed: int = 0
     landed: int = 0
     unmatched: int = 0
+    unmapped: int = 0
     failed: int = 0
     message: str | None = None
     details: str = "{}"

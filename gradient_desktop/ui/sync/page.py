@@ -102,10 +102,10 @@ class SyncPage(QtWidgets.QWidget):
         scroll.setMinimumHeight(80)
 
         # runs
-        self.table = QtWidgets.QTableWidget(0, 7)
+        self.table = QtWidgets.QTableWidget(0, 8)
         self.table.setAccessibleName("Last sync runs")
         self.table.setHorizontalHeaderLabels(
-            ["When", "How", "Result", "Changed", "Landed", "Unmatched", "Failed"]
+            ["When", "How", "Result", "Changed", "Landed", "Unmatched", "Unmapped", "Failed"]
         )
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
