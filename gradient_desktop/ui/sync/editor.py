@@ -61,7 +61,7 @@ class SourceEditor(QtWidgets.QWidget):
         form.addRow("&Name", self.name)
         form.addRow("&Kind", self.kind)
         self._rows = {
-            "path": ("&File or folder", path_row),
+            "path": ("File or folder", path_row),
             "pattern": ("Pattern", self.pattern),
             "sheet": ("Sheet", self.sheet),
             "url": ("&Address", self.url),

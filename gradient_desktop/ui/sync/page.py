@@ -63,7 +63,12 @@ class SyncPage(QtWidgets.QWidget):
         left.addWidget(self.sources, 1)
         left.addLayout(src_buttons)
         src_layout.addLayout(left, 1)
-        src_layout.addWidget(self.editor, 3)
+        # Scrollable, so the runs below keep their room in a small window.
+        editor_scroll = QtWidgets.QScrollArea()
+        editor_scroll.setWidgetResizable(True)
+        editor_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        editor_scroll.setWidget(self.editor)
+        src_layout.addWidget(editor_scroll, 3)
 
         # sync now + schedule
         self.sync_button = QtWidgets.QPushButton("Sync &all now")
@@ -99,7 +104,9 @@ class SyncPage(QtWidgets.QWidget):
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.progress_box)
-        scroll.setMinimumHeight(80)
+        scroll.setMinimumHeight(60)
+        scroll.hide()  # shown once a sync starts: no empty box before
+        self.progress_scroll = scroll
 
         # runs
         self.table = QtWidgets.QTableWidget(0, 8)
@@ -121,7 +128,7 @@ class SyncPage(QtWidgets.QWidget):
         lower.addWidget(src_box)
         lower.addWidget(scroll)
         lower.addWidget(runs)
-        lower.setSizes([420, 120, 200])
+        lower.setSizes([430, 90, 240])
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addLayout(bar)
@@ -184,6 +191,7 @@ class SyncPage(QtWidgets.QWidget):
         for i in reversed(range(self.progress_form.rowCount())):
             self.progress_form.removeRow(i)
         self.bars.clear()
+        self.progress_scroll.show()
         self.sync_button.setEnabled(False)
         self.message.setText("Reading the sources…")
         self.tasks.start(
@@ -231,6 +239,7 @@ class SyncPage(QtWidgets.QWidget):
             ]
             for c, value in enumerate(cells):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(value)))
+        self.table.resizeColumnsToContents()  # at most 50 rows: cheap
         if self._run_list:
             self.table.selectRow(0)
 
