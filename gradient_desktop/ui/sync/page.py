@@ -235,6 +235,7 @@ class SyncPage(QtWidgets.QWidget):
                 run.changed,
                 run.landed,
                 run.unmatched,
+                run.unmapped,
                 run.failed,
             ]
             for c, value in enumerate(cells):
