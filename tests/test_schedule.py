@@ -179,3 +179,38 @@ async def _setup(ctx: AppContext) -> list[tuple[str, str, str, int]]:
             for i, m in enumerate(s.exec(select(Mapping).where(Mapping.partner_id == p.id))):
                 rows.append((p.name, m.source_id, service.name, i + 2))
     return rows
+
+
+def test_schedule_set_says_what_scheduled_runs_need_from_the_keyring(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    from gradient_desktop.sandbox.seed import PARTNER_DEMO, VENDOR_KEY
+    from gradient_desktop.services.partners import PartnerDirectory
+
+    ctx = AppContext.open()
+    try:
+        assert schedule.keyring_advice(ctx) is None  # no partner needs a key
+        directory = PartnerDirectory(ctx)
+        directory.add(
+            "Contoso", directory.save_profile("p", sandbox.base_url, VENDOR_KEY), PARTNER_DEMO
+        )
+        monkeypatch.setattr(sys, "platform", "linux")
+        advice = schedule.keyring_advice(ctx) or ""
+        assert "scheduled runs work while you are logged in" in advice
+        keyring.set_keyring(FailKeyring())
+        warning = schedule.keyring_advice(ctx) or ""
+        assert warning.startswith(
+            "Warning: scheduled runs will not be able to read the partner keys."
+        )
+        assert "gnome-keyring" in warning  # what to install
+    finally:
+        ctx.close()
+
+
+def test_the_job_carries_the_data_folder(isolated_home: Path) -> None:
+    assert schedule.job_environment()["GRADIENT_DESKTOP_HOME"] == str(isolated_home)
+    argv = schedule.command_line()
+    assert argv[0] == sys.executable and argv[-3:] == ["sync", "--all", "--scheduled"]
