@@ -291,3 +291,36 @@ def test_an_unreachable_mysql_server_is_named(run_async: Any) -> None:
     )  # fmt: skip
     with pytest.raises(SourceError, match=r"Source 'shop': cannot reach the database at mysql"):
         run_async(read_records(config, "pw"))
+
+
+def test_an_account_both_partners_know_goes_to_the_one_that_published_it(
+    ctx: AppContext, sandbox: Any, run_async: Any
+) -> None:
+    from sqlmodel import select
+
+    from gradient_desktop.services.sources.routing import Directory, Routed, route
+    from gradient_desktop.store.models import Partner, VendorAccount
+
+    contoso, fabrikam = run_async(two_partners(ctx, sandbox))
+    with ctx.db.write_session() as s:
+        s.add(
+            VendorAccount(
+                partner_id=contoso.id or 0, account_id="dup", name="D", sync_state="synced"
+            )
+        )
+        s.add(VendorAccount(partner_id=fabrikam.id or 0, account_id="dup", name="D"))  # local only
+        s.add(VendorAccount(partner_id=contoso.id or 0, account_id="both", name="B"))
+        s.add(VendorAccount(partner_id=fabrikam.id or 0, account_id="both", name="B"))
+        s.commit()
+        everyone = list(s.exec(select(Partner)))
+    sid = sku_ids(sandbox)[0]
+    out = Routed()
+    records = [
+        (1, {"accountId": "dup", "serviceId": sid, "unitCount": 1}),
+        (2, {"accountId": "both", "serviceId": sid, "unitCount": 1}),
+    ]
+    route(SourceConfig(name="x", kind="file", path="-"), records, Directory(ctx, everyone), out)
+    assert [(r.account_id, r.partner_id) for r in out.rows[contoso.id]] == [("dup", contoso.id)]
+    assert [str(p) for p in out.unmatched] == [
+        "x, row 2: account 'both' belongs to Contoso, Fabrikam; add a partner column"
+    ]

@@ -22,7 +22,7 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources.config import SourceConfig
 from gradient_desktop.services.sources.readers import Record
 from gradient_desktop.services.usage import bytes_to_units
-from gradient_desktop.store.models import Partner, PartnerService, VendorAccount
+from gradient_desktop.store.models import Partner, PartnerService, SyncState, VendorAccount
 
 
 @dataclass(frozen=True)
@@ -67,14 +67,23 @@ class Directory:
         self.partners = {p.id or 0: p for p in partners}
         self.by_name = {p.name.strip().lower(): p.id or 0 for p in partners}
         self.owners: dict[str, list[int]] = defaultdict(list)
+        #: owners whose integration has published the account (what Gradient knows)
+        self.published: dict[str, list[int]] = defaultdict(list)
         self.services: dict[int, dict[str, PartnerService]] = defaultdict(dict)
         ids = list(self.partners)
         with ctx.db.session() as s:
             for a in s.exec(select(VendorAccount).where(VendorAccount.partner_id.in_(ids))):  # type: ignore[attr-defined]
                 self.owners[a.account_id].append(a.partner_id)
+                if a.sync_state == SyncState.SYNCED.value:
+                    self.published[a.account_id].append(a.partner_id)
             for svc in s.exec(select(PartnerService).where(PartnerService.partner_id.in_(ids))):  # type: ignore[attr-defined]
                 self.services[svc.partner_id][svc.service_id] = svc
                 self.services[svc.partner_id].setdefault(svc.name.strip().lower(), svc)
+
+    def owners_of(self, account: str) -> list[int]:
+        """The partners that published this account; else those that merely have it locally
+        (it reaches Gradient once published, or comes back as unmapped)."""
+        return self.published.get(account) or self.owners.get(account, [])
 
     def service(self, partner_id: int, key: str) -> PartnerService | None:
         known = self.services.get(partner_id, {})
@@ -159,7 +168,7 @@ def _partner_of(
             )
             return None
         return pid
-    owners = d.owners.get(account, [])
+    owners = d.owners_of(account)
     if not owners:
         out.unmatched.append(Problem(source, line, f"no partner has account {account!r}"))
         return None
