@@ -248,3 +248,20 @@ def test_a_count_the_msp_has_not_mapped_is_reported_as_unmapped(
     fabrikam = next(p for p in result.partners if p.name == "Fabrikam")
     assert fabrikam.push is not None
     assert [(a, o) for a, _, o, _ in fabrikam.push.problems] == [("f-1", "unmapped")]
+
+
+def test_no_keyring_for_a_source_secret_fails_the_run_with_what_to_do(
+    ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path
+) -> None:
+    import keyring
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    run_async(two_partners(ctx, sandbox))
+    db = usage_db(tmp_path / "v.sqlite3", [("c-0", sku_names(sandbox)[0], 5.0)])
+    SourceStore(ctx).save(_sql_source(db), secret="pw")
+    keyring.set_keyring(FailKeyring())
+    result = _run(ctx, run_async)
+    assert result.status == "failed" and result.exit_code() == 2
+    assert result.message.startswith("No secure key storage (system keyring) is available")
+    assert result.message.endswith("Nothing was sent.")
+    assert SyncService(ctx).runs.recent()[0].status == "failed"

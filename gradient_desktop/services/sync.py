@@ -53,11 +53,12 @@ class PartnerResult:
     skipped_same: int = 0
     push: PartnerPush | None = None
     error: str | None = None
+    #: ``error`` is about the key (none stored, no keyring): the user must act, not the data
+    key_error: bool = False
 
     @property
     def key_problem(self) -> bool:
-        """No key, no keyring, or the key was refused: the user must act, not the data."""
-        return self.error is not None or bool(self.push and self.push.key_refused)
+        return self.key_error or bool(self.push and self.push.key_refused)
 
     def as_json(self) -> dict[str, Any]:
         p = self.push
@@ -148,10 +149,16 @@ class SyncService:
         run_id = self.runs.start(trigger)
         try:
             result = await self._run(run_id, partners, sources, dry_run, full, on_progress)
-        except (SourceError, LookupError) as exc:
+        except (SourceError, LookupError, SecretStoreError) as exc:
             result = SyncResult(run_id, "failed", f"{exc} Nothing was sent.")
         except asyncio.CancelledError:
             self.runs.finish(run_id, status="failed", message="Stopped before the end.")
+            raise
+        except Exception as exc:
+            # The record must not stay "running" (a scheduled run is read back by the app).
+            self.runs.finish(
+                run_id, status="failed", message=f"Unexpected error ({type(exc).__name__})."
+            )
             raise
         self._record(result)
         return result
@@ -173,7 +180,13 @@ class SyncService:
         partners = self.partners(partner_names)
         if not partners:
             raise LookupError("No partner is connected yet: connect one first.")
-        records = await asyncio.gather(*(self._read(c) for c in configs))
+        # Every source is read to the end (no reader left running), then the first failure
+        # stops the run.
+        results = await asyncio.gather(*(self._read(c) for c in configs), return_exceptions=True)
+        for outcome in results:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        records: list[list[Record]] = results  # type: ignore[assignment]
         routed = Routed()
         directory = Directory(self.ctx, self.partners())  # route over all, keep the selected
         for config, recs in zip(configs, records, strict=True):
@@ -211,8 +224,13 @@ class SyncService:
                     pr.push = await push_partner(
                         self.ctx, partner, counts, actor=f"sync run {run_id}", on_progress=progress
                     )
-                except (MissingKeyError, SecretStoreError, ApiError) as exc:
+                except (MissingKeyError, SecretStoreError) as exc:
+                    pr.error, pr.key_error = str(exc), True  # its rows stay queued
+                except ApiError as exc:
                     pr.error = str(exc)  # this partner only; its rows stay queued
+                except Exception as exc:  # a bug must not take the other partners down
+                    log.exception("sync of %s failed", partner.name)
+                    pr.error = f"Unexpected error ({type(exc).__name__}); see the log."
                 if on_progress is not None:
                     done = pr.push.sent if pr.push else 0
                     on_progress(partner.name, done, max(done, len(counts)))
