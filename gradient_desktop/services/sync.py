@@ -33,7 +33,13 @@ from gradient_desktop.services.sources.config import SourceConfig, SourceError
 from gradient_desktop.services.sources.readers import Record, read_records
 from gradient_desktop.services.sources.routing import Directory, Problem, Routed, RoutedRow, route
 from gradient_desktop.services.sources.store import RunStore, SourceStore
-from gradient_desktop.services.sync_push import Count, PartnerPush, known_totals, push_partner
+from gradient_desktop.services.sync_push import (
+    Count,
+    CountsRefused,
+    PartnerPush,
+    known_totals,
+    push_partner,
+)
 from gradient_desktop.store.models import Partner
 
 log = logging.getLogger(__name__)
@@ -53,12 +59,12 @@ class PartnerResult:
     skipped_same: int = 0
     push: PartnerPush | None = None
     error: str | None = None
-    #: ``error`` is about the key (none stored, no keyring): the user must act, not the data
-    key_error: bool = False
+    #: ``error`` needs the user (no key, no keyring, counts refused): a retry will not help
+    needs_user: bool = False
 
     @property
     def key_problem(self) -> bool:
-        return self.key_error or bool(self.push and self.push.key_refused)
+        return self.needs_user or bool(self.push and self.push.key_refused)
 
     def as_json(self) -> dict[str, Any]:
         p = self.push
@@ -224,8 +230,8 @@ class SyncService:
                     pr.push = await push_partner(
                         self.ctx, partner, counts, actor=f"sync run {run_id}", on_progress=progress
                     )
-                except (MissingKeyError, SecretStoreError) as exc:
-                    pr.error, pr.key_error = str(exc), True  # its rows stay queued
+                except (MissingKeyError, SecretStoreError, CountsRefused) as exc:
+                    pr.error, pr.needs_user = str(exc), True  # this partner only
                 except ApiError as exc:
                     pr.error = str(exc)  # this partner only; its rows stay queued
                 except Exception as exc:  # a bug must not take the other partners down

@@ -21,6 +21,10 @@ from gradient_desktop.store.outbox_rows import apply_op
 SYNC_CONCURRENCY = 24
 
 
+class CountsRefused(ValueError):
+    """The outbox refused the partner's counts (nothing of them was queued); says why."""
+
+
 @dataclass(frozen=True)
 class Count:
     """One count to send: ``op`` is set, add or subtract; ``amount`` in the service's unit."""
@@ -75,7 +79,12 @@ async def push_partner(
     batch = None
     if counts:
         rows = [PushRow(c.service_id, c.account_id, c.amount, c.op) for c in counts]
-        batch = service.enqueue(partner, rows, actor=actor)
+        try:
+            queued = service.enqueue(partner, rows, actor=actor)
+        except ValueError as exc:  # e.g. an add to a cell whose total is unknown
+            raise CountsRefused(str(exc)) from None
+        # #12 turns enqueue's batch id into an EnqueueResult; accept both until it is merged.
+        batch = getattr(queued, "batch_id", queued)
     summary = await service.run(
         partner, concurrency=SYNC_CONCURRENCY, on_progress=on_progress, batch_id=batch
     )
