@@ -214,3 +214,20 @@ def test_the_job_carries_the_data_folder(isolated_home: Path) -> None:
     assert schedule.job_environment()["GRADIENT_DESKTOP_HOME"] == str(isolated_home)
     argv = schedule.command_line()
     assert argv[0] == sys.executable and argv[-3:] == ["sync", "--all", "--scheduled"]
+
+
+@pytest.mark.parametrize("when", [When(every_min=60), When(daily=(2, 0))])
+def test_systemd_accepts_the_units_it_would_be_given(when: When, tmp_path: Path) -> None:
+    """No user systemd here (no session bus), so ``systemd-analyze verify`` checks the unit
+    files offline: syntax, the calendar spec and that ExecStart is executable."""
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    env = {"GRADIENT_DESKTOP_HOME": str(tmp_path / "a home")}
+    service, timer = schedule.systemd_units(when, schedule.command_line(), env)
+    (tmp_path / f"{schedule.JOB_NAME}.service").write_text(service)
+    (tmp_path / f"{schedule.JOB_NAME}.timer").write_text(timer)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", f"{schedule.JOB_NAME}.timer", f"{schedule.JOB_NAME}.service"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
