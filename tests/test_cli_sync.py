@@ -93,3 +93,22 @@ def test_schedule_show_when_none_is_set(
     assert "No scheduled sync is set." in capsys.readouterr().out
     assert main(["schedule", "set", "--every", "7m"]) == 2
     assert "Choose 5, 10, 15, 20 or 30 minutes" in capsys.readouterr().err
+
+
+def test_a_scheduled_run_while_the_app_is_open_is_recorded_as_skipped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gradient_desktop.services.sources import RunStore
+    from gradient_desktop.store import InstanceLock
+
+    with InstanceLock():  # the app holds the data folder
+        assert main(["sync", "--all", "--scheduled"]) == 2
+    assert "nothing was sent" in capsys.readouterr().err
+    ctx = AppContext.open()
+    try:
+        runs = RunStore(ctx).unseen_scheduled()
+        assert [(r.status, r.message) for r in runs] == [
+            ("skipped", "The app or another sync was running, so this scheduled sync did not run.")
+        ]
+    finally:
+        ctx.close()

@@ -271,8 +271,12 @@ class SyncPage(QtWidgets.QWidget):
             return
         self.runs.mark_seen([r.id or 0 for r in unseen])
         failed = [r for r in unseen if r.status == "failed"]
+        skipped = sum(1 for r in unseen if r.status == "skipped")
+        ran = len(unseen) - skipped
         landed = sum(r.landed for r in unseen)
-        text = f"{len(unseen)} scheduled sync(s) ran while the app was closed; {landed} count(s) landed."
+        text = f"{ran} scheduled sync(s) ran since the app was last open; {landed} count(s) landed."
+        if skipped:
+            text += f" {skipped} did not run because the app was open then."
         if failed:
             last = failed[-1]
             text = (
