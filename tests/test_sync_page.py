@@ -116,7 +116,7 @@ def test_a_failed_scheduled_run_shows_a_banner_once(
     assert "A scheduled sync failed" in page.banner.text()
     assert "Source 'product db': cannot reach the database." in page.banner.text()
     assert (
-        "2 scheduled sync(s) ran while the app was closed; 4 count(s) landed." in page.banner.text()
+        "2 scheduled sync(s) ran since the app was last open; 4 count(s) landed." in page.banner.text()
     )
     again = SyncPage(ctx)
     qtbot.addWidget(again)
