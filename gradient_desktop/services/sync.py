@@ -292,6 +292,16 @@ class SyncService:
         return pr, counts
 
     def _record(self, result: SyncResult) -> None:
+        # The redacted log file holds what a scheduled run did, next to its run record.
+        log.info("sync run %d (%s): %s", result.run_id, result.status, result.message)
+        for p in result.partners:
+            push = p.push
+            trouble = push is not None and (push.failed or push.unmapped or push.unknown)
+            if p.error or trouble:
+                text = p.error or (push.message if push else "")
+                log.warning("sync run %d: %s: %s", result.run_id, p.name, text)
+        for problem in result.errors[:50] + result.unmatched[:50]:
+            log.warning("sync run %d: %s", result.run_id, problem)
         details = {
             "partners": [p.as_json() for p in result.partners],
             "unmatched": [str(p) for p in result.unmatched[:500]],
