@@ -152,6 +152,9 @@ def test_a_real_crontab_entry_runs_sync_headless_and_is_removed(
             assert runs[0].landed == len(partners) and runs[0].changed == len(partners)
         finally:
             ctx.close()
+        # The run left its trace in the app's redacted log as well.
+        logged = (isolated_home / "logs" / "gradient-desktop.log").read_text()
+        assert "sync run 1 (ok): " in logged
         assert cron.show() is not None
         assert cron.remove() is True
         listed = subprocess.run(["crontab", "-u", user, "-l"], capture_output=True, text=True)
