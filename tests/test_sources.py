@@ -324,3 +324,24 @@ def test_an_account_both_partners_know_goes_to_the_one_that_published_it(
     assert [str(p) for p in out.unmatched] == [
         "x, row 2: account 'both' belongs to Contoso, Fabrikam; add a partner column"
     ]
+
+
+def test_http_source_follows_a_link_header_when_no_next_field_is_set(
+    http_source: tuple[str, Any], run_async: Any
+) -> None:
+    base, handler = http_source
+
+    def do_get(self: Any) -> None:
+        page = 2 if self.path.endswith("page=2") else 1
+        body = json.dumps([{"a": f"A{page}", "s": "x", "n": page}]).encode()
+        self.send_response(200)
+        if page == 1:
+            self.send_header("Link", '</u?page=2>; rel="next"')
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    handler.do_GET = do_get
+    config = SourceConfig(name="api", kind="http", url=f"{base}/u")
+    rows = run_async(read_records(config))
+    assert [(n, r["a"]) for n, r in rows] == [(1, "A1"), (2, "A2")]
