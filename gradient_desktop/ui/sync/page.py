@@ -11,6 +11,7 @@ from gradient_desktop.services import schedule
 from gradient_desktop.services.sources import RunStore, SourceStore
 from gradient_desktop.services.sync import SyncResult, SyncService
 from gradient_desktop.store.models import SyncRun
+from gradient_desktop.ui.flow_layout import FlowLayout, group
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.sync.editor import SourceEditor
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
@@ -89,14 +90,11 @@ class SyncPage(QtWidgets.QWidget):
         apply.clicked.connect(self.apply_schedule)
         self.schedule_label = QtWidgets.QLabel()
         self.schedule_label.setWordWrap(True)
-        bar = QtWidgets.QHBoxLayout()
-        bar.addWidget(self.sync_button)
-        bar.addWidget(self.dry_run)
-        bar.addStretch(1)
-        bar.addWidget(QtWidgets.QLabel("Schedule:"))
-        bar.addWidget(self.schedule_combo)
-        bar.addWidget(self.daily)
-        bar.addWidget(apply)
+        # Wraps onto a second line when narrow (ARCHITECTURE: sizes fit the screen).
+        bar_widget = QtWidgets.QWidget()
+        bar = FlowLayout(bar_widget)
+        bar.addWidget(group(self.sync_button, self.dry_run))
+        bar.addWidget(group(QtWidgets.QLabel("Schedule:"), self.schedule_combo, self.daily, apply))
         self.message = QtWidgets.QLabel("")
         self.message.setWordWrap(True)
         self.progress_box = QtWidgets.QWidget()
@@ -131,7 +129,7 @@ class SyncPage(QtWidgets.QWidget):
         lower.setSizes([430, 90, 240])
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.banner)
-        layout.addLayout(bar)
+        layout.addWidget(bar_widget)
         layout.addWidget(self.schedule_label)
         layout.addWidget(self.message)
         layout.addWidget(lower, 1)
