@@ -62,7 +62,7 @@ def _context(home: Path, sb: Any) -> Any:
 
     secrets = SecretStore(backend=_Keys())
     ctx = AppContext(open_database(home / "bench.sqlite3"), secrets=secrets)
-    secrets.set_vendor_key("bench", sb.info["vendor_key"])
+    ctx.keys.set_vendor_key("bench", sb.base_url, sb.info["vendor_key"])
     accounts, skus = int(sb.info["push_accounts"]), sb.info["sku_ids"]
     with ctx.db.write_session() as s:
         profile = VendorProfile(name="bench", base_url=sb.base_url)
@@ -75,7 +75,7 @@ def _context(home: Path, sb: Any) -> Any:
             )
             s.add(partner)
             s.flush()
-            secrets.set_partner_key(partner.name, key)
+            ctx.keys.set_partner_key(partner, key)
             partners.append(partner)
             s.add_all(
                 VendorAccount(partner_id=partner.id or 0, account_id=f"acc-{a}", name=f"A{a}")

@@ -197,7 +197,7 @@ def test_a_partner_without_its_key_fails_alone_with_exit_2(
     name = sku_names(sandbox)[0]
     db = usage_db(tmp_path / "v.sqlite3", [("c-0", name, 5.0), ("f-0", name, 6.0)])
     SourceStore(ctx).save(_sql_source(db))
-    ctx.secrets.delete_partner_key("Fabrikam")
+    ctx.keys.delete_partner_key(fabrikam)
     result = _run(ctx, run_async)
     assert result.exit_code() == 2
     by_name = {p.name: p for p in result.partners}

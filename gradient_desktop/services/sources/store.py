@@ -38,7 +38,7 @@ class SourceStore:
         needs one never exists without it."""
         config.validate()
         if secret:
-            self.ctx.secrets.set_source_secret(config.name, secret)
+            self.ctx.keys.set_source_secret(config.name, secret)
             config.has_secret = True
         with self.ctx.db.write_session() as s:
             row = s.exec(select(UsageSource).where(UsageSource.name == config.name)).first()
@@ -56,12 +56,12 @@ class SourceStore:
                 s.delete(row)
             s.commit()
         if config.has_secret:
-            self.ctx.secrets.delete_source_secret(name)
+            self.ctx.keys.delete_source_secret(name)
 
     def secret(self, config: SourceConfig) -> str | None:
         if not config.has_secret:
             return None
-        value = self.ctx.secrets.get_source_secret(config.name)
+        value = self.ctx.keys.source_secret(config.name)
         if not value:
             raise SourceError(
                 config.name,
