@@ -137,7 +137,7 @@ def test_preview_lists_every_problem_with_its_row(
     shown = run_async(preview(ctx, config))
     assert shown.columns == ["acct", "svc", "n", "op"] and shown.total == 6 and shown.routed == 2
     assert [str(p) for p in shown.errors] == [
-        "export, row 3: n 'lots' is not a number",
+        "export, row 3: n 'lots' is not a number (write counts as plain digits with an optional decimal point, e.g. 1234 or 12.5)",
         "export, row 4: operation 'multiply' is not set, add or subtract",
     ]
     assert [str(p) for p in shown.unmatched] == [

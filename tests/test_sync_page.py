@@ -68,7 +68,10 @@ def test_configure_preview_save_and_sync_all_now(
     assert not ed.save_button.isEnabled()
     ed.preview_button.click()
     wait_until(qloop, lambda: not ed.tasks.busy)
-    assert ed.problems.item(0).text() == "Error — row 7: n 'many' is not a number"
+    assert (
+        ed.problems.item(0).text()
+        == "Error — row 7: n 'many' is not a number (write counts as plain digits with an optional decimal point, e.g. 1234 or 12.5)"
+    )
     assert not ed.save_button.isEnabled()  # a source with errors cannot be saved
 
     ed.query.setPlainText("SELECT partner, account, sku, n FROM usage WHERE n <> 'many'")
@@ -116,7 +119,8 @@ def test_a_failed_scheduled_run_shows_a_banner_once(
     assert "A scheduled sync failed" in page.banner.text()
     assert "Source 'product db': cannot reach the database." in page.banner.text()
     assert (
-        "2 scheduled sync(s) ran since the app was last open; 4 count(s) landed." in page.banner.text()
+        "2 scheduled sync(s) ran since the app was last open; 4 count(s) landed."
+        in page.banner.text()
     )
     again = SyncPage(ctx)
     qtbot.addWidget(again)

@@ -184,7 +184,7 @@ def test_wrong_types_from_a_query_are_errors_with_row_numbers(
     result = _run(ctx, run_async)
     assert result.exit_code() == 2
     assert [str(e) for e in result.errors] == [
-        "product db, row 2: qty 'twelve' is not a number",
+        "product db, row 2: qty 'twelve' is not a number (write counts as plain digits with an optional decimal point, e.g. 1234 or 12.5)",
         "product db, row 3: qty must be a number",
     ]
     assert sandbox.state.counts(PARTNER_DEMO) == {}
@@ -265,3 +265,35 @@ def test_no_keyring_for_a_source_secret_fails_the_run_with_what_to_do(
     assert result.message.startswith("No secure key storage (system keyring) is available")
     assert result.message.endswith("Nothing was sent.")
     assert SyncService(ctx).runs.recent()[0].status == "failed"
+
+
+def test_an_add_to_a_count_never_set_is_refused_for_that_partner_only(
+    ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path
+) -> None:
+    """Adds become absolute totals at enqueue (#12); with no known total the outbox refuses
+    them, and the sync says so for that partner while the others land."""
+    contoso, _ = run_async(two_partners(ctx, sandbox))
+    name = sku_names(sandbox)[0]
+    csv_path = tmp_path / "usage.csv"
+    csv_path.write_text(f"acct,svc,n,op\nc-0,{name},3,add\nf-0,{name},4,set\n")
+    SourceStore(ctx).save(
+        SourceConfig(
+            name="export",
+            kind="file",
+            path=str(csv_path),
+            mapping=FieldMap(account="acct", service="svc", count="n", op="op"),
+        )
+    )
+    result = _run(ctx, run_async)
+    assert result.exit_code() == 2 and result.landed == 1
+    refused = next(p for p in result.partners if p.name == "Contoso")
+    assert (refused.error or "").startswith("Cannot add to or subtract from account c-0")
+    assert ctx.outbox.pending_count(contoso.id or 0) == 0  # nothing of it was queued
+    assert sandbox.state.counts(PARTNER_DEMO) == {}
+
+    # The user sets a total first: the same add, refused before, now goes out once.
+    csv_path.write_text(f"acct,svc,n,op\nc-0,{name},10,set\nf-0,{name},4,set\n")
+    assert _run(ctx, run_async).landed == 1
+    csv_path.write_text(f"acct,svc,n,op\nc-0,{name},3,add\nf-0,{name},4,set\n")
+    assert _run(ctx, run_async).landed == 1
+    assert sandbox.state.counts(PARTNER_DEMO)[(sku_ids(sandbox)[0], "c-0")]["unitCount"] == 13

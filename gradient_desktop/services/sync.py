@@ -217,6 +217,7 @@ class SyncService:
             result.message = f"Dry run: {result.changed} count(s) would be sent; nothing was sent."
             return result
         gate = asyncio.Semaphore(MAX_PARALLEL_PARTNERS)
+        refused: set[int] = set()
 
         async def one(partner: Partner, pr: PartnerResult, counts: list[Count]) -> None:
             def progress(ev: ProgressEvent) -> None:
@@ -230,8 +231,11 @@ class SyncService:
                     pr.push = await push_partner(
                         self.ctx, partner, counts, actor=f"sync run {run_id}", on_progress=progress
                     )
-                except (MissingKeyError, SecretStoreError, CountsRefused) as exc:
-                    pr.error, pr.needs_user = str(exc), True  # this partner only
+                except CountsRefused as exc:
+                    pr.error, pr.needs_user = str(exc), True
+                    refused.add(partner.id or 0)  # nothing queued: its adds stay to be sent
+                except (MissingKeyError, SecretStoreError) as exc:
+                    pr.error, pr.needs_user = str(exc), True  # queued; sent once the key is back
                 except ApiError as exc:
                     pr.error = str(exc)  # this partner only; its rows stay queued
                 except Exception as exc:  # a bug must not take the other partners down
@@ -252,7 +256,9 @@ class SyncService:
         trouble = result.failed or result.unmapped or result.unmatched
         result.status = "problems" if trouble else "ok"
         result.message = _summary(result)
-        result.digests = digests
+        result.digests = {
+            k: v for k, v in digests.items() if int(k.rsplit("|", 1)[1]) not in refused
+        }
         return result
 
     def _queued(self, partners: list[Partner]) -> dict[int, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from gradient_desktop.api import AuthenticationError, ProgressEvent
 from gradient_desktop.services.context import AppContext
@@ -61,7 +62,11 @@ def known_totals(ctx: AppContext, partner: Partner) -> dict[tuple[str, str], flo
     }
     for item in ctx.outbox.claim_resumable(pid):
         pair = (item.account_id, item.service_id)
-        out[pair] = apply_op(out.get(pair), item.op, item.unit_count)
+        # An add/subtract was resolved to its absolute total when it was queued (#12).
+        absolute = item.absolute
+        out[pair] = (
+            absolute if absolute is not None else apply_op(out.get(pair), item.op, item.unit_count)
+        )
     return out
 
 
@@ -76,18 +81,16 @@ async def push_partner(
     """Queue ``counts`` for ``partner`` in one outbox batch, then send every unfinished row of
     the partner with one billing rebuild (rows left by an earlier run ride along)."""
     service = PushService(ctx)
-    batch = None
+    run_args: dict[str, Any] = {"concurrency": SYNC_CONCURRENCY, "on_progress": on_progress}
     if counts:
         rows = [PushRow(c.service_id, c.account_id, c.amount, c.op) for c in counts]
         try:
-            queued = service.enqueue(partner, rows, actor=actor)
-        except ValueError as exc:  # e.g. an add to a cell whose total is unknown
+            # The count path's entry point: enqueue (adds resolved to absolute totals) + run.
+            summary = await service.push(partner, rows, actor, **run_args)
+        except ValueError as exc:  # UnknownTotalError: an add to a cell whose total is unknown
             raise CountsRefused(str(exc)) from None
-        # #12 turns enqueue's batch id into an EnqueueResult; accept both until it is merged.
-        batch = getattr(queued, "batch_id", queued)
-    summary = await service.run(
-        partner, concurrency=SYNC_CONCURRENCY, on_progress=on_progress, batch_id=batch
-    )
+    else:
+        summary = await service.run(partner, **run_args)  # only rows left by an earlier run
     r = summary.report
     problems = [
         (x.row.account_id, x.row.service_id, x.outcome, str(x.error or "not mapped in Gradient"))
@@ -101,7 +104,7 @@ async def push_partner(
         sent=r.total,
         landed=r.ok,
         unmapped=r.unmapped,
-        failed=r.failed,
+        failed=r.failed + summary.not_sendable,
         unknown=r.unknown,
         not_sent=r.cancelled,
         resumed=summary.resumed,
