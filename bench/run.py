@@ -68,6 +68,12 @@ def _grid(cfg: Config) -> list[Row]:
     return grid.bench(cfg)
 
 
+def _syncall(cfg: Config) -> list[Row]:
+    from . import syncall
+
+    return syncall.bench(cfg)
+
+
 # Order of the table; cheap ones first so a broken environment shows up fast.
 BENCHMARKS: dict[str, Bench] = {
     "cli": _cli,
@@ -77,6 +83,7 @@ BENCHMARKS: dict[str, Bench] = {
     "match": _match,
     "grid": _grid,
     "push": _push,
+    "syncall": _syncall,
 }
 
 

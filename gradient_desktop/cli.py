@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write, read back and delete a probe entry in the system keyring",
     )
+    from gradient_desktop.cli_sync import add_commands as add_sync_commands
+
+    add_sync_commands(sub)
     return parser
 
 
@@ -127,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gradient_desktop.cli_alerts import run_alert
 
             return run_alert(args)
+        if args.command in ("sync", "source", "schedule"):
+            from gradient_desktop.cli_sync import run as run_sync_command
+
+            return run_sync_command(args)
     except CliError as exc:
         _err(str(exc))
         return EXIT_USAGE

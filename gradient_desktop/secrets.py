@@ -25,6 +25,7 @@ from gradient_desktop.logsetup import register_secret
 SERVICE_NAME = "gradient-desktop"
 VENDOR_PREFIX = "vendor:"
 PARTNER_PREFIX = "partner:"
+SOURCE_PREFIX = "source:"
 # Looked up by check_backend: reading a name nobody stores proves the backend answers without
 # creating anything in the user's keyring.
 _PROBE_USERNAME = "probe:check-backend"
@@ -147,6 +148,18 @@ class SecretStore:
             return
         self.set_partner_key(new, key)
         self.delete_partner_key(old)
+
+    # -- usage-source secrets (database passwords, HTTP tokens) ----------------------------
+
+    def set_source_secret(self, source: str, secret: str) -> None:
+        self._set(SOURCE_PREFIX + _name(source, "source"), secret)
+
+    def get_source_secret(self, source: str) -> str | None:
+        return self._get(SOURCE_PREFIX + _name(source, "source"))
+
+    def delete_source_secret(self, source: str) -> bool:
+        """Remove the secret; False when there was none."""
+        return self._delete(SOURCE_PREFIX + _name(source, "source"))
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -48,6 +48,21 @@ if [ -n "$want_x" ]; then
   fi
 fi
 
+# Usage sources and schedules (issue #13): a real PostgreSQL server and a real crontab.
+want_db=""
+command -v crontab >/dev/null 2>&1 || want_db="cron"
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || want_db="$want_db postgresql"
+want_db=$(echo $want_db)  # trim
+if [ -n "$want_db" ]; then
+  if can_apt_install; then
+    echo "== installing $want_db (Debian packages) for the SQL source and schedule tests"
+    # shellcheck disable=SC2086  # one word per package
+    apt_install_quietly $want_db || echo "!! could not install $want_db: those tests will be skipped"
+  else
+    echo "!! missing $want_db and not root: the PostgreSQL and crontab tests will be skipped"
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv with $($PY --version)"
   "$PY" -m venv .venv

@@ -63,7 +63,7 @@ def test_every_benchmark_runs_in_its_quick_size(tmp_path: Path) -> None:
     """The whole quick suite, one repetition each (about a minute: the push benchmark waits
     on the sandbox's 200 ms latency). A benchmark whose subject is not written yet may report
     ``pending``; none may fail to run."""
-    table, rows = run_bench(tmp_path, "cli,coldstart,ledger,paging,grid,push", timeout=280)
+    table, rows = run_bench(tmp_path, "cli,coldstart,ledger,paging,grid,push,syncall", timeout=300)
     assert not [r for r in rows.values() if r["measured"] == "error"], table
     prefixes = ("CLI start", "cold start", "ledger", "paging", "grid", "push 500", "push curve")
     for prefix in prefixes:

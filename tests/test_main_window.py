@@ -39,10 +39,11 @@ def test_main_window_opens_the_demo_partner(qtbot: Any, qloop: Any, ctx: AppCont
         "Mapping",
         "Usage",
         "Alerts",
+        "Sync",
         "Partner's view",
     ]
     # The demo is a sandbox partner: the partner's billing view is there for it.
-    assert window.tabs.isTabVisible(4)
+    assert window.tabs.isTabVisible(5)
     assert "demo" in window.status_label.text().lower()
     # The demo sandbox really runs: its URL answers on loopback.
     assert ctx.demo.running and ctx.resolve_base_url(window.partner.base_url).startswith("http://127.0.0.1:")

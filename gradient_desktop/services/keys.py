@@ -164,6 +164,22 @@ class KeyDoor:
         register_secret(key)
         self.source(base_url).set_vendor(profile_name, key)
 
+    # -- usage sources (issue #13) -----------------------------------------------------------
+    # A source's database password or HTTP token: always the OS keyring (a source is the
+    # vendor's own system, demo or not), under ``source:<source name>``.
+
+    def source_secret(self, source: str) -> str | None:
+        secret = self.ctx.secrets.get_source_secret(source)
+        register_secret(secret)
+        return secret
+
+    def set_source_secret(self, source: str, secret: str) -> None:
+        register_secret(secret)
+        self.ctx.secrets.set_source_secret(source, secret)
+
+    def delete_source_secret(self, source: str) -> bool:
+        return self.ctx.secrets.delete_source_secret(source)
+
     # -- both -------------------------------------------------------------------------------
 
     def credentials(self, profile: VendorProfile, partner: Partner) -> Credentials:

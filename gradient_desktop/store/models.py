@@ -318,6 +318,42 @@ class AlertEntry(SQLModel, table=True):
     checked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     next_check_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+class UsageSource(SQLModel, table=True):
+    """A place usage is read from (file, SQL query, HTTP endpoint) and how its fields map.
+    ``config`` is JSON without secrets: passwords and tokens live in the keyring under the
+    source's name (issue #13)."""
+
+    __tablename__ = "usage_source"  # type: ignore[assignment]
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    kind: str
+    config: str = "{}"
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class SyncRun(SQLModel, table=True):
+    """One ``sync`` run (manual, CLI or scheduled): what it read, sent and what went wrong.
+    ``details`` is JSON (per-partner figures, problems); ``seen`` marks runs the app has shown."""
+
+    __tablename__ = "sync_run"  # type: ignore[assignment]
+
+    id: int | None = Field(default=None, primary_key=True)
+    trigger: str
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    status: str = "running"
+    rows_read: int = 0
+    changed: int = 0
+    landed: int = 0
+    unmatched: int = 0
+    unmapped: int = 0
+    failed: int = 0
+    message: str | None = None
+    details: str = "{}"
+    seen: bool = False
 
 
 class PushedSource(SQLModel, table=True):
@@ -358,4 +394,6 @@ TABLES = [
     AlertEntry.__table__,
     PushedSource.__table__,
     PartnerCountOptions.__table__,
+    UsageSource.__table__,
+    SyncRun.__table__,
 ]

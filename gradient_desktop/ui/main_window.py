@@ -76,9 +76,10 @@ class MainWindow(QtWidgets.QMainWindow):
         from gradient_desktop.ui.billing.page import PartnerViewPage
         from gradient_desktop.ui.check_page import IntegrationCheckPage
         from gradient_desktop.ui.mapping.page import MappingPage
+        from gradient_desktop.ui.sync.page import SyncPage
         from gradient_desktop.ui.usage.page import UsagePage
 
-        pages = (IntegrationCheckPage, MappingPage, UsagePage, AlertsPage, PartnerViewPage)
+        pages = (IntegrationCheckPage, MappingPage, UsagePage, AlertsPage, SyncPage, PartnerViewPage)
         for page_cls in pages:
             self.add_page(page_cls(self.ctx, self))
 

@@ -1,0 +1,1 @@
+"""The Sync page and its usage-source editor (issue #13)."""

@@ -1,0 +1,277 @@
+"""The usage-source editor: where the rows come from, which field holds what, and a preview of
+the first rows with every problem found, which must succeed before the source can be saved."""
+
+from __future__ import annotations
+
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.sources import FieldMap, Preview, SourceConfig, SourceStore, preview
+from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.tasks import TaskRunner, describe_error
+
+KIND_LABELS = {"file": "File (CSV, JSON, XLSX)", "sql": "SQL database", "http": "HTTP endpoint"}
+
+
+class SourceEditor(QtWidgets.QWidget):
+    saved = QtCore.Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.tasks = TaskRunner(self)
+        self._previewed: str | None = None  # the config JSON the last good preview was of
+        self._had_secret = False  # the source being edited has a secret in the keyring
+
+        self.name = QtWidgets.QLineEdit()
+        self.kind = QtWidgets.QComboBox()
+        for key, label in KIND_LABELS.items():
+            self.kind.addItem(label, key)
+        self.path = QtWidgets.QLineEdit()
+        self.path.setPlaceholderText("a file, or a folder (the newest matching file is read)")
+        browse = QtWidgets.QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QtWidgets.QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+        self.pattern = QtWidgets.QLineEdit()
+        self.pattern.setPlaceholderText("with a folder, e.g. usage-*.csv")
+        self.sheet = QtWidgets.QLineEdit()
+        self.sheet.setPlaceholderText("Excel sheet (empty: the first)")
+        self.url = QtWidgets.QLineEdit()
+        self.url.setPlaceholderText("postgresql+psycopg://user@host/db, or https://…")
+        self.query = QtWidgets.QPlainTextEdit()
+        self.query.setPlaceholderText("SELECT customer_id, product, quantity FROM usage")
+        self.query.setMaximumHeight(70)
+        self.records = QtWidgets.QLineEdit()
+        self.records.setPlaceholderText("where the list is in the JSON, e.g. data.items")
+        self.next = QtWidgets.QLineEdit()
+        self.next.setPlaceholderText("where the next page's link is, e.g. links.next")
+        self.secret = QtWidgets.QLineEdit()
+        self.secret.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.secret.setPlaceholderText("password or token (kept in the system keyring)")
+        self.account = QtWidgets.QLineEdit("accountId")
+        self.service = QtWidgets.QLineEdit("serviceId")
+        self.count = QtWidgets.QLineEdit("unitCount")
+        self.op = QtWidgets.QLineEdit()
+        self.op.setPlaceholderText("optional: set / add / subtract")
+        self.partner = QtWidgets.QLineEdit()
+        self.partner.setPlaceholderText("optional: the partner's name")
+        self.bytes = QtWidgets.QCheckBox("Storage counts are in bytes (converted to MB/GB/TB)")
+
+        form = self._form = QtWidgets.QFormLayout()
+        form.addRow("&Name", self.name)
+        form.addRow("&Kind", self.kind)
+        self._rows = {
+            "path": ("File or folder", path_row),
+            "pattern": ("Pattern", self.pattern),
+            "sheet": ("Sheet", self.sheet),
+            "url": ("&Address", self.url),
+            "query": ("&Query", self.query),
+            "records": ("Records at", self.records),
+            "next": ("Next page at", self.next),
+            "secret": ("Password/token", self.secret),
+        }
+        for label, widget in self._rows.values():
+            form.addRow(label, widget)
+        mapping = QtWidgets.QGroupBox("Which field holds what")
+        mform = QtWidgets.QFormLayout(mapping)
+        mform.addRow("Account id", self.account)
+        mform.addRow("Service id or name", self.service)
+        mform.addRow("Count", self.count)
+        mform.addRow("Operation", self.op)
+        mform.addRow("Partner", self.partner)
+        mform.addRow("", self.bytes)
+
+        self.preview_button = QtWidgets.QPushButton("&Preview")
+        self.preview_button.setToolTip("Read the source and list its problems (Ctrl+Shift+P)")
+        self.preview_button.clicked.connect(self.run_preview)
+        preview_key = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Shift+P"), self)
+        preview_key.setWhatsThis("Preview the usage source")
+        preview_key.activated.connect(
+            lambda: self.preview_button.isEnabled() and self.run_preview()
+        )
+        self.save_button = QtWidgets.QPushButton("&Save source")
+        self.save_button.setEnabled(False)
+        self.save_button.setToolTip("Preview the source first.")
+        self.save_button.clicked.connect(self.save)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.save_button)
+        buttons.addStretch(1)
+        self.status = QtWidgets.QLabel("Fill in the source, then Preview it.")
+        self.status.setWordWrap(True)
+        self.table = QtWidgets.QTableWidget()
+        self.table.setAccessibleName("Preview rows")
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.problems = QtWidgets.QListWidget()
+        self.problems.setAccessibleName("Problems found")
+        self.problems.setMaximumHeight(120)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(mapping)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.problems)
+
+        self.kind.currentIndexChanged.connect(self._show_rows)
+        for w in (
+            self.name,
+            self.path,
+            self.pattern,
+            self.sheet,
+            self.url,
+            self.records,
+            self.next,
+            self.secret,
+            self.account,
+            self.service,
+            self.count,
+            self.op,
+            self.partner,
+        ):
+            w.textChanged.connect(self._changed)
+        self.query.textChanged.connect(self._changed)
+        self.bytes.toggled.connect(self._changed)
+        self._show_rows()
+
+    # -- fields ----------------------------------------------------------------------------
+
+    def _show_rows(self) -> None:
+        kind = self.kind.currentData()
+        wanted = {
+            "file": {"path", "pattern", "sheet", "records"},
+            "sql": {"url", "query", "secret"},
+            "http": {"url", "records", "next", "secret"},
+        }[kind]
+        for key, (_, widget) in self._rows.items():
+            self._form.setRowVisible(widget, key in wanted)  # type: ignore[arg-type]
+        self._changed()
+
+    def _browse(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Usage file", "", "Usage files (*.csv *.json *.xlsx);;All files (*)"
+        )
+        if path:
+            self.path.setText(path)
+
+    def config(self) -> SourceConfig:
+        return SourceConfig(
+            name=self.name.text().strip(),
+            kind=self.kind.currentData(),
+            path=self.path.text().strip(),
+            pattern=self.pattern.text().strip(),
+            sheet=self.sheet.text().strip(),
+            url=self.url.text().strip(),
+            query=self.query.toPlainText().strip(),
+            records_path=self.records.text().strip(),
+            next_path=self.next.text().strip(),
+            has_secret=bool(self.secret.text()) or self._had_secret,
+            mapping=FieldMap(
+                account=self.account.text().strip(),
+                service=self.service.text().strip(),
+                count=self.count.text().strip(),
+                op=self.op.text().strip(),
+                partner=self.partner.text().strip(),
+                count_unit="bytes" if self.bytes.isChecked() else "units",
+            ),
+        )
+
+    def load(self, config: SourceConfig | None) -> None:
+        config = config or SourceConfig(name="", kind="file")
+        self._had_secret = config.has_secret
+        self.name.setText(config.name)
+        self.kind.setCurrentIndex(max(self.kind.findData(config.kind), 0))
+        self.path.setText(config.path)
+        self.pattern.setText(config.pattern)
+        self.sheet.setText(config.sheet)
+        self.url.setText(config.url)
+        self.query.setPlainText(config.query)
+        self.records.setText(config.records_path)
+        self.next.setText(config.next_path)
+        self.secret.clear()
+        self.secret.setPlaceholderText(
+            "stored in the keyring (type to replace)" if config.has_secret else "password or token"
+        )
+        m = config.mapping
+        for w, v in (
+            (self.account, m.account),
+            (self.service, m.service),
+            (self.count, m.count),
+            (self.op, m.op),
+            (self.partner, m.partner),
+        ):
+            w.setText(v)
+        self.bytes.setChecked(m.count_unit == "bytes")
+        self.table.clear()
+        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self.problems.clear()
+        self._changed()
+
+    def _changed(self) -> None:
+        # Saving is allowed only for exactly what was previewed.
+        ok = self._previewed is not None and self._previewed == self._key()
+        self.save_button.setEnabled(ok)
+
+    def _key(self) -> str:
+        return self.config().to_json() + self.name.text() + self.secret.text()
+
+    # -- preview and save -------------------------------------------------------------------
+
+    def run_preview(self) -> None:
+        config = self.config()
+        secret = self.secret.text() or None
+        self._previewed = None
+        self._changed()
+        self.status.setText("Reading the source…")
+        self.preview_button.setEnabled(False)
+        key = self._key()
+        self.tasks.start(
+            preview(self.ctx, config, secret),
+            on_done=lambda p: self._show_preview(p, key),
+            on_error=self._preview_failed,
+        )
+
+    def _preview_failed(self, exc: BaseException) -> None:
+        self.preview_button.setEnabled(True)
+        self.status.setText(
+            str(exc) if type(exc).__name__ == "SourceError" else describe_error(exc)
+        )
+
+    def _show_preview(self, p: Preview, key: str) -> None:
+        self.preview_button.setEnabled(True)
+        self.table.clear()
+        self.table.setColumnCount(len(p.columns))
+        self.table.setHorizontalHeaderLabels(p.columns)
+        self.table.setRowCount(len(p.rows))
+        for r, (line, rec) in enumerate(p.rows):
+            self.table.setVerticalHeaderItem(r, QtWidgets.QTableWidgetItem(str(line)))
+            for c, col in enumerate(p.columns):
+                self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(rec.get(col, ""))))
+        self.problems.clear()
+        for problem in p.errors:
+            self.problems.addItem(f"Error — row {problem.line}: {problem.reason}")
+        for problem in p.unmatched:
+            self.problems.addItem(f"Not matched — row {problem.line}: {problem.reason}")
+        verdict = (
+            "Fix the errors in the source before saving: a source with errors is never sent."
+            if p.errors
+            else "Looks good: save the source to use it in syncs."
+        )
+        self.status.setText(
+            f"{p.total} row(s) read; {p.routed} go to a partner, {len(p.unmatched)} match none, "
+            f"{len(p.errors)} have errors. {verdict}"
+        )
+        self._previewed = key if not p.errors else None
+        self._changed()
+
+    def save(self) -> None:
+        config = self.config()
+        try:
+            SourceStore(self.ctx).save(config, self.secret.text() or None)
+        except Exception as exc:  # a keyring or validation problem, shown as a sentence
+            self.status.setText(str(exc) if "Source" in type(exc).__name__ else describe_error(exc))
+            return
+        self.status.setText(f"Saved source {config.name}.")
+        self.saved.emit(config.name)

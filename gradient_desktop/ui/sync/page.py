@@ -1,0 +1,336 @@
+"""The Sync page: usage sources (list + editor with preview), "Sync all now" with a progress bar
+per partner, the OS schedule, and the last runs with their details. On opening, it shows what
+scheduled runs did while the app was closed; a failed one raises a tray message and a banner.
+"""
+
+from __future__ import annotations
+
+import json
+
+from gradient_desktop.services import schedule
+from gradient_desktop.services.sources import RunStore, SourceStore
+from gradient_desktop.services.sync import SyncResult, SyncService
+from gradient_desktop.store.models import SyncRun
+from gradient_desktop.ui.flow_layout import FlowLayout, group
+from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.sync.editor import SourceEditor
+from gradient_desktop.ui.tasks import TaskRunner, describe_error
+
+SCHEDULES = [
+    ("Off", None),
+    ("Every 30 minutes", "30m"),
+    ("Every hour", "1h"),
+    ("Every 6 hours", "6h"),
+    ("Every day at…", "daily"),
+]
+
+
+class SyncPage(QtWidgets.QWidget):
+    title = "Sync"
+    undo_stack = None
+
+    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(parent)
+        self.ctx = ctx
+        self.tasks = TaskRunner(self)
+        self.runs = RunStore(ctx)
+        self.bars: dict[str, QtWidgets.QProgressBar] = {}
+
+        self.banner = QtWidgets.QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setAccessibleName("Scheduled sync notice")
+        self.banner.setAutoFillBackground(True)
+        self.banner.setForegroundRole(QtGui.QPalette.ColorRole.ToolTipText)
+        self.banner.setBackgroundRole(QtGui.QPalette.ColorRole.ToolTipBase)
+        self.banner.setContentsMargins(8, 6, 8, 6)
+        self.banner.hide()
+
+        # sources
+        self.sources = QtWidgets.QListWidget()
+        self.sources.setAccessibleName("Usage sources")
+        self.sources.currentTextChanged.connect(self._edit_source)
+        add = QtWidgets.QPushButton("&New source")
+        add.clicked.connect(lambda: self._new_source())
+        remove = QtWidgets.QPushButton("Remove")
+        remove.clicked.connect(self._remove_source)
+        src_buttons = QtWidgets.QHBoxLayout()
+        src_buttons.addWidget(add)
+        src_buttons.addWidget(remove)
+        self.editor = SourceEditor(ctx)
+        self.editor.saved.connect(self.reload_sources)
+        src_box = QtWidgets.QGroupBox("Usage sources")
+        src_layout = QtWidgets.QHBoxLayout(src_box)
+        left = QtWidgets.QVBoxLayout()
+        left.addWidget(self.sources, 1)
+        left.addLayout(src_buttons)
+        src_layout.addLayout(left, 1)
+        # Scrollable, so the runs below keep their room in a small window.
+        editor_scroll = QtWidgets.QScrollArea()
+        editor_scroll.setWidgetResizable(True)
+        editor_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        editor_scroll.setWidget(self.editor)
+        src_layout.addWidget(editor_scroll, 3)
+
+        # sync now + schedule
+        self.sync_button = QtWidgets.QPushButton("Sync &all now")
+        self.sync_button.setToolTip("Read every source and push what changed (Ctrl+Alt+S)")
+        self.sync_button.clicked.connect(self.sync_all)
+        # A QShortcut with a description so Help → Keyboard shortcuts lists it; Ctrl+Shift+S
+        # is the Partners view's "Sync now" (one partner's accounts).
+        sync_key = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Alt+S"), self)
+        sync_key.setWhatsThis("Sync all partners now")
+        sync_key.activated.connect(lambda: self.sync_button.isEnabled() and self.sync_all())
+        self.dry_run = QtWidgets.QCheckBox("Dry run (send nothing)")
+        self.schedule_combo = QtWidgets.QComboBox()
+        for label, value in SCHEDULES:
+            self.schedule_combo.addItem(label, value)
+        self.daily = QtWidgets.QTimeEdit(QtCore.QTime(2, 0))
+        self.daily.setDisplayFormat("HH:mm")
+        apply = QtWidgets.QPushButton("Apply schedule")
+        apply.clicked.connect(self.apply_schedule)
+        self.schedule_label = QtWidgets.QLabel()
+        self.schedule_label.setWordWrap(True)
+        # Wraps onto a second line when narrow (ARCHITECTURE: sizes fit the screen).
+        bar_widget = QtWidgets.QWidget()
+        bar = FlowLayout(bar_widget)
+        bar.addWidget(group(self.sync_button, self.dry_run))
+        bar.addWidget(group(QtWidgets.QLabel("Schedule:"), self.schedule_combo, self.daily, apply))
+        self.message = QtWidgets.QLabel("")
+        self.message.setWordWrap(True)
+        self.progress_box = QtWidgets.QWidget()
+        self.progress_form = QtWidgets.QFormLayout(self.progress_box)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.progress_box)
+        scroll.setMinimumHeight(60)
+        scroll.hide()  # shown once a sync starts: no empty box before
+        self.progress_scroll = scroll
+
+        # runs
+        self.table = QtWidgets.QTableWidget(0, 8)
+        self.table.setAccessibleName("Last sync runs")
+        self.table.setHorizontalHeaderLabels(
+            ["When", "How", "Result", "Changed", "Landed", "Unmatched", "Unmapped", "Failed"]
+        )
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.itemSelectionChanged.connect(self._show_details)
+        self.details = QtWidgets.QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setAccessibleName("Run details")
+        runs = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        runs.addWidget(self.table)
+        runs.addWidget(self.details)
+
+        lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        lower.addWidget(src_box)
+        lower.addWidget(scroll)
+        lower.addWidget(runs)
+        lower.setSizes([430, 90, 240])
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addWidget(bar_widget)
+        layout.addWidget(self.schedule_label)
+        layout.addWidget(self.message)
+        layout.addWidget(lower, 1)
+
+        self._run_list: list[SyncRun] = []
+        self.reload_sources()
+        self.reload_runs()
+        self._schedule_shown = False
+        QtCore.QTimer.singleShot(0, self.report_scheduled_runs)
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        # Asking the OS (systemctl/crontab) costs a subprocess: only once the page is seen.
+        if not self._schedule_shown:
+            self._schedule_shown = True
+            self.show_schedule()
+        super().showEvent(event)
+
+    def set_partner(self, _partner: object) -> None:
+        """Syncs cover every partner; the selected one does not matter here."""
+
+    # -- sources --------------------------------------------------------------------------
+
+    def reload_sources(self, select: str | None = None) -> None:
+        names = [c.name for c in SourceStore(self.ctx).list()]
+        self.sources.blockSignals(True)
+        self.sources.clear()
+        self.sources.addItems(names)
+        self.sources.blockSignals(False)
+        if select in names:
+            self.sources.setCurrentRow(names.index(select))
+        elif not names:
+            self._new_source()
+
+    def _new_source(self) -> None:
+        self.sources.clearSelection()
+        self.editor.load(None)
+
+    def _edit_source(self, name: str) -> None:
+        if name:
+            self.editor.load(SourceStore(self.ctx).get(name))
+
+    def _remove_source(self) -> None:
+        item = self.sources.currentItem()
+        if item is None:
+            return
+        try:
+            SourceStore(self.ctx).remove(item.text())
+        except Exception as exc:
+            self.message.setText(describe_error(exc))
+            return
+        self.message.setText(f"Removed source {item.text()}.")
+        self.reload_sources()
+
+    # -- sync ------------------------------------------------------------------------------
+
+    def sync_all(self) -> None:
+        for i in reversed(range(self.progress_form.rowCount())):
+            self.progress_form.removeRow(i)
+        self.bars.clear()
+        self.progress_scroll.show()
+        self.sync_button.setEnabled(False)
+        self.message.setText("Reading the sources…")
+        self.tasks.start(
+            SyncService(self.ctx).run(
+                dry_run=self.dry_run.isChecked(), trigger="app", on_progress=self._progress
+            ),
+            on_done=self._synced,
+            on_error=self._failed,
+        )
+
+    def _progress(self, partner: str, done: int, total: int) -> None:
+        bar = self.bars.get(partner)
+        if bar is None:
+            bar = self.bars[partner] = QtWidgets.QProgressBar()
+            bar.setFormat("%v / %m")
+            self.progress_form.addRow(partner, bar)
+        bar.setMaximum(max(total, 1))
+        bar.setValue(done if total else 1)
+
+    def _synced(self, result: SyncResult) -> None:
+        self.sync_button.setEnabled(True)
+        self.message.setText(result.message)
+        self.reload_runs()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.sync_button.setEnabled(True)
+        self.message.setText(describe_error(exc))
+        self.reload_runs()
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def reload_runs(self) -> None:
+        self._run_list = self.runs.recent(50)
+        self.table.setRowCount(len(self._run_list))
+        for r, run in enumerate(self._run_list):
+            when = run.started_at.astimezone().strftime("%Y-%m-%d %H:%M") if run.started_at else ""
+            cells = [
+                when,
+                run.trigger,
+                run.status,
+                run.changed,
+                run.landed,
+                run.unmatched,
+                run.unmapped,
+                run.failed,
+            ]
+            for c, value in enumerate(cells):
+                self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(value)))
+        self.table.resizeColumnsToContents()  # at most 50 rows: cheap
+        if self._run_list:
+            self.table.selectRow(0)
+
+    def _show_details(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return
+        run = self._run_list[rows[0].row()]
+        details = json.loads(run.details or "{}")
+        lines = [run.message or ""]
+        for p in details.get("partners", []):
+            lines.append(
+                f"{p['name']}: {p['changed']} changed, {p['landed']} landed, "
+                f"{p['unmapped']} unmapped, {p['failed']} failed. {p['message']}"
+            )
+            lines += [
+                f"    {acc} × {svc}: {outcome} ({err})"
+                for acc, svc, outcome, err in p["problems"][:50]
+            ]
+        lines += [f"Error: {e}" for e in details.get("errors", [])]
+        lines += [f"Not matched: {u}" for u in details.get("unmatched", [])]
+        self.details.setPlainText("\n".join(lines))
+
+    def report_scheduled_runs(self) -> None:
+        """What scheduled runs did since the app was last open; a failure is raised loudly."""
+        unseen = self.runs.unseen_scheduled()
+        if not unseen:
+            return
+        self.runs.mark_seen([r.id or 0 for r in unseen])
+        failed = [r for r in unseen if r.status == "failed"]
+        skipped = sum(1 for r in unseen if r.status == "skipped")
+        ran = len(unseen) - skipped
+        landed = sum(r.landed for r in unseen)
+        text = f"{ran} scheduled sync(s) ran since the app was last open; {landed} count(s) landed."
+        if skipped:
+            text += f" {skipped} did not run because the app was open then."
+        if failed:
+            last = failed[-1]
+            text = (
+                f"A scheduled sync failed ({last.started_at.astimezone():%Y-%m-%d %H:%M}): "
+                f"{last.message} " + text
+            )
+            self._tray(text)
+            tabs = getattr(self.window(), "tabs", None)
+            if isinstance(tabs, QtWidgets.QTabWidget):
+                tabs.setCurrentWidget(self)  # a failure is not left on a hidden tab
+        self.banner.setText(text)
+        self.banner.show()
+
+    def _tray(self, text: str) -> None:
+        if not QtWidgets.QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        icon = self.window().windowIcon() if self.window() else QtGui.QIcon()
+        if icon.isNull():
+            icon = self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning)
+        self.tray = QtWidgets.QSystemTrayIcon(icon, self)
+        self.tray.show()
+        self.tray.showMessage(
+            "Gradient Desktop: scheduled sync failed",
+            text,
+            QtWidgets.QSystemTrayIcon.MessageIcon.Warning,
+        )
+
+    # -- schedule --------------------------------------------------------------------------
+
+    def show_schedule(self) -> None:
+        try:
+            shown = schedule.detect().show()
+        except schedule.ScheduleError as exc:
+            shown = str(exc)
+        self.schedule_label.setText(
+            f"Scheduled by the system: {shown}"
+            if shown
+            else "No scheduled sync: syncs run only when you ask."
+        )
+
+    def apply_schedule(self) -> None:
+        value = self.schedule_combo.currentData()
+        try:
+            backend = schedule.detect()
+            if value is None:
+                backend.remove()
+                self.message.setText("The scheduled sync is removed.")
+            else:
+                when = (
+                    schedule.parse_when(daily=self.daily.time().toString("HH:mm"))
+                    if value == "daily"
+                    else schedule.parse_when(every=value)
+                )
+                where = backend.install(when, schedule.command_line())
+                advice = schedule.keyring_advice(self.ctx) or ""
+                self.message.setText(f"Syncing {when.describe()} ({where}). {advice}".strip())
+        except schedule.ScheduleError as exc:
+            self.message.setText(str(exc))
+        self.show_schedule()

@@ -1,0 +1,84 @@
+"""Test helpers for usage sources and sync (issue #13): two partners connected the way the app
+connects them, each with its own accounts mapped and the vendor's services selected, on a live
+sandbox; and a SQLite usage database the way a vendor's product would keep one."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL, VENDOR_KEY
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.integration import Customer, IntegrationService
+from gradient_desktop.services.mapping import MappingChange, MappingService
+from gradient_desktop.services.partners import PartnerDirectory
+from gradient_desktop.store.models import Partner
+
+#: (partner name, partner key, account prefix, accounts)
+PARTNERS = (("Contoso", PARTNER_DEMO, "c", 6), ("Fabrikam", PARTNER_SMALL, "f", 4))
+
+
+async def two_partners(ctx: AppContext, sandbox: Any) -> list[Partner]:
+    directory = PartnerDirectory(ctx)
+    profile = directory.save_profile("p", sandbox.base_url, VENDOR_KEY)
+    out = []
+    for name, key, prefix, n in PARTNERS:
+        partner = directory.add(name, profile, key)
+        integration = IntegrationService(ctx)
+        await integration.sync_clients(partner)
+        client_ids = list(sandbox.state.client_names(key))
+        customers = [Customer(f"{prefix}-{i}", f"{name} customer {i}") for i in range(n)]
+        integration.save_customers(partner, customers)
+        MappingService(ctx).apply(
+            partner, [MappingChange(c.id, client_ids[i]) for i, c in enumerate(customers)]
+        )
+        vendor = await integration.fetch_vendor(partner)
+        integration.select_services(partner, vendor.skus)
+        await integration.publish_accounts(partner)
+        await ctx.drop_clients(partner.id or 0)
+        out.append(partner)
+    return out
+
+
+def sku_names(sandbox: Any) -> list[str]:
+    return [s["name"] for s in sandbox.state.vendor(VENDOR_KEY)["skus"]]
+
+
+def sku_ids(sandbox: Any) -> list[str]:
+    return [s["id"] for s in sandbox.state.vendor(VENDOR_KEY)["skus"]]
+
+
+def usage_db(path: Path, rows: list[tuple[str, str, float]]) -> Path:
+    """A vendor's own SQLite database with a ``usage`` table (customer, product, qty)."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE usage (customer TEXT, product TEXT, qty REAL)")
+    conn.executemany("INSERT INTO usage VALUES (?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    return path
+
+
+async def demo_partners(ctx: AppContext, accounts: int = 5) -> list[Partner]:
+    """Both demo partners, as the demo mode sets them up, with their first ``accounts``
+    customers mapped and published and every SKU selected; the demo snapshot saved so another
+    process (a scheduled run) finds the same sandbox."""
+    from gradient_desktop.services.demo import DEMO_PARTNERS, demo_customers, ensure_demo_partner
+
+    out = []
+    for name in DEMO_PARTNERS:
+        partner = ensure_demo_partner(ctx, name)
+        integration = IntegrationService(ctx)
+        await integration.sync_clients(partner)
+        client_ids = list(ctx.demo.state.client_names(ctx.demo.partner_key(name)))
+        customers = demo_customers(ctx, name)[:accounts]
+        MappingService(ctx).apply(
+            partner, [MappingChange(c.id, client_ids[i]) for i, c in enumerate(customers)]
+        )
+        vendor = await integration.fetch_vendor(partner)
+        integration.select_services(partner, vendor.skus)
+        await integration.publish_accounts(partner)
+        await ctx.drop_clients(partner.id or 0)
+        out.append(partner)
+    ctx.demo.save()
+    return out

@@ -1,0 +1,236 @@
+"""The scheduled sync (issue #13): what each OS is told (pure builders, checked on any OS), and a
+real crontab entry for a throw-away user that the OS lists, whose exact command line runs
+headless against the demo sandbox and exits 0, and that is removed again."""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradient_desktop.services import schedule
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.schedule import ScheduleError, When, parse_when
+from gradient_desktop.services.sources import FieldMap, RunStore, SourceConfig, SourceStore
+from tests.sync_helpers import demo_partners
+
+ARGV = ["/opt/gd/bin/python", "-m", "gradient_desktop", "sync", "--all", "--scheduled"]
+
+
+def test_intervals_and_times_are_parsed_or_refused_with_what_to_type() -> None:
+    assert parse_when(every="1h") == When(every_min=60)
+    assert parse_when(every="30m") == When(every_min=30)
+    assert parse_when(daily="02:00") == When(daily=(2, 0))
+    for bad in ("7m", "5h", "x"):
+        with pytest.raises(ScheduleError, match=r"Choose|not an interval"):
+            parse_when(every=bad)
+    with pytest.raises(ScheduleError, match=r"HH:MM"):
+        parse_when(daily="25:00")
+
+
+def test_cron_lines() -> None:
+    assert schedule.cron_schedule(When(every_min=60)) == "0 * * * *"
+    assert schedule.cron_schedule(When(every_min=360)) == "0 */6 * * *"
+    assert schedule.cron_schedule(When(every_min=15)) == "*/15 * * * *"
+    assert schedule.cron_schedule(When(daily=(2, 5))) == "5 2 * * *"
+    line = schedule.cron_command(ARGV, {"GRADIENT_DESKTOP_HOME": "/a b"}, Path("/l/s.txt"))
+    assert line == (
+        "GRADIENT_DESKTOP_HOME='/a b' /opt/gd/bin/python -m gradient_desktop sync --all "
+        "--scheduled >> /l/s.txt 2>&1"
+    )
+
+
+def test_systemd_units() -> None:
+    service, timer = schedule.systemd_units(When(every_min=60), ARGV, {"A": "1"})
+    assert (
+        "Type=oneshot\nEnvironment=A=1\nExecStart=/opt/gd/bin/python -m gradient_desktop" in service
+    )
+    assert "OnUnitActiveSec=60min" in timer and "WantedBy=timers.target" in timer
+    _, daily = schedule.systemd_units(When(daily=(2, 0)), ARGV, {})
+    assert "OnCalendar=*-*-* 02:00:00\nPersistent=true" in daily
+
+
+def test_windows_task_scheduler_command() -> None:
+    argv = [r"C:\Program Files\Gradient Desktop\gradient-desktop.exe", "sync", "--all"]
+    cmd = schedule.schtasks_create(When(every_min=60), argv)
+    assert cmd[:5] == ["schtasks", "/Create", "/F", "/TN", "Gradient Desktop sync"]
+    assert cmd[5:7] == [
+        "/TR",
+        '"C:\\Program Files\\Gradient Desktop\\gradient-desktop.exe" sync --all',
+    ]
+    assert cmd[7:] == ["/SC", "HOURLY", "/MO", "1"]
+    assert schedule.schtasks_create(When(daily=(2, 0)), argv)[7:] == [
+        "/SC",
+        "DAILY",
+        "/ST",
+        "02:00",
+    ]
+    assert schedule.schtasks_create(When(every_min=30), argv)[7:] == ["/SC", "MINUTE", "/MO", "30"]
+
+
+def test_macos_launchd_agent() -> None:
+    doc = plistlib.loads(schedule.launchd_plist(When(daily=(2, 30)), ARGV, {"A": "1"}, Path("/l")))
+    assert doc["Label"] == "com.gradient-desktop.sync"
+    assert doc["ProgramArguments"] == ARGV
+    assert doc["StartCalendarInterval"] == {"Hour": 2, "Minute": 30}
+    assert doc["EnvironmentVariables"] == {"A": "1"}
+    every = plistlib.loads(schedule.launchd_plist(When(every_min=60), ARGV, {}, Path("/l")))
+    assert every["StartInterval"] == 3600 and "EnvironmentVariables" not in every
+
+
+def _throwaway_user() -> str:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the crontab test runs on Linux")
+    if shutil.which("crontab") is None:
+        pytest.skip("no crontab program (scripts/test.sh installs the cron package when root)")
+    if os.geteuid() != 0 or shutil.which("useradd") is None:
+        pytest.skip("a throw-away user for the crontab test needs root and useradd")
+    name = f"gdsync{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "--no-create-home", name], check=True)
+    return name
+
+
+@pytest.mark.slow
+def test_a_real_crontab_entry_runs_sync_headless_and_is_removed(
+    isolated_home: Path, tmp_path: Path, run_async: Any
+) -> None:
+    user = _throwaway_user()
+    try:
+        # A fresh machine: the demo partners, and a SQL source in the vendor's own database.
+        ctx = AppContext.open()
+        try:
+            partners = run_async(_setup(ctx))
+            db = tmp_path / "vendor.sqlite3"
+            conn = sqlite3.connect(db)
+            # The demo partners share account ids, so the rows name their partner.
+            conn.execute("CREATE TABLE usage (partner TEXT, account TEXT, sku TEXT, n INTEGER)")
+            conn.executemany("INSERT INTO usage VALUES (?, ?, ?, ?)", partners)
+            conn.commit()
+            conn.close()
+            SourceStore(ctx).save(
+                SourceConfig(
+                    name="product db",
+                    kind="sql",
+                    url=f"sqlite:///{db}",
+                    query="SELECT partner, account, sku, n FROM usage",
+                    mapping=FieldMap(
+                        account="account", service="sku", count="n", partner="partner"
+                    ),
+                )
+            )
+        finally:
+            ctx.close()
+
+        cron = schedule.Cron(user=user)
+        cron.install(parse_when(every="1h"), schedule.command_line())
+        listed = subprocess.run(
+            ["crontab", "-u", user, "-l"], capture_output=True, text=True, check=True
+        ).stdout
+        line = next(x for x in listed.splitlines() if schedule.JOB_NAME in x)
+        assert line.startswith("@hourly ")  # python-crontab writes "0 * * * *" as @hourly
+        assert f"GRADIENT_DESKTOP_HOME={shlex.quote(str(isolated_home))}" in line
+        command = line.split(" ", 1)[1].split(" # ")[0]  # python-crontab appends "# comment"
+
+        done = subprocess.run(["sh", "-c", command], timeout=240, check=False)
+        log = isolated_home / "logs" / "scheduled-sync.txt"
+        output = log.read_text() if log.exists() else ""
+        assert done.returncode == 0, output
+
+        ctx = AppContext.open()
+        try:
+            runs = RunStore(ctx).unseen_scheduled()
+            assert [r.status for r in runs] == ["ok"], output
+            assert runs[0].landed == len(partners) and runs[0].changed == len(partners)
+        finally:
+            ctx.close()
+        # The run left its trace in the app's redacted log as well.
+        logged = (isolated_home / "logs" / "gradient-desktop.log").read_text()
+        assert "sync run 1 (ok): " in logged
+        assert cron.show() is not None
+        assert cron.remove() is True
+        listed = subprocess.run(["crontab", "-u", user, "-l"], capture_output=True, text=True)
+        assert schedule.JOB_NAME not in listed.stdout
+    finally:
+        subprocess.run(["crontab", "-u", user, "-r"], capture_output=True)
+        subprocess.run(["userdel", user], check=False)
+
+
+async def _setup(ctx: AppContext) -> list[tuple[str, str, str, int]]:
+    from sqlmodel import select
+
+    from gradient_desktop.store.models import Mapping, PartnerService
+
+    try:
+        partners = await demo_partners(ctx, accounts=3)
+    finally:
+        await ctx.aclose()
+    rows = []
+    with ctx.db.session() as s:
+        for p in partners:
+            service = s.exec(
+                select(PartnerService).where(PartnerService.partner_id == p.id)
+            ).first()
+            for i, m in enumerate(s.exec(select(Mapping).where(Mapping.partner_id == p.id))):
+                rows.append((p.name, m.source_id, service.name, i + 2))
+    return rows
+
+
+def test_schedule_set_says_what_scheduled_runs_need_from_the_keyring(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    from gradient_desktop.sandbox.seed import PARTNER_DEMO, VENDOR_KEY
+    from gradient_desktop.services.partners import PartnerDirectory
+
+    ctx = AppContext.open()
+    try:
+        assert schedule.keyring_advice(ctx) is None  # no partner needs a key
+        directory = PartnerDirectory(ctx)
+        directory.add(
+            "Contoso", directory.save_profile("p", sandbox.base_url, VENDOR_KEY), PARTNER_DEMO
+        )
+        monkeypatch.setattr(sys, "platform", "linux")
+        advice = schedule.keyring_advice(ctx) or ""
+        assert "scheduled runs work while you are logged in" in advice
+        keyring.set_keyring(FailKeyring())
+        warning = schedule.keyring_advice(ctx) or ""
+        assert warning.startswith(
+            "Warning: scheduled runs will not be able to read the partner keys."
+        )
+        assert "gnome-keyring" in warning  # what to install
+    finally:
+        ctx.close()
+
+
+def test_the_job_carries_the_data_folder(isolated_home: Path) -> None:
+    assert schedule.job_environment()["GRADIENT_DESKTOP_HOME"] == str(isolated_home)
+    argv = schedule.command_line()
+    assert argv[0] == sys.executable and argv[-3:] == ["sync", "--all", "--scheduled"]
+
+
+@pytest.mark.parametrize("when", [When(every_min=60), When(daily=(2, 0))])
+def test_systemd_accepts_the_units_it_would_be_given(when: When, tmp_path: Path) -> None:
+    """No user systemd here (no session bus), so ``systemd-analyze verify`` checks the unit
+    files offline: syntax, the calendar spec and that ExecStart is executable."""
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    env = {"GRADIENT_DESKTOP_HOME": str(tmp_path / "a home")}
+    service, timer = schedule.systemd_units(when, schedule.command_line(), env)
+    (tmp_path / f"{schedule.JOB_NAME}.service").write_text(service)
+    (tmp_path / f"{schedule.JOB_NAME}.timer").write_text(timer)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", f"{schedule.JOB_NAME}.timer", f"{schedule.JOB_NAME}.service"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
