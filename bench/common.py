@@ -155,6 +155,10 @@ class SandboxProc:
     def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         import httpx  # the bench's own process imports httpx anyway; kept local for clarity
 
+        # Admin POSTs must be JSON (the sandbox refuses other bodies so a web page cannot
+        # drive them): send an empty object rather than no body.
+        if body is None and method.upper() != "GET":
+            body = {}
         r = httpx.request(
             method, f"{self.base_url}/_sandbox/{path}", json=body, timeout=30, trust_env=False
         )

@@ -54,6 +54,12 @@ class AlertForm(QtWidgets.QGroupBox):
         self.has_due.toggled.connect(self.due.setEnabled)
         self.service = QtWidgets.QComboBox()
         self.service.setAccessibleName("Service")
+        # Long account and service names must not widen the window: the combos elide instead.
+        for combo in (self.account, self.service):
+            combo.setSizeAdjustPolicy(
+                QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(18)
         self.problem = QtWidgets.QLabel()
         self.problem.setWordWrap(True)
         self.problem.setAccessibleName("Alert problems")

@@ -18,6 +18,7 @@ from gradient_desktop.store.alerts import NewAlert, Resolution
 from gradient_desktop.store.models import AlertEntry, AlertState, Partner
 from gradient_desktop.ui.alerts.form import AlertForm
 from gradient_desktop.ui.alerts.model import FILTERS, AlertHistoryModel
+from gradient_desktop.ui.flow_layout import FlowLayout
 from gradient_desktop.ui.qt import QtCore, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
@@ -70,6 +71,10 @@ class AlertsPage(QtWidgets.QWidget):
         self.state_filter = QtWidgets.QComboBox()
         self.state_filter.addItems(list(FILTERS))
         self.state_filter.setAccessibleName("Show alerts")
+        self.state_filter.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.state_filter.setMinimumContentsLength(12)
         self.state_filter.currentIndexChanged.connect(self._refilter)
         self.all_partners = QtWidgets.QCheckBox("All &partners")
         self.all_partners.toggled.connect(self.reload)
@@ -111,24 +116,30 @@ class AlertsPage(QtWidgets.QWidget):
         filters.addWidget(self.search, 1)
         filters.addWidget(self.state_filter)
         filters.addWidget(self.all_partners)
-        actions = QtWidgets.QHBoxLayout()
-        for b in (self.check_button, self.resend_button, self.mark_button, self.cancel_button):
+        # The buttons wrap onto a second line on a narrow window instead of widening it.
+        actions_widget = QtWidgets.QWidget()
+        actions = FlowLayout(actions_widget)
+        for b in (
+            self.check_button,
+            self.resend_button,
+            self.mark_button,
+            self.cancel_button,
+            self.export_button,
+            self.progress,
+        ):
             actions.addWidget(b)
-        actions.addStretch(1)
-        actions.addWidget(self.progress)
-        actions.addWidget(self.export_button)
         right = QtWidgets.QWidget()
         rv = QtWidgets.QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
-        rv.addWidget(
-            QtWidgets.QLabel(
-                "<b>Alert history</b> — every alert sent to this partner; hover a row for details."
-            )
+        heading = QtWidgets.QLabel(
+            "<b>Alert history</b> — every alert sent to this partner; hover a row for details."
         )
+        heading.setWordWrap(True)  # a one-line heading would set the window's minimum width
+        rv.addWidget(heading)
         rv.addLayout(filters)
         rv.addWidget(self.table, 1)
         rv.addWidget(self.details)
-        rv.addLayout(actions)
+        rv.addWidget(actions_widget)
         rv.addWidget(self.message)
         splitter = QtWidgets.QSplitter()
         splitter.addWidget(self.form)

@@ -30,6 +30,7 @@ from gradient_desktop.ui import theme
 from gradient_desktop.ui.billing.agreement import AgreementPanel
 from gradient_desktop.ui.billing.cards_model import CardsModel
 from gradient_desktop.ui.billing.chart import BillingChart
+from gradient_desktop.ui.flow_layout import FlowLayout, group
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner, describe_error, show_error
 
@@ -124,11 +125,13 @@ class PartnerViewPage(QtWidgets.QWidget):
         self.refresh_button = self._button(
             "Refresh", "Read the partner's billing page again", self.reload
         )
-        bar = QtWidgets.QHBoxLayout()
-        for w in (self.group_choice, self.filter_choice, effective_label, self.effective):
-            bar.addWidget(w)
-        bar.addStretch(1)
+        # The controls wrap onto a second line on a narrow window instead of widening it.
+        bar_widget = QtWidgets.QWidget()
+        bar = FlowLayout(bar_widget)
         for w in (
+            self.group_choice,
+            self.filter_choice,
+            group(effective_label, self.effective),
             self.refresh_button,
             self.dismiss_button,
             self.approve_button,
@@ -181,7 +184,7 @@ class PartnerViewPage(QtWidgets.QWidget):
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.heading)
-        layout.addLayout(bar)
+        layout.addWidget(bar_widget)
         layout.addWidget(self.totals)
         layout.addWidget(self.notice)
         layout.addWidget(self.busy)
