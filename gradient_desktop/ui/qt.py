@@ -24,9 +24,14 @@ def qasync_crash_risk() -> bool:
     Every event queued through Qt drops one reference to ``None`` there, and after a few thousand
     timer events the interpreter dies with ``Fatal Python error: none_dealloc``.
     """
-    return PYSIDE_VERSION[:2] == (6, 12) and PYSIDE_VERSION[2] == 0 and sys.version_info[:2] == (3, 11)
+    return (
+        PYSIDE_VERSION[:2] == (6, 12) and PYSIDE_VERSION[2] == 0 and sys.version_info[:2] == (3, 11)
+    )
 
 
-QEventLoop = qasync.QEventLoop
+# qasync's loop with asyncio-style scheduling (one precise timer, not one per callback): why, in
+# ui/qloop.py.
+from gradient_desktop.ui.qloop import QEventLoop  # noqa: E402, F401
+
 asyncSlot = qasync.asyncSlot
 asyncClose = qasync.asyncClose
