@@ -42,7 +42,14 @@ async def push(url: str, vkey: str, partner: str, n: int, c: int) -> dict[str, A
     ][:n]
     cpu0, t0 = time.process_time(), time.perf_counter()
     async with VendorApiClient(url, Credentials(vkey, partner), ClientOptions()) as client:
-        report = await push_counts(client, rows, concurrency=c or 16)
+        report = await push_counts(client, rows, concurrency=c or None)
+        limiter = client.limiter
+        adapt = {
+            "throttled": limiter.throttled_count,
+            "rate_end": limiter.rate,
+            "limit_estimate": limiter.limit_estimate,
+            "latency_ms": (limiter.latency or 0) * 1000,
+        }
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     if report.ok != len(rows):
         raise RuntimeError(f"push did not land: ok={report.ok}/{len(rows)}")
@@ -58,6 +65,7 @@ async def push(url: str, vkey: str, partner: str, n: int, c: int) -> dict[str, A
         "rows": len(rows),
         "late_median_ms": statistics.median(lates) * 1000,
         "late_p90_ms": lates[int(len(lates) * 0.9)] * 1000,
+        **adapt,
     }
 
 
