@@ -1,6 +1,6 @@
 """One push of the GUI-vs-asyncio benchmark: ``python -m bench.gui_push_child MODE URL VKEY PKEY N``.
 
-``MODE`` ``gui``: the Usage page's Push button as a user presses it — ``UsagePage.push()`` on
+``MODE`` ``gui`` (``gui-stock``: the same on qasync's own loop): the Usage page's Push button as a user presses it — ``UsagePage.push()`` on
 qasync's ``QEventLoop`` with the page shown, its progress bar and live refresh on. ``MODE``
 ``asyncio``: the same queued rows sent by ``PushService.run`` under ``asyncio.run`` (what the
 CLI does). Both start from a fresh app home holding one partner (keys in an in-memory keyring)
@@ -66,12 +66,16 @@ def run_asyncio(ctx: Any, partner: Any) -> dict[str, Any]:
     return {"wall": wall, "cpu": cpu, "ok": summary.report.ok, "rows": summary.batch_rows}
 
 
-def run_gui(ctx: Any, partner: Any) -> dict[str, Any]:
+def run_gui(ctx: Any, partner: Any, stock: bool = False) -> dict[str, Any]:
+    """``stock``: qasync's own ``QEventLoop`` instead of the app's (``ui/qloop.py``), to show
+    what the app's loop changes."""
+    import qasync
+
     from gradient_desktop.ui.qt import QEventLoop, QtWidgets
     from gradient_desktop.ui.usage.page import UsagePage
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    loop = QEventLoop(app)
+    loop = (qasync.QEventLoop if stock else QEventLoop)(app)
     asyncio.set_event_loop(loop)
     with loop:
         page = UsagePage(ctx, None)
@@ -99,7 +103,11 @@ def main(argv: list[str]) -> int:
     mode, url, vkey, pkey, n = argv[0], argv[1], argv[2], argv[3], int(argv[4])
     ctx, partner = prepare(url, vkey, pkey, n)
     try:
-        run = {"gui": run_gui, "asyncio": run_asyncio}[mode]
+        run = {
+            "gui": run_gui,
+            "gui-stock": lambda c, p: run_gui(c, p, stock=True),
+            "asyncio": run_asyncio,
+        }[mode]
         if os.environ.get("BENCH_PROFILE"):  # cProfile of the run, for finding where time goes
             import cProfile
 

@@ -74,16 +74,44 @@ def _syncall(cfg: Config) -> list[Row]:
     return syncall.bench(cfg)
 
 
+def _guipush(cfg: Config) -> list[Row]:
+    from . import gui_push
+
+    return gui_push.bench(cfg)
+
+
+def _adaptive(cfg: Config) -> list[Row]:
+    from . import adaptive
+
+    return adaptive.bench(cfg)
+
+
+def _appsh(cfg: Config) -> list[Row]:
+    from . import app_script
+
+    return app_script.bench(cfg)
+
+
+def _pending_16(cfg: Config) -> list[Row]:
+    from . import pending
+
+    return pending.bench(cfg)
+
+
 # Order of the table; cheap ones first so a broken environment shows up fast.
 BENCHMARKS: dict[str, Bench] = {
     "cli": _cli,
     "coldstart": _cold,
+    "appsh": _appsh,
     "ledger": _ledger,
     "paging": _paging,
     "match": _match,
     "grid": _grid,
     "push": _push,
     "syncall": _syncall,
+    "guipush": _guipush,
+    "adaptive": _adaptive,
+    "issue16": _pending_16,
 }
 
 
