@@ -15,11 +15,6 @@ PENDING = [
         "same as the first load (~1×); the reconnect path is being redesigned (#11): "
         "measured once that lands",
     ),
-    (
-        "push file 200,000 rows: peak memory / first request",
-        "≤ 150 MB / ≤ 1 s",
-        "needs the streaming validate+enqueue path (count path rewritten by #12)",
-    ),
 ]
 
 

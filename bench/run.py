@@ -92,6 +92,12 @@ def _appsh(cfg: Config) -> list[Row]:
     return app_script.bench(cfg)
 
 
+def _bigfile(cfg: Config) -> list[Row]:
+    from . import bigfile
+
+    return bigfile.bench(cfg)
+
+
 def _pending_16(cfg: Config) -> list[Row]:
     from . import pending
 
@@ -111,6 +117,7 @@ BENCHMARKS: dict[str, Bench] = {
     "syncall": _syncall,
     "guipush": _guipush,
     "adaptive": _adaptive,
+    "bigfile": _bigfile,
     "issue16": _pending_16,
 }
 
