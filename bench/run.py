@@ -98,10 +98,10 @@ def _bigfile(cfg: Config) -> list[Row]:
     return bigfile.bench(cfg)
 
 
-def _pending_16(cfg: Config) -> list[Row]:
-    from . import pending
+def _reconnect(cfg: Config) -> list[Row]:
+    from . import reconnect
 
-    return pending.bench(cfg)
+    return reconnect.bench(cfg)
 
 
 # Order of the table; cheap ones first so a broken environment shows up fast.
@@ -118,7 +118,7 @@ BENCHMARKS: dict[str, Bench] = {
     "guipush": _guipush,
     "adaptive": _adaptive,
     "bigfile": _bigfile,
-    "issue16": _pending_16,
+    "reconnect": _reconnect,
 }
 
 
