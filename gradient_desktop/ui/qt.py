@@ -12,7 +12,6 @@ import sys
 os.environ.setdefault("QT_API", "pyside6")
 
 import PySide6
-import qasync
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401
 
 PYSIDE_VERSION = tuple(int(p) for p in PySide6.__version__.split(".")[:3])
@@ -29,9 +28,16 @@ def qasync_crash_risk() -> bool:
     )
 
 
-# qasync's loop with asyncio-style scheduling (one precise timer, not one per callback): why, in
-# ui/qloop.py.
-from gradient_desktop.ui.qloop import QEventLoop  # noqa: E402, F401
+def __getattr__(name: str) -> object:
+    """``QEventLoop`` (qasync's loop with asyncio-style scheduling, ui/qloop.py), ``asyncSlot``
+    and ``asyncClose`` on first use: qasync brings asyncio (~70 ms of imports together), which
+    the window's first paint does not need (issue 16's cold start)."""
+    if name == "QEventLoop":
+        from gradient_desktop.ui.qloop import QEventLoop
 
-asyncSlot = qasync.asyncSlot
-asyncClose = qasync.asyncClose
+        return QEventLoop
+    if name in ("asyncSlot", "asyncClose"):
+        import qasync
+
+        return getattr(qasync, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
