@@ -180,6 +180,7 @@ def sandbox_process(
     push_partners: int = 0,
     push_accounts: int = 0,
     paging_clients: int = 0,
+    fresh_partners: int = 0,
 ) -> Iterator[SandboxProc]:
     """Start the sandbox in a child process on a free loopback port; stop it afterwards."""
     cmd = [
@@ -196,6 +197,8 @@ def sandbox_process(
         str(push_accounts),
         "--paging-clients",
         str(paging_clients),
+        "--fresh-partners",
+        str(fresh_partners),
     ]
     proc = subprocess.Popen(
         cmd,

@@ -194,7 +194,7 @@ def bench(cfg: Config) -> list[Row]:
             fmt_s(t_ours),
             f"{fmt_s(t_bare)} (bare sqlite3)",
             t_ours / t_bare,
-            Goal("<=", 2),
+            Goal("<=", 1.2),
             note=(
                 f"enqueue + claim + mark_sending + mark_results every {FLUSH_ROWS} rows, as "
                 f"services/push.py; per phase vs bare: {split}; median of {reps}"

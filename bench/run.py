@@ -74,16 +74,51 @@ def _syncall(cfg: Config) -> list[Row]:
     return syncall.bench(cfg)
 
 
+def _guipush(cfg: Config) -> list[Row]:
+    from . import gui_push
+
+    return gui_push.bench(cfg)
+
+
+def _adaptive(cfg: Config) -> list[Row]:
+    from . import adaptive
+
+    return adaptive.bench(cfg)
+
+
+def _appsh(cfg: Config) -> list[Row]:
+    from . import app_script
+
+    return app_script.bench(cfg)
+
+
+def _bigfile(cfg: Config) -> list[Row]:
+    from . import bigfile
+
+    return bigfile.bench(cfg)
+
+
+def _reconnect(cfg: Config) -> list[Row]:
+    from . import reconnect
+
+    return reconnect.bench(cfg)
+
+
 # Order of the table; cheap ones first so a broken environment shows up fast.
 BENCHMARKS: dict[str, Bench] = {
     "cli": _cli,
     "coldstart": _cold,
+    "appsh": _appsh,
     "ledger": _ledger,
     "paging": _paging,
     "match": _match,
     "grid": _grid,
     "push": _push,
     "syncall": _syncall,
+    "guipush": _guipush,
+    "adaptive": _adaptive,
+    "bigfile": _bigfile,
+    "reconnect": _reconnect,
 }
 
 

@@ -28,6 +28,7 @@ from gradient_desktop.sandbox.state import SandboxState
 
 PUSH_PARTNER = "bench-push-{}"
 PAGING_PARTNER = "bench-paging"
+FRESH_PARTNER = "bench-fresh-{}"
 
 
 def add_push_partner(state: SandboxState, key: str, accounts: int) -> None:
@@ -55,6 +56,10 @@ def build(args: argparse.Namespace) -> tuple[SandboxServer, dict[str, Any]]:
     push_keys = [PUSH_PARTNER.format(i) for i in range(args.push_partners)]
     for key in push_keys:
         add_push_partner(state, key, args.push_accounts)
+    # Partners with clients but no accounts yet: a first publish (bench/reconnect.py).
+    fresh_keys = [FRESH_PARTNER.format(i) for i in range(args.fresh_partners)]
+    for key in fresh_keys:
+        make_large_partner(state, key, args.push_accounts)
     paging_key = None
     if args.paging_clients:
         paging_key = PAGING_PARTNER
@@ -63,6 +68,7 @@ def build(args: argparse.Namespace) -> tuple[SandboxServer, dict[str, Any]]:
         "vendor_key": VENDOR_KEY,
         "push_partners": push_keys,
         "push_accounts": args.push_accounts,
+        "fresh_partners": fresh_keys,
         "paging_partner": paging_key,
         "paging_clients": args.paging_clients,
         "sku_ids": [s["id"] for s in state.vendor(VENDOR_KEY)["skus"]],
@@ -78,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--push-partners", type=int, default=0)
     parser.add_argument("--push-accounts", type=int, default=0)
     parser.add_argument("--paging-clients", type=int, default=0)
+    parser.add_argument("--fresh-partners", type=int, default=0)
     args = parser.parse_args(argv)
 
     server, info = build(args)

@@ -10,7 +10,6 @@ authentication failure: the key is wrong, not the data), 3 ``selfcheck``: no usa
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import sys
@@ -115,8 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "partner":
             return _partner(args)
         if args.command == "status":
+            import asyncio  # here, not at the top: the GUI's first paint does not need it
+
             return asyncio.run(_status(args))
         if args.command == "push":
+            import asyncio
+
             from gradient_desktop.cli_push import run_push
 
             return asyncio.run(run_push(args))

@@ -42,7 +42,12 @@ def add_arguments(push: argparse.ArgumentParser) -> None:
         help="push straight to this Gradient address with GRADIENT_VENDOR_KEY and "
         "GRADIENT_PARTNER_KEY from the environment (scheduled runs, no keyring)",
     )
-    push.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
+    push.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="requests in flight (default: chosen from the latency, up to 64)",
+    )
     push.add_argument("--dry-run", action="store_true", help="validate the file, send nothing")
     push.add_argument(
         "--no-build",
@@ -96,7 +101,7 @@ def load_rows(path: Path, data: bytes) -> list[Any]:
 async def run_push(args: argparse.Namespace) -> int:
     from gradient_desktop.cli import _Progress
 
-    if not 1 <= args.concurrency <= 100:
+    if args.concurrency is not None and not 1 <= args.concurrency <= 100:
         raise CliError("--concurrency must be between 1 and 100.")
     data = read_input(args.file)
     rows = load_rows(args.file, data)

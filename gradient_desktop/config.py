@@ -89,7 +89,8 @@ class SecretInSettingsError(ValueError):
 class Settings:
     """User preferences persisted as JSON in ``config_dir()``. Never holds a secret."""
 
-    default_concurrency: int = 16
+    #: Requests in flight per push; 0 = automatic (from the latency, api/ratelimit.py).
+    default_concurrency: int = 0
     timeout_s: float = 30.0
     log_level: str = "INFO"
     theme: str = "system"
@@ -123,7 +124,7 @@ class Settings:
             out.default_concurrency = int(out.default_concurrency)
         except (TypeError, ValueError):
             out.default_concurrency = default.default_concurrency
-        if not 1 <= out.default_concurrency <= self.MAX_CONCURRENCY:
+        if not 0 <= out.default_concurrency <= self.MAX_CONCURRENCY:
             out.default_concurrency = default.default_concurrency
         try:
             out.timeout_s = float(out.timeout_s)

@@ -71,6 +71,27 @@ def test_every_benchmark_runs_in_its_quick_size(tmp_path: Path) -> None:
     assert (tmp_path / "curve.png").stat().st_size > 0
 
 
+@pytest.mark.slow
+def test_issue_16_benchmarks_run_in_their_quick_size(tmp_path: Path) -> None:
+    """Issue #16's rows: GUI vs asyncio push, adaptive rate, 60/s server, reconnect, the
+    200,000-row file (20,000 quick), app.sh; each prints its baseline and goal."""
+    table, rows = run_bench(tmp_path, "appsh,reconnect,guipush,adaptive,bigfile", timeout=400)
+    assert not [r for r in rows.values() if r["measured"] == "error"], table
+    for prefix in (
+        "app.sh second start",
+        "reconnect: reload 200 clients",
+        "GUI push 400 vs asyncio",
+        "send rate @200 ms (sustained)",
+        "send rate busiest second",
+        "push vs a 60/s server",
+        "push file 20000: peak memory",
+        "push file 20000: first request",
+    ):
+        row = rows.get(prefix)
+        assert row is not None, (prefix, table)
+        assert row["baseline"] and row["goal"][0] in "≤≥", row
+
+
 def test_unknown_benchmark_name_is_refused() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--only", "nosuch"],

@@ -44,7 +44,7 @@ def test_without_home_env_paths_come_from_platformdirs(monkeypatch: pytest.Monke
 def test_settings_defaults() -> None:
     s = Settings()
     assert (s.default_concurrency, s.timeout_s, s.log_level, s.theme) == (
-        16,
+        0,  # automatic: chosen from the latency (api/ratelimit.py)
         30.0,
         "INFO",
         "system",

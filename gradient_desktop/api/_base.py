@@ -239,6 +239,7 @@ class BaseClient:
                     path=full_path,
                 )
             started = time.perf_counter()
+            sent_at = loop_clock()  # the limiter's clock: a 429 is matched to its send second
             status: int | None = None
             retry_after: float | None = None
             exc: BaseException | None = None
@@ -260,6 +261,7 @@ class BaseClient:
                 error: ApiError = self._network_error(caught, method, full_path)
             else:
                 status = response.status_code
+                self._limiter.observe(time.perf_counter() - started)  # concurrency follows it
                 if 200 <= status < 300 and reply_json and not _json_or_empty(response.content):
                     error = ResponseFormatError(
                         f"Gradient's answer to {method} {full_path} was not JSON "
@@ -306,13 +308,15 @@ class BaseClient:
                 policy=self._policy,
             )
             if status == 429:
-                # The limit is per token: slow every call of this client, not just this one.
-                # Capped like the retry delay: a hostile or broken `Retry-After: 86400` must
-                # not freeze every later call (the limiter's wait ignores call deadlines).
-                self._limiter.pause(
+                # The limit is per token: slow every call of this client, not just this one
+                # (the rate adapts; see ratelimit.TokenBucket.throttled). Capped like the retry
+                # delay: a hostile or broken `Retry-After: 86400` must not freeze every later
+                # call (the limiter's wait ignores call deadlines).
+                self._limiter.throttled(
+                    sent_at,
                     min(retry_after, self._policy.retry_after_cap)
                     if retry_after is not None
-                    else decision.delay
+                    else decision.delay,
                 )
             if decision.action is Action.RETRY:
                 logger.debug(

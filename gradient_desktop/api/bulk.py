@@ -33,6 +33,7 @@ from .errors import (
     UnmappedError,
 )
 from .models import CountResult, wire_unit_count
+from .ratelimit import ConcurrencyGate
 
 __all__ = ["CountRow", "Outcome", "ProgressEvent", "PushReport", "RowResult", "push_counts"]
 
@@ -167,7 +168,7 @@ class _Push:
         self,
         client: VendorApiClient,
         rows: list[CountRow],
-        concurrency: int,
+        concurrency: int | None,
         no_build: bool,
         on_progress: Callable[[ProgressEvent], None] | None,
         cancel: asyncio.Event | None,
@@ -175,7 +176,13 @@ class _Push:
     ) -> None:
         self.client, self.rows, self.no_build = client, rows, no_build
         self.on_result = on_result
-        self.concurrency = max(1, concurrency)
+        # In flight: the caller's number, else chosen from latency and rate (Little's law).
+        self.gate = ConcurrencyGate(
+            client.limiter,
+            fixed=max(1, concurrency) if concurrency else None,
+            maximum=client.options.max_connections,
+        )
+        self.concurrency = max(1, concurrency) if concurrency else client.options.max_connections
         self.on_progress, self.cancel = on_progress, cancel
         self.results: list[RowResult | None] = [None] * len(rows)
         self.tally: Counter[str] = Counter()
@@ -184,7 +191,7 @@ class _Push:
         self.transient_streak = 0
         # Transport failures in a row before giving up: Gradient is unreachable, and every
         # further row would only wait out its own retries and deadline.
-        self.streak_limit = max(10, 2 * self.concurrency)
+        self.streak_limit = max(10, 2 * (concurrency or 16))
         self.last_of_pair: dict[tuple[str, str], int] = {}
         for i, row in enumerate(rows):
             self.last_of_pair[row.pair] = i
@@ -271,7 +278,8 @@ class _Push:
                     if pair in self.held:  # never overtake a row that may still land
                         self.record(i, "cancelled", self.held[pair])
                         continue
-                    await self.send_row(i, no_build=no_build)
+                    async with self.gate:
+                        await self.send_row(i, no_build=no_build)
                     if self.may_land_later(i):
                         self.held[pair] = self.results[i].error  # type: ignore[union-attr]
 
@@ -328,7 +336,7 @@ async def push_counts(
     client: VendorApiClient,
     rows: Iterable[CountRow],
     *,
-    concurrency: int = 16,
+    concurrency: int | None = None,
     no_build: bool = True,
     on_progress: Callable[[ProgressEvent], None] | None = None,
     cancel: asyncio.Event | None = None,
@@ -341,6 +349,8 @@ async def push_counts(
 
     ``no_build=True`` (single-rebuild mode) sends all rows but one with ``no_build=true`` and
     the last one alone afterwards. ``no_build=False`` lets every accepted row rebuild.
+    ``concurrency``: requests in flight; ``None`` chooses it from the observed latency and the
+    rate limit (``ratelimit.ConcurrencyGate``).
     Setting ``cancel`` stops scheduling rows (in-flight requests finish); unsent rows are
     reported ``cancelled`` and no further request is made.
     ``on_result(index, result)`` is called as each row's outcome is known (the outbox marks

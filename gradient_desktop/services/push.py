@@ -255,7 +255,8 @@ class PushService:
             report = await push_counts(
                 client if client is not None else self.ctx.client_for(partner),
                 rows,
-                concurrency=concurrency or self.ctx.settings.default_concurrency,
+                # 0/None: chosen from the latency (Little's law, api/ratelimit.py).
+                concurrency=concurrency or self.ctx.settings.default_concurrency or None,
                 on_progress=progress,
                 cancel=cancel,
                 on_result=writer,

@@ -7,14 +7,13 @@ paint and print the time since process start (the cold-start benchmark uses it).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
 import time
 from typing import Any
 
-from gradient_desktop.ui.qt import QEventLoop, QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,10 @@ def resource_path(relative: str) -> str | None:
     """A file under ``resources/`` (source checkout or frozen bundle)."""
     from pathlib import Path
 
-    bases = [Path(getattr(sys, "_MEIPASS", "")) / "resources", Path(__file__).resolve().parents[2] / "resources"]
+    bases = [
+        Path(getattr(sys, "_MEIPASS", "")) / "resources",
+        Path(__file__).resolve().parents[2] / "resources",
+    ]
     for base in bases:
         candidate = base / relative
         if candidate.exists():
@@ -93,58 +95,81 @@ def _open_context() -> Any:
 
 
 def run_gui(*, demo: bool = False, argv: list[str] | None = None) -> int:
+    """Paint the main window's frame first, then — an event-loop tick later — take the
+    instance lock, open the store (SQLAlchemy alone costs ~250 ms of imports), the API layer
+    and the partners list, and fill the window in (issue 16: first paint near a bare Qt
+    window instead of 7×)."""
     started = _process_start_time()
-    from gradient_desktop.config import log_dir
-    from gradient_desktop.logsetup import setup_logging
-    from gradient_desktop.store import AlreadyRunning, InstanceLock
+    from gradient_desktop.config import Settings
+    from gradient_desktop.ui import theme
+    from gradient_desktop.ui.main_window import MainWindow
 
     app = make_application(argv)
-    lock = InstanceLock()
-    try:
-        lock.acquire()
-    except AlreadyRunning as exc:
-        QtWidgets.QMessageBox.information(None, APP_NAME, str(exc))
-        return 1
+    theme.install(app, Settings.load().theme)
+    window = MainWindow()
+    window.restore_geometry()
+    _install_excepthook(lambda: window)
+    exit_after_paint = os.environ.get("GRADIENT_DESKTOP_EXIT_AFTER_PAINT") == "1"
+    opened: dict[str, Any] = {}
 
-    ctx = _open_context()
-    if ctx is None:
-        return 1
-    setup_logging(ctx.settings.log_level, log_dir())
-    from gradient_desktop import __version__
-    from gradient_desktop.ui import theme
+    def open_everything() -> None:
+        from gradient_desktop.config import log_dir
+        from gradient_desktop.logsetup import setup_logging
+        from gradient_desktop.store import AlreadyRunning, InstanceLock
 
-    log.info(
-        "%s %s starting (Qt %s, platform %s)",
-        APP_NAME,
-        __version__,
-        QtCore.qVersion(),
-        app.platformName(),
-    )
-    theme.install(app, ctx.settings.theme)
+        lock = InstanceLock()
+        try:
+            lock.acquire()
+        except AlreadyRunning as exc:
+            QtWidgets.QMessageBox.information(window, APP_NAME, str(exc))
+            window.close()
+            return
+        opened["lock"] = lock
+        ctx = _open_context()
+        if ctx is None:
+            window.close()
+            return
+        opened["ctx"] = ctx
+        setup_logging(ctx.settings.log_level, log_dir())
+        from gradient_desktop import __version__
 
-    from gradient_desktop.ui.main_window import MainWindow
+        log.info(
+            "%s %s starting (Qt %s, platform %s)",
+            APP_NAME,
+            __version__,
+            QtCore.qVersion(),
+            app.platformName(),
+        )
+        window.attach(ctx)
+        if exit_after_paint:
+            window.close()
+        elif demo:
+            window.partners_view.open_demo()
+        else:
+            from gradient_desktop.ui.first_run import show_first_run
+
+            show_first_run(window)  # only while no partner exists
+
+    def painted() -> None:
+        opened["painted"] = True
+        if exit_after_paint:
+            print(f"first-paint {time.time() - started:.4f}", flush=True)
+
+    window.first_painted.connect(painted)
+    window.show()
+    # Paint with Qt alone, before asyncio and qasync are even imported (~70 ms); capped, so
+    # a window that is never exposed cannot hold the start.
+    until = time.monotonic() + 3.0
+    while "painted" not in opened and time.monotonic() < until:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+    import asyncio
+
+    from gradient_desktop.ui.qt import QEventLoop
 
     loop = QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = MainWindow(ctx)
-    window.restore_geometry()
-    _install_excepthook(lambda: window)
-    if demo:
-        window.partners_view.open_demo()
-    exit_after_paint = os.environ.get("GRADIENT_DESKTOP_EXIT_AFTER_PAINT") == "1"
-    if exit_after_paint:
-
-        def painted() -> None:
-            print(f"first-paint {time.time() - started:.4f}", flush=True)
-            window.close()
-
-        window.first_painted.connect(painted)
-    window.show()
-    if not demo and not exit_after_paint:
-        from gradient_desktop.ui.first_run import show_first_run
-
-        show_first_run(window)  # only while no partner exists
-
+    QtCore.QTimer.singleShot(0, open_everything)  # the next tick: the paint is on screen
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
 
@@ -153,15 +178,18 @@ def run_gui(*, demo: bool = False, argv: list[str] | None = None) -> int:
         # (qasync#55, httpx#914).
         window.tasks.cancel_all()
         await window.tasks.wait_all()
-        await ctx.aclose()
+        if "ctx" in opened:
+            await opened["ctx"].aclose()
 
     try:
         with loop:
             loop.run_until_complete(closed.wait())
             loop.run_until_complete(shutdown())
     finally:
-        ctx.close()
-        lock.release()
+        if "ctx" in opened:
+            opened["ctx"].close()
+        if "lock" in opened:
+            opened["lock"].release()
     return 0
 
 

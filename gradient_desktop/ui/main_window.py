@@ -8,12 +8,14 @@ and ``undo_stack`` (a ``QUndoStack`` or None). They reach the network only throu
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from gradient_desktop.services.context import AppContext
-from gradient_desktop.services.partners import PartnerDirectory
-from gradient_desktop.store.models import Partner
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:  # the store and services load after the first paint (see ``attach``)
+    from gradient_desktop.services.context import AppContext
+    from gradient_desktop.store.models import Partner
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +24,14 @@ class MainWindow(QtWidgets.QMainWindow):
     partner_changed = QtCore.Signal(object)  # Partner | None
     first_painted = QtCore.Signal()
 
-    def __init__(self, ctx: AppContext, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext | None = None, parent: QtWidgets.QWidget | None = None
+    ) -> None:
+        """Without ``ctx`` only the window's frame is built, cheap enough to paint at once;
+        ``attach(ctx)`` adds the partners, pages and menus when the store is open (the app
+        does that an event-loop tick after the first paint: issue 16's cold start)."""
         super().__init__(parent)
-        self.ctx = ctx
+        self.ctx: AppContext = None  # type: ignore[assignment]  # set by attach
         self.tasks = TaskRunner(self)
         self.partner: Partner | None = None
         self._status_asked: set[int] = set()
@@ -40,23 +47,33 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.pages: list[QtWidgets.QWidget] = []
 
-        from gradient_desktop.ui.partners_view import PartnersView
-
-        self.partners_view = PartnersView(ctx, self)
-        self.partners_view.partner_selected.connect(self.select_partner_id)
-
-        splitter = QtWidgets.QSplitter()
-        splitter.addWidget(self.partners_view)
+        self._placeholder = QtWidgets.QLabel("Loading partners…")
+        self._placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._splitter = splitter = QtWidgets.QSplitter()
+        splitter.addWidget(self._placeholder)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([330, 950])
         self.setCentralWidget(splitter)
         self.tabs.installEventFilter(self)
+        self.status_label = QtWidgets.QLabel("Opening your data…")
+        self.statusBar().addPermanentWidget(self.status_label)
+        if ctx is not None:
+            self.attach(ctx)
+
+    def attach(self, ctx: AppContext) -> None:
+        """Open the window's content on ``ctx``: partners list, pages, menus, status."""
+        self.ctx = ctx
+        from gradient_desktop.ui.partners_view import PartnersView
+
+        self.partners_view = PartnersView(ctx, self)
+        self.partners_view.partner_selected.connect(self.select_partner_id)
+        self._splitter.replaceWidget(0, self.partners_view)
+        self._placeholder.deleteLater()
+        self._splitter.setSizes([330, 950])
 
         self._build_pages()
         self._build_menus()
-        self.status_label = QtWidgets.QLabel()
-        self.statusBar().addPermanentWidget(self.status_label)
         self.tasks.busy_changed.connect(self._on_busy)
         from gradient_desktop.ui.state_binding import binding
 
@@ -100,6 +117,8 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- partners ------------------------------------------------------------------------------
 
     def select_partner_id(self, partner_id: int | None) -> None:
+        from gradient_desktop.services.partners import PartnerDirectory
+
         partner = None
         if partner_id is not None:
             try:
@@ -142,6 +161,8 @@ class MainWindow(QtWidgets.QMainWindow):
         the Partner record get the fresh one."""
         if self.partner is None or self.partner.id != partner_id:
             return
+        from gradient_desktop.services.partners import PartnerDirectory
+
         try:
             fresh = PartnerDirectory(self.ctx).by_id(partner_id)
         except LookupError:
@@ -298,6 +319,9 @@ class MainWindow(QtWidgets.QMainWindow):
         return False
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if self.ctx is None:  # closed before the store was open: nothing of ours to save
+            super().closeEvent(event)
+            return
         if not self._quit_confirmed and self._ask_before_quitting_a_push():
             event.ignore()
             return

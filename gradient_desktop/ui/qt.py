@@ -12,7 +12,6 @@ import sys
 os.environ.setdefault("QT_API", "pyside6")
 
 import PySide6
-import qasync
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401
 
 PYSIDE_VERSION = tuple(int(p) for p in PySide6.__version__.split(".")[:3])
@@ -24,9 +23,21 @@ def qasync_crash_risk() -> bool:
     Every event queued through Qt drops one reference to ``None`` there, and after a few thousand
     timer events the interpreter dies with ``Fatal Python error: none_dealloc``.
     """
-    return PYSIDE_VERSION[:2] == (6, 12) and PYSIDE_VERSION[2] == 0 and sys.version_info[:2] == (3, 11)
+    return (
+        PYSIDE_VERSION[:2] == (6, 12) and PYSIDE_VERSION[2] == 0 and sys.version_info[:2] == (3, 11)
+    )
 
 
-QEventLoop = qasync.QEventLoop
-asyncSlot = qasync.asyncSlot
-asyncClose = qasync.asyncClose
+def __getattr__(name: str) -> object:
+    """``QEventLoop`` (qasync's loop with asyncio-style scheduling, ui/qloop.py), ``asyncSlot``
+    and ``asyncClose`` on first use: qasync brings asyncio (~70 ms of imports together), which
+    the window's first paint does not need (issue 16's cold start)."""
+    if name == "QEventLoop":
+        from gradient_desktop.ui.qloop import QEventLoop
+
+        return QEventLoop
+    if name in ("asyncSlot", "asyncClose"):
+        import qasync
+
+        return getattr(qasync, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,12 +8,14 @@ escape into Qt.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gradient_desktop.ui.qt import QtCore, QtWidgets
+
+if TYPE_CHECKING:  # imported when a task starts: the first paint does not need asyncio
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,8 @@ class TaskRunner(QtCore.QObject):
         on_error: Callable[[BaseException], None] | None = None,
         on_cancel: Callable[[], None] | None = None,
     ) -> asyncio.Task[Any]:
+        import asyncio
+
         task = asyncio.ensure_future(coro)
         was_busy = self.busy
         self._tasks.add(task)
@@ -125,6 +129,8 @@ class TaskRunner(QtCore.QObject):
 
     async def wait_all(self) -> None:
         if self._tasks:
+            import asyncio
+
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 

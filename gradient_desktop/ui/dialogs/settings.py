@@ -64,12 +64,14 @@ class SettingsDialog(QtWidgets.QDialog):
         s: Settings = ctx.settings
 
         self.concurrency = QtWidgets.QSpinBox()
-        self.concurrency.setRange(1, Settings.MAX_CONCURRENCY)
+        self.concurrency.setRange(0, Settings.MAX_CONCURRENCY)
+        # 0: the push chooses from the latency it sees (Little's law).
+        self.concurrency.setSpecialValueText("Automatic")
         self.concurrency.setValue(int(s.default_concurrency))
         self.concurrency.setAccessibleName("Default concurrency")
         self.concurrency.setToolTip(
-            "Requests in flight while pushing counts. Gradient allows about 100 requests per "
-            "second; 8–16 is plenty for most pushes."
+            "Requests in flight while pushing counts. Automatic chooses from the network's "
+            "delay so pushes run near Gradient's 100 requests per second."
         )
         self.timeout = QtWidgets.QDoubleSpinBox()
         self.timeout.setRange(1.0, 600.0)
