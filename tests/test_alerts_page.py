@@ -223,3 +223,25 @@ def test_a_slow_ticket_is_still_pending_then_found_in_the_background(
     page.background_check()
     wait_until(qloop, lambda: cells(page, 0)[5] == "ticket created")
     assert page.form.send_button.isEnabled() and cells(page, 0)[6]
+
+
+def test_the_form_follows_a_mapping_made_elsewhere(
+    qloop: Any, page: AlertsPage, ctx: AppContext, setup: Any
+) -> None:
+    """An account mapped on the Mapping page (or in the wizard) loses its "(not mapped yet)"
+    mark in the form without reopening the partner: the form renders from the partner state."""
+    from gradient_desktop.services.mapping import MappingChange, MappingService
+
+    partner, _mapped, unmapped = setup
+    account = unmapped[0]
+
+    def label() -> str:
+        index = page.form.account.findData(account)
+        return page.form.account.itemText(index)
+
+    assert "(not mapped yet)" in label()
+    client = IntegrationService(ctx).clients(partner)[-1].client_id
+    service = MappingService(ctx)
+    service.apply(partner, [MappingChange(account, client)])
+    assert run(qloop, service.sync(partner, [account])) == {}
+    wait_until(qloop, lambda: "(not mapped yet)" not in label())

@@ -28,6 +28,8 @@ def test_main_window_opens_the_demo_partner(qtbot: Any, qloop: Any, ctx: AppCont
     window.partner_changed.connect(seen.append)
     window.show()
     qtbot.waitExposed(window)
+    # First run, no partner: no page pretends there is one (the sandbox-only tab is hidden).
+    assert window.partner is None and not window.tabs.isTabVisible(5)
 
     window.partners_view.open_demo()
 

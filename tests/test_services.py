@@ -75,6 +75,9 @@ def test_seed_flow_end_to_end(ctx: AppContext, sandbox: Any, run: Any) -> None:
         # Map a fourth one after publishing: synced by PATCH.
         MappingService(ctx).apply(partner, [MappingChange("cust-3", client_rows[3].client_id)])
         assert await MappingService(ctx).sync(partner) == {}
+        # Gradient's answer to the mapping PATCH is recorded at once: the Alerts form and the
+        # usage service read it, and must not say "not mapped yet" for an account just mapped.
+        assert {a.account_id: a.is_mapped_remote for a in service.accounts(partner)}["cust-3"]
         await service.refresh_account_states(partner)
 
         vendor = await service.fetch_vendor(partner)

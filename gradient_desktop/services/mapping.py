@@ -155,19 +155,41 @@ class MappingService:
                 try:
                     target = wanted.get(account_id)
                     if target is None:
-                        await client.update_account(account_id, unmap_client=True)
+                        answer = await client.update_account(account_id, unmap_client=True)
                     else:
-                        await client.update_account(account_id, client_oid=target)
+                        answer = await client.update_account(account_id, client_oid=target)
                 except ApiError as exc:  # NotFoundError included: the account is gone
                     errors[account_id] = str(exc)
                     self._mark(partner, account_id, SyncState.FAILED, str(exc))
                 else:
                     self._mark(partner, account_id, SyncState.SYNCED, None)
+                    if answer.is_mapped is not None:
+                        remote_mapped[account_id] = bool(answer.is_mapped)
+
+        # What Gradient answered about each account's mapping, so every view that shows
+        # "mapped in Synthesize" (the Alerts form, the usage service) agrees with the grid.
+        remote_mapped: dict[str, bool] = {}
 
         # mapped at publish time instead when not published (the create carries clientOId)
         await asyncio.gather(*(send(i) for i in ids if i in published))
+        self._record_remote_mapped(partner, remote_mapped)
         self.ctx.state.touch(partner.id)
         return errors
+
+    def _record_remote_mapped(self, partner: Partner, mapped: dict[str, bool]) -> None:
+        if not mapped:
+            return
+        with self.ctx.db.write_session() as s:
+            for value in (True, False):
+                ids = [a for a, m in mapped.items() if m is value]
+                for start in range(0, len(ids), _IN_LIMIT):
+                    s.exec(
+                        update(VendorAccount)
+                        .where(col(VendorAccount.partner_id) == partner.id)
+                        .where(col(VendorAccount.account_id).in_(ids[start : start + _IN_LIMIT]))
+                        .values(is_mapped_remote=value)
+                    )
+            s.commit()
 
     def _mark(self, partner: Partner, source_id: str, state: SyncState, error: str | None) -> None:
         with self.ctx.db.write_session() as s:

@@ -92,6 +92,8 @@ class PartnerState:
     accounts_total: int = 0
     accounts_published: int = 0
     accounts_mapped: int = 0
+    #: Accounts Gradient last said are mapped (``isMapped``): the MSP's side of the mapping.
+    accounts_mapped_remote: int = 0
     services: int = 0
     queued: int = 0
     sending: int = 0
@@ -303,6 +305,12 @@ class StateHub:
                     col(Mapping.kind) == MappingKind.ACCOUNT.value,
                 )
             ).one()
+            mapped_remote = s.exec(
+                select(func.count()).where(
+                    col(VendorAccount.partner_id) == partner_id,
+                    col(VendorAccount.is_mapped_remote),
+                )
+            ).one()
             services = s.exec(
                 select(func.count()).where(col(PartnerService.partner_id) == partner_id)
             ).one()
@@ -319,6 +327,7 @@ class StateHub:
             accounts_total=int(accounts),
             accounts_published=int(published),
             accounts_mapped=int(mapped),
+            accounts_mapped_remote=int(mapped_remote),
             services=int(services),
             queued=sum(by_state.get(k, 0) for k in ("pending", "sending", "unknown")),
             sending=by_state.get("sending", 0),

@@ -83,6 +83,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._age_timer.timeout.connect(self._update_status)
         self._age_timer.start()
         self.partners_view.reload()
+        if self.partner is None:
+            # No partner selected (first run): every page renders that too, e.g. the
+            # Partner's view hides its tab rather than showing an empty sandbox page.
+            self.partner_changed.emit(None)
         self._update_status()  # also with no partner yet (first run): never a blank bar
 
     # -- pages ---------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from gradient_desktop.store.models import AlertEntry, AlertState, Partner
 from gradient_desktop.ui.alerts.form import AlertForm
 from gradient_desktop.ui.alerts.model import FILTERS, AlertHistoryModel
 from gradient_desktop.ui.flow_layout import FlowLayout
-from gradient_desktop.ui.qt import QtCore, QtWidgets
+from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.state_binding import binding
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,8 @@ class AlertsPage(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(splitter, 1)
 
+        self._choices_stale = False
+        binding(ctx).changed.connect(self._on_state_changed)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(BACKGROUND_MS)
         self.timer.timeout.connect(self.background_check)
@@ -169,10 +172,29 @@ class AlertsPage(QtWidgets.QWidget):
     def set_partner(self, partner: Partner | None) -> None:
         self.partner = partner
         self.form.setEnabled(partner is not None)
-        if partner is not None:
-            integration = IntegrationService(self.ctx)
-            self.form.set_choices(integration.accounts(partner), integration.services(partner))
+        self._load_choices()
         self.reload()
+
+    def _load_choices(self) -> None:
+        self._choices_stale = False
+        if self.partner is not None:
+            integration = IntegrationService(self.ctx)
+            self.form.set_choices(
+                integration.accounts(self.partner), integration.services(self.partner)
+            )
+
+    def _on_state_changed(self, partner_id: int) -> None:
+        # The partner's accounts or their mapping changed (setup, the Mapping page, a sync):
+        # the form's "(not mapped yet)" marks follow, read again when the page is next seen.
+        if self.partner is not None and partner_id == self.partner.id:
+            self._choices_stale = True
+            if self.isVisible():
+                self._load_choices()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        if self._choices_stale:
+            self._load_choices()
+        super().showEvent(event)
 
     def reload(self) -> None:
         selected = self.selected()
