@@ -15,7 +15,9 @@ import sys
 import keyring
 from keyring.backends import SecretService
 
+from gradient_desktop.secrets import PARTNER_PREFIX as SERVICE_PREFIX
 from gradient_desktop.secrets import SERVICE_NAME, SecretStore
+from gradient_desktop.services.keys import partner_slot
 
 VENDOR_KEY = "vk-SECRETSERVICE-4hQ9zLm2Xw"
 PARTNER_KEY = "pk-SECRETSERVICE-8tR3vBn6Yc"
@@ -57,9 +59,10 @@ def main() -> int:
         env=env, capture_output=True, text=True, timeout=120,
     )
     out["cli_add"] = [add.returncode, add.stderr.strip()[-300:]]
-    out["cli_key_in_keyring"] = secret_tool(
-        "lookup", "service", SERVICE_NAME, "username", "partner:Fabrikam"
-    )
+    # Keyring entries are keyed by the partner's stable id, not its name (services/keys.py):
+    # the first partner of this fresh data folder.
+    slot = SERVICE_PREFIX + partner_slot(1)
+    out["cli_key_in_keyring"] = secret_tool("lookup", "service", SERVICE_NAME, "username", slot)
     remove = subprocess.run(
         [sys.executable, "-m", "gradient_desktop", "partner", "remove", "Fabrikam"],
         env={k: v for k, v in env.items() if not k.startswith("GRADIENT_") or k == "GRADIENT_DESKTOP_HOME"},
@@ -67,7 +70,7 @@ def main() -> int:
     )
     out["cli_remove"] = remove.returncode
     out["cli_key_after_remove"] = secret_tool(
-        "lookup", "service", SERVICE_NAME, "username", "partner:Fabrikam"
+        "lookup", "service", SERVICE_NAME, "username", slot
     )
     print(json.dumps(out))
     return 0
