@@ -7,9 +7,11 @@ a developer would before a commit (docs/DEVELOPING.md).
 
 from __future__ import annotations
 
+import pkgutil
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +50,14 @@ def test_import_contracts_are_kept() -> None:
     # Both contracts ran (a contract renamed or dropped from pyproject.toml would pass silently).
     assert "The core knows nothing of Qt KEPT" in proc.stdout
     assert "Layers: ui > services > store | api | sandbox" in proc.stdout
+
+
+def test_every_module_but_the_ui_is_under_the_no_qt_contract() -> None:
+    """A new top-level module (a ``cli_*.py``, a package) is Qt-free unless it is the UI: the
+    contract must name it, or it could import Qt unnoticed."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    no_qt = next(c for c in contracts if c["name"] == "The core knows nothing of Qt")
+    covered = {m.removeprefix("gradient_desktop.") for m in no_qt["source_modules"]}
+    top_level = {m.name for m in pkgutil.iter_modules([str(ROOT / "gradient_desktop")])}
+    assert top_level - covered == {"ui", "__main__"}
