@@ -12,7 +12,14 @@ import sys
 os.environ.setdefault("QT_API", "pyside6")
 
 import PySide6
-from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401
+from PySide6 import QtCore, QtGui, QtWidgets
+
+# QEventLoop, asyncSlot and asyncClose come from __getattr__ below, on first use.
+__all__ = ["PYSIDE_VERSION", "ModelIndex", "QtCore", "QtGui", "QtWidgets", "qasync_crash_risk"]
+
+#: The index type of item-model overrides (``data``, ``flags``, ``rowCount``...): Qt passes a
+#: QModelIndex, and PySide6's stubs declare the parameter as either kind.
+ModelIndex = QtCore.QModelIndex | QtCore.QPersistentModelIndex
 
 PYSIDE_VERSION = tuple(int(p) for p in PySide6.__version__.split(".")[:3])
 
