@@ -38,9 +38,7 @@ PUMP = textwrap.dedent(
 
 def test_qasync_loop_survives_25000_queued_events() -> None:
     code = PUMP.replace("__N__", "25000")
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=240
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, f"qasync loop died (rc={proc.returncode}): {proc.stderr[-2000:]}"
     assert "pumped 25000 timers 2000" in proc.stdout
 
