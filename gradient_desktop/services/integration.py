@@ -17,7 +17,6 @@ from gradient_desktop.api import (
     Account,
     ApiError,
     ConflictError,
-    Credentials,
     Integration,
     NewAccount,
     OutcomeUnknownError,
@@ -136,10 +135,6 @@ class IntegrationService:
         vendor = await self.ctx.client_for(partner).get_vendor()
         self._remember_vendor(partner.vendor_profile_id, vendor)
         return vendor
-
-    async def fetch_vendor_with(self, base_url: str, creds: Credentials) -> Vendor:
-        async with self.ctx.client_with(base_url, creds) as client:
-            return await client.get_vendor()
 
     async def update_vendor(self, partner: Partner, **fields: str | None) -> Vendor:
         vendor = await self.ctx.client_for(partner).update_vendor(**fields)

@@ -99,11 +99,6 @@ class Database:
         with self.engine.connect() as conn:
             return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar())
 
-    def checkpoint(self) -> None:
-        """Fold the WAL into the main file (e.g. before the user copies the file somewhere)."""
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the live database at ``target`` (SQLite's online backup API:
         safe while other connections read and write). Written to a temporary name first."""
