@@ -74,7 +74,7 @@ def test_quit_mid_push_asks_then_leaves_the_rest_queued_for_the_next_start(
     assert PushService(ctx).running() is None
     landed = len(sb.state.counts(PARTNER_KEY))
     assert 0 < landed < ROWS, landed  # really stopped in the middle
-    queued = ctx.outbox.claim_resumable(partner.id or 0)
+    queued = ctx.outbox.list_resumable(partner.id or 0)
     assert len(queued) >= ROWS - landed  # plus rows in flight, resolved without doubling
     close_ctx(qloop, ctx)
 

@@ -155,13 +155,13 @@ def test_push_resumes_rows_left_sending_by_a_crash(ctx: AppContext, sandbox: Any
     assert first.report.ok == 1
     # An add whose request went out but whose answer never came back (the app died).
     push.enqueue(partner, [PushRow(sku, "cust-a", 5.0, "add")])
-    items = ctx.outbox.claim_resumable(partner.id or 0)
+    items = ctx.outbox.list_resumable(partner.id or 0)
     ctx.outbox.mark_sending([i.id for i in items])
     assert push.pending(partner) == 1
     resumed = run(push.run(partner))
     assert resumed.report.ok == 1 and resumed.resumed == 1
     # Resolved as an absolute set of the expected total: 15, not 20, even if sent twice.
-    resumed_again = ctx.outbox.claim_resumable(partner.id or 0)
+    resumed_again = ctx.outbox.list_resumable(partner.id or 0)
     assert resumed_again == []
     assert sandbox.state.counts(PARTNER_DEMO)[(sku, "cust-a")]["unitCount"] == 15.0
 

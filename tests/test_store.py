@@ -284,7 +284,7 @@ def test_lock_defaults_to_the_data_dir_and_is_exclusive_in_process(isolated_home
 
 
 def _settle(outbox: Outbox, partner_id: int, state: str = "sent") -> None:
-    ids = [item.id for item in outbox.claim_resumable(partner_id)]
+    ids = [item.id for item in outbox.list_resumable(partner_id)]
     outbox.mark_sending(ids)
     outbox.mark_results([(i, state, None) for i in ids])
 
@@ -296,7 +296,7 @@ def test_enqueue_writes_pending_rows_with_unique_idempotency_keys(
     batch = outbox.enqueue(
         partner_id, [PushRow("svc", f"a{i}", i) for i in range(5)], actor="cli"
     ).batch_id
-    items = outbox.claim_resumable(partner_id)
+    items = outbox.list_resumable(partner_id)
     assert [i.account_id for i in items] == [f"a{i}" for i in range(5)]  # oldest first
     assert {i.batch_id for i in items} == {batch}
     assert len({i.idempotency_key for i in items}) == 5
@@ -321,11 +321,11 @@ def test_sending_rows_count_attempts_and_survive_a_restart(
 ) -> None:
     outbox = Outbox(db)
     outbox.enqueue(partner_id, [{"service_id": "svc", "account_id": "a1", "unit_count": 4}])
-    [item] = outbox.claim_resumable(partner_id)
+    [item] = outbox.list_resumable(partner_id)
     outbox.mark_sending([item.id])
     db.close()  # "crash" while sending
     with open_database(db_path) as again:
-        [resumed] = Outbox(again).claim_resumable(partner_id)
+        [resumed] = Outbox(again).list_resumable(partner_id)
     assert (resumed.state, resumed.attempts, resumed.needs_resolution) == ("sending", 1, True)
     assert resumed.idempotency_key == item.idempotency_key  # same key on the retry
 
@@ -333,7 +333,7 @@ def test_sending_rows_count_attempts_and_survive_a_restart(
 def test_results_are_recorded_and_sent_is_final(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
     outbox.enqueue(partner_id, [PushRow("svc", f"a{i}", i) for i in range(3)])
-    a, b, c = (i.id for i in outbox.claim_resumable(partner_id))
+    a, b, c = (i.id for i in outbox.list_resumable(partner_id))
     outbox.mark_sending([a, b, c])
     outbox.mark_results(
         [(a, "sent", None), (b, "unmapped", "No account map found"), (c, "unknown", "timeout")]
@@ -346,7 +346,7 @@ def test_results_are_recorded_and_sent_is_final(db: Database, partner_id: int) -
         "No account map found",
         None,
     )
-    assert [i.id for i in outbox.claim_resumable(partner_id)] == [c]
+    assert [i.id for i in outbox.list_resumable(partner_id)] == [c]
     assert outbox.counts_by_state(partner_id) == {"sent": 1, "unmapped": 1, "unknown": 1}
     with pytest.raises(ValueError):
         outbox.mark_results([(c, "teleported", None)])
@@ -378,7 +378,7 @@ def test_add_on_a_cell_with_no_known_total_is_refused(db: Database, partner_id: 
     assert outbox.pending_count(partner_id) == 0  # the whole batch or nothing
     # With the legacy routes allowed the delta is queued, with no absolute total to resolve it.
     outbox.enqueue(partner_id, [PushRow("svc", "a2", 7, "add")], legacy_deltas=True)
-    [row] = outbox.claim_resumable(partner_id)
+    [row] = outbox.list_resumable(partner_id)
     assert row.absolute is None
     _settle(outbox, partner_id)
     assert ("svc", "a2") not in outbox.last_totals(partner_id)
@@ -397,7 +397,7 @@ def test_add_and_subtract_carry_the_expected_total(db: Database, partner_id: int
             PushRow("svc", "a3", 6, "add"),  # on top of a set queued just before it
         ],
     )
-    absolute = {(i.account_id, i.op): i.absolute for i in outbox.claim_resumable(partner_id)}
+    absolute = {(i.account_id, i.op): i.absolute for i in outbox.list_resumable(partner_id)}
     assert absolute == {("a1", "add"): 15, ("a1", "subtract"): 13, ("a3", "set"): 1, ("a3", "add"): 7}
 
 
@@ -408,7 +408,7 @@ def test_a_subtract_below_zero_is_floored_and_reported(db: Database, partner_id:
         partner_id, [PushRow("svc", "a1", 10, "subtract"), PushRow("svc", "a1", 3, "add")]
     )
     assert result.floored == [("svc", "a1", 6)]
-    assert [i.absolute for i in outbox.claim_resumable(partner_id)] == [4, 0, 3]
+    assert [i.absolute for i in outbox.list_resumable(partner_id)] == [4, 0, 3]
 
 
 def test_a_source_is_queued_once(db: Database, partner_id: int) -> None:
@@ -425,11 +425,11 @@ def test_resends_always_carry_the_same_absolute_total(db: Database, partner_id: 
     outbox.enqueue(partner_id, [PushRow("svc", "a1", 10)])
     _settle(outbox, partner_id)
     outbox.enqueue(partner_id, [PushRow("svc", "a1", 5, "add")])
-    [add] = outbox.claim_resumable(partner_id)
+    [add] = outbox.list_resumable(partner_id)
     first = wire_row(add)
     outbox.mark_sending([add.id])
     outbox.mark_results([(add.id, "unknown", "timeout")])
-    [add] = outbox.claim_resumable(partner_id)
+    [add] = outbox.list_resumable(partner_id)
     again = wire_row(add)
     assert first is not None and again is not None
     assert (first.op, first.unit_count, first.key) == (again.op, again.unit_count, again.key)
@@ -442,11 +442,11 @@ def test_a_failed_row_is_taken_out_of_later_projections(db: Database, partner_id
     outbox.enqueue(partner_id, [PushRow("svc", "a1", 10)])
     _settle(outbox, partner_id)
     outbox.enqueue(partner_id, [PushRow("svc", "a1", 50), PushRow("svc", "a1", 5, "add")])
-    reset, add = outbox.claim_resumable(partner_id)
+    reset, add = outbox.list_resumable(partner_id)
     assert add.expected_total == 55
     outbox.mark_sending([reset.id])
     outbox.mark_results([(reset.id, "failed", "400 Bad Request")])
-    [add] = outbox.claim_resumable(partner_id)
+    [add] = outbox.list_resumable(partner_id)
     assert add.expected_total == 15
 
 
@@ -482,14 +482,14 @@ def test_concurrent_writers_serialise_read_modify_write(db: Database, partner_id
         t.start()
     for t in threads:
         t.join()
-    expected = [i.expected_total for i in outbox.claim_resumable(partner_id) if i.op == "add"]
+    expected = [i.expected_total for i in outbox.list_resumable(partner_id) if i.op == "add"]
     assert expected == [float(n) for n in range(1, 101)]
 
 
 def test_ids_are_stored_as_text_and_limits_apply(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
     outbox.enqueue(partner_id, [(7, 1001, 5), (7, 1002, 6), (7, 1003, 7)])
-    first_two = outbox.claim_resumable(partner_id, limit=2)
+    first_two = outbox.list_resumable(partner_id, limit=2)
     assert [(i.service_id, i.account_id) for i in first_two] == [("7", "1001"), ("7", "1002")]
     _settle(outbox, partner_id)
     assert outbox.last_totals(partner_id)[("7", "1003")][0] == 7
@@ -516,8 +516,8 @@ def test_recording_100k_rows_keeps_every_row_with_its_own_key(tmp_path: Path) ->
     n = 100_000
     rows = [PushRow(f"svc{i % 3}", f"acct-{i}", float(i % 500)) for i in range(n)]
     db = open_database(tmp_path / "ours.sqlite3")
-    pid = _add_partner(db)
-    batch = Outbox(db).enqueue(pid, rows, actor="bench").batch_id
+    partner_id = _add_partner(db)
+    batch = Outbox(db).enqueue(partner_id, rows, actor="bench").batch_id
     db.close()
     raw = sqlite3.connect(tmp_path / "ours.sqlite3")
     count, keys, pending = raw.execute(

@@ -120,21 +120,21 @@ def shoot(qloop: Any, widget: Any, name: str) -> None:
 # -- what is visible vs what is true ----------------------------------------------------------
 
 
-def partner_row_text(window: Any, pid: int) -> str:
+def partner_row_text(window: Any, partner_id: int) -> str:
     lst = window.partners_view.list
     for i in range(lst.count()):
-        if lst.item(i).data(Qt.ItemDataRole.UserRole) == pid:
+        if lst.item(i).data(Qt.ItemDataRole.UserRole) == partner_id:
             return lst.item(i).text()
-    raise AssertionError(f"partner {pid} is not in the list")
+    raise AssertionError(f"partner {partner_id} is not in the list")
 
 
 def collect_visible(window: Any, wizard: Any | None) -> dict[str, Any]:
     """Everything a user can read about the current partner, as text and ticks."""
     check = page_titled(window, "Integration check")
     usage = page_titled(window, "Usage")
-    pid = window.partner.id if window.partner else None
+    partner_id = window.partner.id if window.partner else None
     seen: dict[str, Any] = {
-        "row": partner_row_text(window, pid) if pid else "",
+        "row": partner_row_text(window, partner_id) if partner_id else "",
         "status_bar": window.status_label.text(),
         "title": window.windowTitle(),
         "check_marks": check.marks(),
@@ -149,17 +149,17 @@ def collect_visible(window: Any, wizard: Any | None) -> dict[str, Any]:
     return seen
 
 
-def truth(ctx: AppContext, pid: int) -> dict[str, Any]:
+def truth(ctx: AppContext, partner_id: int) -> dict[str, Any]:
     """What the sandbox (Gradient) and the local ledger say right now."""
     from gradient_desktop.services.partners import PartnerDirectory
 
-    partner = PartnerDirectory(ctx).by_id(pid)
+    partner = PartnerDirectory(ctx).by_id(partner_id)
     key = ctx.demo.partner_keys.get(partner.name)
     sandbox = ctx.demo.state
     remote = None
     if key and key in sandbox.partner_keys():
         remote = sandbox.integration(key)["status"]
-    ledger = ctx.outbox.counts_by_state(pid)
+    ledger = ctx.outbox.counts_by_state(partner_id)
     return {
         "partner": partner,
         "remote_status": remote,
@@ -179,11 +179,11 @@ def assert_one_truth(qloop: Any, window: Any, wizard: Any | None = None, step: s
     if window.partner is None:
         assert window.status_label.text() == "No partner selected", step
         return
-    pid = window.partner.id
-    t = truth(ctx, pid)
-    st = ctx.state.get(pid)
+    partner_id = window.partner.id
+    t = truth(ctx, partner_id)
+    st = ctx.state.get(partner_id)
     # The state itself is the store (no stale copy in the hub).
-    fresh = ctx.state._read(pid)
+    fresh = ctx.state._read(partner_id)
     if st.push_progress is not None:
         # While a push runs its rows settle in the store faster than screens are told; the
         # screens show "sending N of M" from the push itself, and the store is re-read at the end.
@@ -271,9 +271,9 @@ def drive_wizard(
     wait_until(qloop, auth.isComplete)
     # Defect 4: the partners list follows the wizard (PENDING on Gradient now).
     assert_one_truth(qloop, window, wizard, "wizard step 4")
-    pid = window.partner.id
-    assert window.ctx.state.get(pid).status == "pending"
-    assert "step 4 of 6" in partner_row_text(window, pid)
+    partner_id = window.partner.id
+    assert window.ctx.state.get(partner_id).status == "pending"
+    assert "step 4 of 6" in partner_row_text(window, partner_id)
     assert not auth.cancel_button.isVisible()  # defect 13: no second, greyed-out Cancel
     if shots:
         shoot(qloop, wizard, "wizard_4_authenticate")
@@ -397,7 +397,7 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     click(qloop, window.partners_view.demo_button)
     wait_until(qloop, lambda: window.partner is not None)
     assert_one_truth(qloop, window, None, "demo partner")
-    pid = window.partner.id
+    partner_id = window.partner.id
     # -- Set up (the wizard) to ACTIVE ---------------------------------------------------------
     button = next(
         b
@@ -433,7 +433,11 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     click(qloop, page.push_button)
     wait_until(qloop, lambda: not page.pushing and page.usage is not None, timeout=60)
     wait_until(
-        qloop, lambda: ctx.state.get(pid).queued == 0 and ctx.state.get(pid).last_push is not None
+        qloop,
+        lambda: (
+            ctx.state.get(partner_id).queued == 0
+            and ctx.state.get(partner_id).last_push is not None
+        ),
     )
     assert_one_truth(qloop, window, None, "pushed set")
     select_cell(qloop, page, 0, 1)
@@ -442,7 +446,9 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     stage(qloop, page, "2", page.subtract_button)
     wait_until(qloop, lambda: len(page.usage.staged) == 2)
     click(qloop, page.push_button)
-    wait_until(qloop, lambda: not page.pushing and ctx.state.get(pid).queued == 0, timeout=60)
+    wait_until(
+        qloop, lambda: not page.pushing and ctx.state.get(partner_id).queued == 0, timeout=60
+    )
     assert_one_truth(qloop, window, None, "pushed add/subtract")
     counts = ctx.demo.state.counts(ctx.demo.partner_key(window.partner.name))
     accounts = page.grid_model
@@ -477,7 +483,10 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     click(qloop, next(b for b in box.buttons() if "keep" in b.text()))
     wait_until(
         qloop,
-        lambda: ctx.state.get(pid).status == "disconnected" and not window.partners_view.tasks.busy,
+        lambda: (
+            ctx.state.get(partner_id).status == "disconnected"
+            and not window.partners_view.tasks.busy
+        ),
     )
     # Defect 4: the check's 6/6 is not shown as current after a disconnect.
     assert check.marks() == {} and "out of date" in check.last_check.text()
@@ -501,7 +510,9 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     keys = list(page.usage.staged)
     total = len(keys)
     click(qloop, page.push_button)
-    wait_until(qloop, lambda: (ctx.state.get(pid).push_progress or (0, 0))[0] >= 3, timeout=60)
+    wait_until(
+        qloop, lambda: (ctx.state.get(partner_id).push_progress or (0, 0))[0] >= 3, timeout=60
+    )
     assert_one_truth(qloop, window, None, "mid-push")
     assert not window.partners_view.sync_action.isEnabled()  # no second push meanwhile
     if shots:
@@ -512,7 +523,7 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     confirm_quit_if_asked(qloop, window)
     wait_until(qloop, lambda: not page.pushing and not window.isVisible(), timeout=30)
     httpx.post(f"{base}/_sandbox/faults", json={"latencyMs": 0}, timeout=10).raise_for_status()
-    left = ctx.state.touch(pid).queued
+    left = ctx.state.touch(partner_id).queued
     assert 0 < left <= total
     close_ctx(qloop, ctx)
     # The app starts again: the same data folder, a new context and window.
@@ -521,9 +532,11 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     window.ctx = ctx2  # the caller's finally closes this one
     wait_until(qloop, lambda: window2.partner is not None)
     page2 = usage_page(window2)
-    wait_until(qloop, lambda: ctx2.state.touch(pid).queued == 0 and not page2.pushing, timeout=90)
+    wait_until(
+        qloop, lambda: ctx2.state.touch(partner_id).queued == 0 and not page2.pushing, timeout=90
+    )
     # The app asks Gradient for the status once after a start, so no stale status is shown.
-    wait_until(qloop, lambda: ctx2.state.get(pid).status_seen_at is not None)
+    wait_until(qloop, lambda: ctx2.state.get(partner_id).status_seen_at is not None)
     assert_one_truth(qloop, window2, None, "after restart")
     assert "checked just now" in window2.status_label.text()
     if run == 1:

@@ -23,7 +23,7 @@ Each row still gets an idempotency key (``<batch>-<position>``), sent as a court
 depends on the server honouring it.
 
 Contract for the sender: rows of one (service, account) are sent one at a time in ``id``
-order (``claim_resumable`` returns them oldest first); ``failed`` is only for a definite
+order (``list_resumable`` returns them oldest first); ``failed`` is only for a definite
 rejection, anything ambiguous is ``unknown``. The known total of a cell is the absolute total
 of its latest ``sent`` row. A ``sent`` row is final: later results for it are ignored.
 """
@@ -120,7 +120,7 @@ _RESULT_PARAMS = ("b_state", "b_error", "b_sent_at", "b_id")
 
 # OutboxItem's fields in declaration order: selecting exactly these columns lets a row be
 # passed positionally. `OutboxItem(**row._mapping)` built a mapping per row, and was over half
-# of claim_resumable's time for 100k rows (bench/ledger.py).
+# of list_resumable's time for 100k rows (bench/ledger.py).
 _ITEM_COLUMNS = tuple(_T.c[f.name] for f in dataclasses.fields(OutboxItem))
 
 
@@ -382,8 +382,10 @@ class Outbox:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def claim_resumable(self, partner_id: int, limit: int | None = None) -> list[OutboxItem]:
-        """Rows still to send or resolve (pending, sending, unknown), oldest first."""
+    def list_resumable(self, partner_id: int, limit: int | None = None) -> list[OutboxItem]:
+        """Rows still to send or resolve (pending, sending, unknown), oldest first.
+
+        A read only: nothing is claimed or locked; the sender marks the rows it sends."""
         q = (
             select(*_ITEM_COLUMNS)
             .where(_T.c.partner_id == partner_id, _T.c.state.in_(RESUMABLE))
