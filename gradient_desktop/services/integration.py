@@ -342,7 +342,7 @@ class IntegrationService:
                     id=a.account_id,
                     name=a.name,
                     description=a.description or "",
-                    clientOId=targets.get(a.account_id),
+                    client_oid=targets.get(a.account_id),
                 )
                 for a in chunk
             ]
