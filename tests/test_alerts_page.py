@@ -64,7 +64,7 @@ def send_from_form(
     qloop: Any, page: AlertsPage, account: str, title: str, priority: int = 1
 ) -> None:
     page.form.set_account(account)
-    page.form.title.setText(title)
+    page.form.title_field.setText(title)
     page.form.description.setPlainText("Nightly job ended with 3 errors")
     page.form.priority.setCurrentIndex(page.form.priority.findData(priority))
     page.form.send_button.click()
@@ -86,7 +86,7 @@ def test_an_alert_sent_from_the_form_shows_its_ticket(
     assert row[:4] == [partner.name, mapped[0], "Backup job failed", "high"]
     assert row[5] == "ticket created" and row[6].isdigit()
     assert f"Ticket {row[6]} created" in page.message.text()
-    assert page.form.title.text() == ""  # ready for the next one
+    assert page.form.title_field.text() == ""  # ready for the next one
     sandbox = page.ctx.demo.state
     key = page.ctx.demo.partner_key(partner.name)
     assert [t["ticketId"] for t in sandbox.tickets(key)] == [row[6]]

@@ -282,9 +282,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
     def reload(self) -> None:
         if self.usage is None:
             for m in (self.grid_model, self.flat_model, self.staged_model):
-                m.beginResetModel()
-                m._rows = []
-                m.endResetModel()
+                m.clear()
             self.staged_label.setText("Select a partner to edit its usage")
             return
         snap = self.usage.snapshot()
@@ -371,8 +369,8 @@ class UsagePage(FileActions, QtWidgets.QWidget):
     # -- staging ---------------------------------------------------------------------------
 
     def _selected_keys(self) -> list[Key]:
-        view = self.views.currentWidget()
-        model = self.grid_model if view is self.grid else self.flat_model
+        on_grid = self.views.currentWidget() is self.grid
+        view, model = (self.grid, self.grid_model) if on_grid else (self.flat, self.flat_model)
         keys = [model.cell_key(i) for i in view.selectionModel().selectedIndexes()]
         if not keys and view.currentIndex().isValid():
             keys = [model.cell_key(view.currentIndex())]
