@@ -887,7 +887,9 @@ def test_retries_ride_out_injected_503s_and_rate_limits() -> None:
 def test_keyed_adds_apply_exactly_once_when_the_answer_is_lost() -> None:
     partner = f"lossy-{uuid.uuid4().hex[:8]}"
     with SandboxServer(
-        SandboxOptions(seed="demo", fail_after_apply_rate=0.4, random_seed=3, honour_idempotency_key=True)
+        SandboxOptions(
+            seed="demo", fail_after_apply_rate=0.4, random_seed=3, honour_idempotency_key=True
+        )
     ) as lossy:
         make_large_partner(lossy.state, partner, 3)
         client_id = next(iter(lossy.state.client_names(partner)))

@@ -71,7 +71,12 @@ def test_a_setup_half_way_shows_what_is_left(
     run_check(qloop, check)
     marks = check.marks()
     assert marks["pending"] and marks["services"]
-    assert not marks["accounts"] and not marks["mappings"] and not marks["active"] and not marks["usage"]
+    assert (
+        not marks["accounts"]
+        and not marks["mappings"]
+        and not marks["active"]
+        and not marks["usage"]
+    )
     assert check.tree.topLevelItem(4).text(0) == "✘"
     screenshot(check, "check_page_half_way.png")
 

@@ -26,7 +26,9 @@ def test_valid_csv_gives_rows_with_line_numbers() -> None:
 
 
 def test_every_bad_row_is_reported_with_its_row_number() -> None:
-    data = b"accountId,serviceId,unitCount\n,svc,1\ncust,,1\ncust,svc,abc\ncust,svc,-3\ncust,svc,4\n"
+    data = (
+        b"accountId,serviceId,unitCount\n,svc,1\ncust,,1\ncust,svc,abc\ncust,svc,-3\ncust,svc,4\n"
+    )
     result = parse_counts(data)
     assert not result.ok
     assert [(e.line, e.message.split()[0]) for e in result.errors] == [
@@ -67,7 +69,9 @@ def test_json_wrong_shapes_are_typed_errors() -> None:
         parse_counts(b'{"accountId": "a"}', filename="x.json")
     with pytest.raises(CountFileError, match="not valid"):
         parse_counts(b"[{", filename="x.json")
-    result = parse_counts(b'[1, {"accountId":"a","serviceId":"s","unitCount":true}]', filename="x.json")
+    result = parse_counts(
+        b'[1, {"accountId":"a","serviceId":"s","unitCount":true}]', filename="x.json"
+    )
     assert [e.line for e in result.errors] == [1, 2]
 
 

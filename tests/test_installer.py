@@ -155,7 +155,9 @@ def test_frozen_version_and_selfcheck(bundle: dict[str, Any], env: dict[str, str
     exe = str(bundle["exe"])
     out = subprocess.run([exe, "--version"], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == f"gradient-desktop {_version()}"
-    out = subprocess.run([exe, "selfcheck", "--bundle-only"], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [exe, "selfcheck", "--bundle-only"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "ok   keyring entry points:" in out.stdout
     assert "ok   resources:" in out.stdout

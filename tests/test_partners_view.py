@@ -71,7 +71,9 @@ def test_partners_show_status_colour_counts_and_last_sync(
     text = item_text(view, partner.id)
     mapped = PartnerDirectory(ctx).summaries()
     contoso = next(s for s in mapped if s.id == partner.id)
-    assert "ACTIVE" in text and f"{contoso.mapped_accounts}/{contoso.accounts} accounts mapped" in text
+    assert (
+        "ACTIVE" in text and f"{contoso.mapped_accounts}/{contoso.accounts} accounts mapped" in text
+    )
     assert "synced never" not in text
     row = next(i for i in range(view.list.count()) if view.list.item(i).data(256) == partner.id)
     expected = theme.color(STATUS_COLORS["active"]).name()
@@ -169,7 +171,11 @@ def test_msp_disconnect_makes_sync_fail_then_reconnect_with_a_new_key(
     _drive_reconnect(qloop, wizard, new_key=True)
     wizard.accept()
     settle(qloop)
-    org = next(o for o in state.summary()["organizations"] if o["connected"] and o["name"] == "Contoso Managed Services")
+    org = next(
+        o
+        for o in state.summary()["organizations"]
+        if o["connected"] and o["name"] == "Contoso Managed Services"
+    )
     assert org["partnerKey"] != PARTNER_DEMO
     assert org["status"] == "active" and org["mappedAccounts"] == mapped_before > 0
 
@@ -205,7 +211,11 @@ def test_context_menu_offers_every_action(qloop: Any, ctx: AppContext, view: Par
     settle(qloop)
     from gradient_desktop.ui.qt import QtWidgets
 
-    menus = [w for w in QtWidgets.QApplication.topLevelWidgets() if isinstance(w, QtWidgets.QMenu) and w.isVisible()]
+    menus = [
+        w
+        for w in QtWidgets.QApplication.topLevelWidgets()
+        if isinstance(w, QtWidgets.QMenu) and w.isVisible()
+    ]
     assert menus
     texts = [a.text() for a in menus[-1].actions() if not a.isSeparator()]
     assert texts == ["&Connect a partner…", "&Sync now", "&Disconnect…", "&Reconnect…"]

@@ -596,7 +596,9 @@ def test_idempotency_key_is_ignored_by_default(api: httpx.Client, sb: SandboxSer
     add_mapped_account(api, sb)
     url = f"{API}/service/{sku}/count/add"
     for _ in range(2):
-        r = api.patch(url, json={"accountId": "a1", "unitCount": 5}, headers={"Idempotency-Key": "k"})
+        r = api.patch(
+            url, json={"accountId": "a1", "unitCount": 5}, headers={"Idempotency-Key": "k"}
+        )
         assert r.status_code == 200 and "Idempotent-Replayed" not in r.headers
     assert sb.state.counts(PARTNER_DEMO)[(sku, "a1")]["unitCount"] == 10
 
@@ -996,7 +998,9 @@ def test_state_is_thread_safe_under_concurrent_writes() -> None:
 def test_admin_routes_are_guarded_beyond_loopback_and_need_json() -> None:
     with running_sandbox() as sb, httpx.Client(base_url=sb.base_url, timeout=10) as c:
         # A web page can POST a form or text/plain without a preflight: refused.
-        r = c.post("/_sandbox/faults", content=b'{"fail_rate": 1}', headers={"content-type": "text/plain"})
+        r = c.post(
+            "/_sandbox/faults", content=b'{"fail_rate": 1}', headers={"content-type": "text/plain"}
+        )
         assert r.status_code == 415 and sb.options.fail_rate == 0
         sb.options.host = "0.0.0.0"  # as if bound beyond loopback, without a token
         assert c.get("/_sandbox/state").status_code == 403
@@ -1019,7 +1023,9 @@ def test_the_documented_switch_table_is_the_declared_one() -> None:
     from gradient_desktop.sandbox.options import add_arguments, markdown_table
 
     doc = (Path(__file__).parents[1] / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
-    section = doc.split("<!-- sandbox-options:start -->")[1].split("<!-- sandbox-options:end -->")[0]
+    section = doc.split("<!-- sandbox-options:start -->")[1].split("<!-- sandbox-options:end -->")[
+        0
+    ]
     assert section.strip() == markdown_table()
     import argparse
 
@@ -1027,5 +1033,12 @@ def test_the_documented_switch_table_is_the_declared_one() -> None:
     add_arguments(parser)  # one flag per declared field, parsed back into the same options
     from gradient_desktop.sandbox.options import options_from_args
 
-    opts = options_from_args(parser.parse_args(["--honour-idempotency-key", "--no-legacy", "--lose-answer-rate", "0.2"]))
-    assert opts.honour_idempotency_key and not opts.legacy and opts.lose_answer_rate == 0.2 and opts.port == 8765
+    opts = options_from_args(
+        parser.parse_args(["--honour-idempotency-key", "--no-legacy", "--lose-answer-rate", "0.2"])
+    )
+    assert (
+        opts.honour_idempotency_key
+        and not opts.legacy
+        and opts.lose_answer_rate == 0.2
+        and opts.port == 8765
+    )

@@ -93,10 +93,18 @@ def test_seed_flow_end_to_end(ctx: AppContext, sandbox: Any, run: Any) -> None:
     assert summary.report.ok == 4 and summary.report.unmapped == 1  # cust-4 is not mapped
     assert summary.report.rebuild_triggered
     counts = sandbox.state.counts(PARTNER_DEMO)
-    assert {a: v["unitCount"] for (s, a), v in counts.items()} == {f"cust-{i}": 10.0 + i for i in range(4)}
+    assert {a: v["unitCount"] for (s, a), v in counts.items()} == {
+        f"cust-{i}": 10.0 + i for i in range(4)
+    }
     assert sandbox.state.rebuilds(PARTNER_DEMO) == 1
     mapped = {a["id"]: a["isMapped"] for a in sandbox.state.accounts(PARTNER_DEMO)}
-    assert mapped == {"cust-0": True, "cust-1": True, "cust-2": True, "cust-3": True, "cust-4": False}
+    assert mapped == {
+        "cust-0": True,
+        "cust-1": True,
+        "cust-2": True,
+        "cust-3": True,
+        "cust-4": False,
+    }
     stored = PartnerDirectory(ctx).get("Contoso")
     assert stored.status == "active" and stored.organization_name == "Contoso Managed Services"
     states = ctx.outbox.counts_by_state(stored.id or 0)
@@ -164,4 +172,3 @@ def test_push_resumes_rows_left_sending_by_a_crash(ctx: AppContext, sandbox: Any
     resumed_again = ctx.outbox.list_resumable(partner.id or 0)
     assert resumed_again == []
     assert sandbox.state.counts(PARTNER_DEMO)[(sku, "cust-a")]["unitCount"] == 15.0
-

@@ -103,7 +103,9 @@ def test_demo_setup_reaches_active_with_accounts_mappings_and_usage_in_the_sandb
     assert org["counts"] == mapped * 2 and org["rebuilds"] == 1
     assert flow.data["pending_seen_at"] and "vendor" in flow.data
     # Nothing secret in what is persisted for the resume.
-    assert "sandbox-partner" not in partner.setup_data and "sandbox-vendor" not in partner.setup_data
+    assert (
+        "sandbox-partner" not in partner.setup_data and "sandbox-vendor" not in partner.setup_data
+    )
 
 
 def test_wrong_partner_key_fails_with_a_reason_and_the_step_stays(sandbox: Any) -> None:
@@ -242,7 +244,9 @@ def test_disconnect_then_reconnect_with_a_new_key_after_the_msp_disconnected(
 
     asyncio.run(go())
     org = next(
-        o for o in ctx.demo.state.summary()["organizations"] if o["connected"] and o["name"].startswith("Contoso")
+        o
+        for o in ctx.demo.state.summary()["organizations"]
+        if o["connected"] and o["name"].startswith("Contoso")
     )
     assert org["status"] == "active" and org["mappedAccounts"] > 0 and org["accounts"] > 150
 
@@ -295,7 +299,9 @@ def test_create_service_uses_the_official_lists_and_reuses_a_name(sandbox: Any) 
         with pytest.raises(SetupError, match="category"):
             await flow.create_service("Vault", "Secrets vault", "vaults", "password management")
         sku = await flow.create_service("Vault", "Secrets vault", "security", "password management")
-        again = await flow.create_service("vault", "Secrets vault", "security", "password management")
+        again = await flow.create_service(
+            "vault", "Secrets vault", "security", "password management"
+        )
         assert sku.id == again.id and sku.subcategory == "password management"
         await ctx.aclose()
 

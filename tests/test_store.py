@@ -398,7 +398,12 @@ def test_add_and_subtract_carry_the_expected_total(db: Database, partner_id: int
         ],
     )
     absolute = {(i.account_id, i.op): i.absolute for i in outbox.list_resumable(partner_id)}
-    assert absolute == {("a1", "add"): 15, ("a1", "subtract"): 13, ("a3", "set"): 1, ("a3", "add"): 7}
+    assert absolute == {
+        ("a1", "add"): 15,
+        ("a1", "subtract"): 13,
+        ("a3", "set"): 1,
+        ("a3", "add"): 7,
+    }
 
 
 def test_a_subtract_below_zero_is_floored_and_reported(db: Database, partner_id: int) -> None:

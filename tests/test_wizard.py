@@ -99,7 +99,9 @@ def test_demo_wizard_happy_path_reaches_active_and_the_sandbox_shows_it(
     # And one by hand: the docs' example, "ACME Corp." → "Acme Corporation".
     partner = wizard.flow.partner
     acme = next(a for a in wizard.flow.integration.accounts(partner) if a.name == "ACME Corp.")
-    client = next(c for c in wizard.flow.integration.clients(partner) if c.name == "Acme Corporation")
+    client = next(
+        c for c in wizard.flow.integration.clients(partner) if c.name == "Acme Corporation"
+    )
     in_loop(qloop, lambda: mapping.map_pair(acme.account_id, client.client_id))
     settle(qloop, 0.4)  # the grid batches its syncs for a moment
     wait_until(qloop, mapping.isComplete)
@@ -111,12 +113,16 @@ def test_demo_wizard_happy_path_reaches_active_and_the_sandbox_shows_it(
     assert f"Accounts mapped: <b>{mapped}</b>" in activate.summary.text()
     assert not activate.isComplete()
     activate.activate_button.click()
-    wait_until(qloop, lambda: activate.isComplete() and "First usage sync" in activate.status.text())
+    wait_until(
+        qloop, lambda: activate.isComplete() and "First usage sync" in activate.status.text()
+    )
     assert "ACTIVE" in activate.status.text()
     screenshot(wizard, "wizard_6_activate.png")
     wizard.accept()
 
-    org = next(o for o in ctx.demo.state.summary()["organizations"] if o["partnerKey"] == PARTNER_DEMO)
+    org = next(
+        o for o in ctx.demo.state.summary()["organizations"] if o["partnerKey"] == PARTNER_DEMO
+    )
     assert org["status"] == "active"
     assert org["mappedAccounts"] == mapped and org["accounts"] > 150
     assert org["counts"] == mapped * 3 and org["rebuilds"] == 1
@@ -171,7 +177,9 @@ def test_network_failure_is_explained_and_retry_succeeds_once_gradient_is_back(
     qtbot: Any, qloop: Any, ctx: AppContext, sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        ctx, "client_options", lambda url: ClientOptions(max_retries=0, connect_timeout=2, read_timeout=2)
+        ctx,
+        "client_options",
+        lambda url: ClientOptions(max_retries=0, connect_timeout=2, read_timeout=2),
     )
     sb = sandbox_factory(seed="demo")
     port, state, url = sb.port, sb.state, sb.base_url

@@ -249,9 +249,7 @@ class IntegrationService:
                 .values(sync_state=SyncState.LOCAL.value)
             )
             s.commit()
-        self.partners.update(
-            partner.id or 0, status=PartnerStatus.DISCONNECTED.value, setup_step=0
-        )
+        self.partners.update(partner.id or 0, status=PartnerStatus.DISCONNECTED.value, setup_step=0)
         if acknowledged:  # Gradient confirmed it: that is its status now
             self.ctx.state.note_status(partner.id or 0)
         await self.ctx.drop_clients(partner.id or 0)
