@@ -318,6 +318,8 @@ class AlertEntry(SQLModel, table=True):
     checked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     next_check_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 class UsageSource(SQLModel, table=True):
     """A place usage is read from (file, SQL query, HTTP endpoint) and how its fields map.
     ``config`` is JSON without secrets: passwords and tokens live in the keyring under the
