@@ -48,5 +48,7 @@ def test_main_window_opens_the_demo_partner(qtbot: Any, qloop: Any, ctx: AppCont
     assert window.tabs.isTabVisible(5)
     assert "demo" in window.status_label.text().lower()
     # The demo sandbox really runs: its URL answers on loopback.
-    assert ctx.demo.running and ctx.resolve_base_url(window.partner.base_url).startswith("http://127.0.0.1:")
+    assert ctx.demo.running and ctx.resolve_base_url(window.partner.base_url).startswith(
+        "http://127.0.0.1:"
+    )
     window.close()
