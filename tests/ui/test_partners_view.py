@@ -23,7 +23,7 @@ from tests.gui_helpers import (
     settle,
     wait_until,
 )
-from tests.test_setup_flow import run_demo_setup
+from tests.services.test_setup_flow import run_demo_setup
 
 pytestmark = pytest.mark.gui
 

@@ -16,7 +16,7 @@ from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL, make_stat
 from gradient_desktop.sandbox.seed_billing import demo_usage
 from gradient_desktop.sandbox.server import SandboxOptions, SandboxServer
 from gradient_desktop.sandbox.state import SandboxState
-from tests.test_sandbox import API, token
+from tests.sandbox.test_sandbox import API, token
 
 B = "/_sandbox/billing"
 

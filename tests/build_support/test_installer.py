@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "build_installer.py"
 VENDOR_KEY, PARTNER_KEY = "sandbox-vendor-demo", "sandbox-partner-demo"
 TOKEN = {"GRADIENT-TOKEN": base64.b64encode(f"{VENDOR_KEY}:{PARTNER_KEY}".encode()).decode()}

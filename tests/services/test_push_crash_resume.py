@@ -23,7 +23,7 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.usage import UsageService
 from tests.usage_helpers import PARTNER_KEY, connected_partner, service_ids
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = 60
 
 

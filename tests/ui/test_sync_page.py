@@ -24,7 +24,7 @@ from tests.gui_helpers import (
     settle,
     wait_until,
 )
-from tests.test_schedule import _setup
+from tests.services.test_schedule import _setup
 
 pytestmark = pytest.mark.gui
 

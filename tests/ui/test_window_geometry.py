@@ -62,7 +62,7 @@ def test_main_window_opens_within_the_screen_and_clamps_a_remembered_geometry(
 
 
 def test_setup_wizard_keeps_one_size_on_every_step(qtbot: Any, qloop: Any, ctx: AppContext) -> None:
-    from tests.test_wizard import next_page, open_wizard, page
+    from tests.ui.wizard.test_wizard import next_page, open_wizard, page
 
     wizard = open_wizard(qtbot, ctx)
     size = wizard.size()

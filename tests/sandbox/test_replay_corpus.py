@@ -17,7 +17,7 @@ from gradient_desktop.sandbox.seed import VENDOR_KEY
 from gradient_desktop.sandbox.server import SandboxOptions, SandboxServer
 from tests.reliability.helpers import new_partner
 
-CORPUS = json.loads((Path(__file__).parent / "data" / "replay_corpus.json").read_text("utf-8"))
+CORPUS = json.loads((Path(__file__).parents[1] / "data" / "replay_corpus.json").read_text("utf-8"))
 REQUESTS = CORPUS["requests"]
 
 

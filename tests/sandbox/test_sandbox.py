@@ -1022,7 +1022,7 @@ def test_the_documented_switch_table_is_the_declared_one() -> None:
 
     from gradient_desktop.sandbox.options import add_arguments, markdown_table
 
-    doc = (Path(__file__).parents[1] / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parents[2] / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     section = doc.split("<!-- sandbox-options:start -->")[1].split("<!-- sandbox-options:end -->")[
         0
     ]

@@ -28,7 +28,7 @@ from gradient_desktop.store import (
 )
 from gradient_desktop.store.models import Partner, VendorAccount, VendorProfile
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _run_child(code: str, *args: str) -> subprocess.CompletedProcess[str]:
