@@ -7,13 +7,10 @@ Set ``GRADIENT_DESKTOP_SCREENSHOTS=docs/screenshots`` to write the screenshots t
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from gradient_desktop.config import database_path
 from gradient_desktop.services.context import AppContext, DemoEnvironment
@@ -92,18 +89,3 @@ def close_ctx(loop: Any, ctx: AppContext) -> None:
         run(loop, asyncio.gather(*pending, return_exceptions=True))
     run(loop, ctx.aclose())
     ctx.close()
-
-
-@pytest.fixture(autouse=True)
-def qt_garbage_on_the_main_thread() -> Any:
-    """Collect cyclic garbage on the main thread before and after each GUI test.
-
-    A closed qasync loop (and any widget caught in a reference cycle) is freed by the cyclic
-    collector, which runs in whichever thread happens to allocate: often an in-process sandbox
-    thread. A QObject destroyed there cannot unregister its timers, and the next timer event
-    then reaches freed memory (seen as a segfault in QTimerInfoList::activateTimers). Being
-    autouse, this fixture is set up before ``qloop`` and torn down after it.
-    """
-    gc.collect()
-    yield
-    gc.collect()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,6 @@ from gradient_desktop.store.models import AlertState
 from gradient_desktop.ui.alerts.page import AlertsPage
 from gradient_desktop.ui.qt import QtCore, QtWidgets
 from tests.gui_helpers import (
-    close_ctx,
-    open_ctx,
-    qt_garbage_on_the_main_thread,  # noqa: F401 (autouse)
     run,
     screenshot,
     settle,
@@ -30,13 +26,6 @@ from tests.gui_helpers import (
 from tests.services.test_setup_flow import run_demo_setup
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def ctx(qloop: Any) -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    close_ctx(qloop, c)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,9 +10,6 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.setup import Step
 from gradient_desktop.ui.check_page import IntegrationCheckPage
 from tests.gui_helpers import (
-    close_ctx,
-    open_ctx,
-    qt_garbage_on_the_main_thread,  # noqa: F401 (autouse)
     run,
     screenshot,
     settle,
@@ -22,13 +18,6 @@ from tests.gui_helpers import (
 from tests.services.test_setup_flow import run_demo_setup
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def ctx(qloop: Any) -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    close_ctx(qloop, c)
 
 
 @pytest.fixture

@@ -17,13 +17,6 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def ctx() -> Iterator[AppContext]:
-    context = AppContext.open()
-    yield context
-    context.close()
-
-
-@pytest.fixture
 def window(qtbot: Any, qloop: Any, ctx: AppContext) -> Iterator[Any]:
     from gradient_desktop.ui.main_window import MainWindow
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,13 +9,6 @@ import pytest
 from gradient_desktop.services.context import AppContext
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def ctx() -> Iterator[AppContext]:
-    context = AppContext.open()
-    yield context
-    context.close()
 
 
 def test_main_window_opens_the_demo_partner(qtbot: Any, qloop: Any, ctx: AppContext) -> None:

@@ -3,7 +3,6 @@ and Reconnect through the wizard, against the demo sandbox on a real socket."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,9 +14,6 @@ from gradient_desktop.services.setup import Step
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.partners_view import STATUS_COLORS, PartnersView
 from tests.gui_helpers import (
-    close_ctx,
-    open_ctx,
-    qt_garbage_on_the_main_thread,  # noqa: F401 (autouse)
     run,
     screenshot,
     settle,
@@ -26,13 +22,6 @@ from tests.gui_helpers import (
 from tests.services.test_setup_flow import run_demo_setup
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def ctx(qloop: Any) -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    close_ctx(qloop, c)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ scheduled run found on opening shows a banner."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,6 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import RunStore
 from gradient_desktop.ui.sync.page import SyncPage
 from tests.gui_helpers import (
-    close_ctx,
-    open_ctx,
-    qt_garbage_on_the_main_thread,  # noqa: F401 (autouse)
     run,
     screenshot,
     settle,
@@ -27,13 +23,6 @@ from tests.gui_helpers import (
 from tests.services.test_schedule import _setup
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def ctx(qloop: Any) -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    close_ctx(qloop, c)
 
 
 def test_configure_preview_save_and_sync_all_now(

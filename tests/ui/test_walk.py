@@ -26,7 +26,6 @@ from tests.gui_helpers import (
     close_ctx,
     in_loop,
     open_ctx,
-    qt_garbage_on_the_main_thread,  # noqa: F401 (autouse)
     screenshot,
     wait_until,
 )

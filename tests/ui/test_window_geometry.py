@@ -4,7 +4,6 @@ a 200 %-scaled laptop screen, and the setup wizard keeps one size on every step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.setup import Step
 from gradient_desktop.ui.geometry import available_geometry, clamp_rect, default_rect
 from gradient_desktop.ui.qt import QtCore
-from tests.gui_helpers import close_ctx, open_ctx
 
 pytestmark = pytest.mark.gui
 R, S = QtCore.QRect, QtCore.QSize
@@ -27,13 +25,6 @@ def test_clamp_rect_moves_and_shrinks_into_the_available_area() -> None:
     assert clamp_rect(R(-300, -50, 500, 400), R(1920, 0, 1280, 1024)) == R(1920, 0, 500, 400)
     assert default_rect(S(1440, 900), screen) == R(48, 27, 864, 486)
     assert default_rect(S(1440, 900), R(0, 0, 2560, 1440)).size() == S(1440, 900)
-
-
-@pytest.fixture
-def ctx(qloop: Any) -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    close_ctx(qloop, c)
 
 
 def test_main_window_opens_within_the_screen_and_clamps_a_remembered_geometry(

@@ -5,7 +5,6 @@ survival and sync to Gradient."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,14 +23,6 @@ from tests.gui_helpers import screenshot
 
 pytestmark = pytest.mark.gui
 Qt = QtCore.Qt
-
-
-@pytest.fixture
-def ctx(qloop: Any) -> Iterator[AppContext]:
-    context = AppContext.open()
-    yield context
-    qloop.run_until_complete(context.aclose())
-    context.close()
 
 
 @pytest.fixture

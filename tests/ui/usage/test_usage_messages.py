@@ -4,7 +4,6 @@ moves the grid, stale messages cleared, and Export saying what it wrote where.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,6 @@ from gradient_desktop.ui.usage.page import UsagePage
 from tests.usage_helpers import connected_partner, service_ids
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def ctx(qloop: Any) -> Iterator[AppContext]:
-    context = AppContext.open()
-    yield context
-    qloop.run_until_complete(context.aclose())
-    context.close()
 
 
 def test_messages_follow_the_state_and_never_shift_the_grid(

@@ -6,7 +6,6 @@ opened on unfinished outbox rows says what it is finishing and finishes it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,14 +17,6 @@ from tests.gui_helpers import screenshot
 from tests.usage_helpers import PARTNER_KEY, connected_partner, service_ids
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def ctx(qloop: Any) -> Iterator[AppContext]:
-    context = AppContext.open()
-    yield context
-    qloop.run_until_complete(context.aclose())
-    context.close()
 
 
 def _page(qtbot: Any, ctx: AppContext, partner: Any) -> UsagePage:

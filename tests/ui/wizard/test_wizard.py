@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,20 +16,12 @@ from tests.gui_helpers import (
     close_ctx,
     in_loop,
     open_ctx,
-    qt_garbage_on_the_main_thread,  # noqa: F401 (autouse)
     screenshot,
     settle,
     wait_until,
 )
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def ctx(qloop: Any) -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    close_ctx(qloop, c)
 
 
 def open_wizard(qtbot: Any, ctx: AppContext, flow: SetupFlow | None = None) -> Any:
