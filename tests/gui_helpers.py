@@ -10,11 +10,13 @@ import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gradient_desktop.config import database_path
 from gradient_desktop.services.context import AppContext, DemoEnvironment
 from gradient_desktop.store import open_database
+
+W = TypeVar("W")
 
 
 def open_ctx() -> AppContext:
@@ -60,6 +62,16 @@ def in_loop(loop: Any, action: Callable[[], Any]) -> Any:
 
 def settle(loop: Any, seconds: float = 0.05) -> None:
     run(loop, asyncio.sleep(seconds))
+
+
+def shown(qtbot: Any, loop: Any, widget: W, width: int, height: int) -> W:
+    """``widget`` registered with qtbot (closed and deleted after the test), sized, shown, and
+    its first events handled."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    settle(loop)
+    return widget
 
 
 def screenshot(widget: Any, name: str) -> Path | None:

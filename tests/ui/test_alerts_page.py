@@ -17,12 +17,7 @@ from gradient_desktop.services.integration import IntegrationService
 from gradient_desktop.store.models import AlertState
 from gradient_desktop.ui.alerts.page import AlertsPage
 from gradient_desktop.ui.qt import QtCore, QtWidgets
-from tests.gui_helpers import (
-    run,
-    screenshot,
-    settle,
-    wait_until,
-)
+from tests.gui_helpers import run, screenshot, settle, shown, wait_until
 from tests.services.test_setup_flow import run_demo_setup
 
 pytestmark = pytest.mark.gui
@@ -40,10 +35,7 @@ def setup(qloop: Any, ctx: AppContext) -> Any:
 
 @pytest.fixture
 def page(qtbot: Any, qloop: Any, ctx: AppContext, setup: Any) -> AlertsPage:
-    p = AlertsPage(ctx)
-    qtbot.addWidget(p)
-    p.resize(1280, 640)
-    p.show()
+    p = shown(qtbot, qloop, AlertsPage(ctx), 1280, 640)
     p.set_partner(setup[0])
     settle(qloop)
     return p

@@ -9,12 +9,7 @@ import pytest
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.setup import Step
 from gradient_desktop.ui.check_page import IntegrationCheckPage
-from tests.gui_helpers import (
-    run,
-    screenshot,
-    settle,
-    wait_until,
-)
+from tests.gui_helpers import run, screenshot, settle, shown, wait_until
 from tests.services.test_setup_flow import run_demo_setup
 
 pytestmark = pytest.mark.gui
@@ -22,12 +17,7 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def check(qtbot: Any, qloop: Any, ctx: AppContext) -> IntegrationCheckPage:
-    page = IntegrationCheckPage(ctx)
-    qtbot.addWidget(page)
-    page.resize(900, 420)
-    page.show()
-    settle(qloop)
-    return page
+    return shown(qtbot, qloop, IntegrationCheckPage(ctx), 900, 420)
 
 
 def run_check(qloop: Any, page: IntegrationCheckPage) -> None:

@@ -13,12 +13,7 @@ from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.setup import Step
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.partners_view import STATUS_COLORS, PartnersView
-from tests.gui_helpers import (
-    run,
-    screenshot,
-    settle,
-    wait_until,
-)
+from tests.gui_helpers import run, screenshot, settle, shown, wait_until
 from tests.services.test_setup_flow import run_demo_setup
 
 pytestmark = pytest.mark.gui
@@ -26,12 +21,7 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def view(qtbot: Any, qloop: Any, ctx: AppContext) -> PartnersView:
-    v = PartnersView(ctx)
-    qtbot.addWidget(v)
-    v.resize(360, 520)
-    v.show()
-    settle(qloop)
-    return v
+    return shown(qtbot, qloop, PartnersView(ctx), 360, 520)
 
 
 def active_demo_partner(qloop: Any, ctx: AppContext) -> Any:
