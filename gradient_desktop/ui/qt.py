@@ -8,14 +8,29 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_API", "pyside6")
 
 import PySide6
 from PySide6 import QtCore, QtGui, QtWidgets
 
-# QEventLoop, asyncSlot and asyncClose come from __getattr__ below, on first use.
-__all__ = ["PYSIDE_VERSION", "ModelIndex", "QtCore", "QtGui", "QtWidgets", "qasync_crash_risk"]
+if TYPE_CHECKING:  # at run time these come from __getattr__ below, on first use
+    from qasync import asyncClose, asyncSlot
+
+    from gradient_desktop.ui.qloop import QEventLoop
+
+__all__ = [
+    "PYSIDE_VERSION",
+    "ModelIndex",
+    "QEventLoop",
+    "QtCore",
+    "QtGui",
+    "QtWidgets",
+    "asyncClose",
+    "asyncSlot",
+    "qasync_crash_risk",
+]
 
 #: The index type of item-model overrides (``data``, ``flags``, ``rowCount``...): Qt passes a
 #: QModelIndex, and PySide6's stubs declare the parameter as either kind.

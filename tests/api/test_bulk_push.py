@@ -131,7 +131,8 @@ def test_push_sends_single_rebuild_after_all_rows(sb: SandboxServer) -> None:
 
 def test_unmapped_final_row_is_reported_and_rebuild_recovered(sb: SandboxServer) -> None:
     partner, skus = mapped_partner(sb, 30, unmapped=3)
-    rows = grid(skus, range(30), 90) + [
+    rows = [
+        *grid(skus, range(30), 90),
         CountRow(skus[0], "acc-31", 4),
         CountRow(skus[1], "acc-32", 5),
     ]  # last set: unmapped
@@ -150,7 +151,7 @@ def test_unmapped_final_row_is_reported_and_rebuild_recovered(sb: SandboxServer)
 
 def test_rejected_final_row_fails_alone_and_rebuild_is_recovered(sb: SandboxServer) -> None:
     partner, skus = mapped_partner(sb, 20)
-    rows = grid(skus, range(20), 60) + [CountRow("not-an-object-id", "acc-0", 1)]
+    rows = [*grid(skus, range(20), 60), CountRow("not-an-object-id", "acc-0", 1)]
 
     report, _ = push(sb.base_url, partner, rows, concurrency=8)
 
@@ -162,7 +163,10 @@ def test_rejected_final_row_fails_alone_and_rebuild_is_recovered(sb: SandboxServ
 def test_injected_faults_still_land_every_row_once_with_one_rebuild() -> None:
     # Keyed deltas (the legacy routes) are exact only where keys are honoured: switched on here.
     options = SandboxOptions(
-        seed="demo", fail_rate=0.15, fail_after_apply_rate=0.15, random_seed=5,
+        seed="demo",
+        fail_rate=0.15,
+        fail_after_apply_rate=0.15,
+        random_seed=5,
         honour_idempotency_key=True,
     )
     with SandboxServer(options) as flaky:
