@@ -12,16 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gradient_desktop.config import database_path
-from gradient_desktop.services.context import AppContext, DemoEnvironment
-from gradient_desktop.store import open_database
+from gradient_desktop.services.context import AppContext
+from tests.setup_helpers import open_ctx as open_ctx  # one definition, shared
 
 W = TypeVar("W")
-
-
-def open_ctx() -> AppContext:
-    """A new AppContext on this test's home folder (a second call = the app restarted)."""
-    return AppContext(open_database(database_path()), demo=DemoEnvironment(latency_ms=0))
 
 
 def run(loop: Any, coro: Any) -> Any:

@@ -14,7 +14,7 @@ from gradient_desktop.sandbox.seed import PARTNER_DEMO
 from gradient_desktop.services.context import AppContext, MissingKeyError
 from gradient_desktop.services.demo import ensure_demo_partner
 from gradient_desktop.services.partners import PartnerDirectory
-from tests.services.test_setup_flow import open_ctx
+from tests.setup_helpers import open_ctx
 
 SERVICE = "gradient-desktop"
 

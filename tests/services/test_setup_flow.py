@@ -30,12 +30,7 @@ from gradient_desktop.services.integration import (
 from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.qa import IntegrationCheck
 from gradient_desktop.services.setup import NEXT_STEP, SetupError, SetupFlow, Step
-from gradient_desktop.store import open_database
-
-
-def open_ctx() -> AppContext:
-    """A fresh AppContext on this test's home folder (a new one = the app restarted)."""
-    return AppContext(open_database(database_path()), demo=DemoEnvironment(latency_ms=0))
+from tests.setup_helpers import open_ctx, run_demo_setup
 
 
 @pytest.fixture
@@ -43,34 +38,6 @@ def ctx() -> Iterator[AppContext]:
     c = open_ctx()
     yield c
     c.close()
-
-
-async def run_demo_setup(ctx: AppContext, *, until: Step = Step.DONE) -> SetupFlow:
-    flow = SetupFlow.new(ctx, demo=True)
-    flow.save_vendor(DEMO_PROFILE, SANDBOX_URL)
-    if until == Step.PRODUCT:
-        return flow
-    vendor = await flow.load_vendor()
-    flow.choose_services(vendor.skus[:2])
-    if until == Step.PARTNER_KEY:
-        return flow
-    defaults = flow.partner_defaults()
-    flow.set_partner(defaults["name"], defaults["key"])
-    if until == Step.AUTHENTICATE:
-        return flow
-    await flow.authenticate()
-    flow.finish_authenticate()
-    if until == Step.MAP_CLIENTS:
-        return flow
-    await flow.publish()
-    flow.auto_match_exact()
-    await flow.sync_mappings()
-    flow.finish_mapping()
-    if until == Step.ACTIVATE:
-        return flow
-    await flow.activate()
-    await flow.first_usage_sync()
-    return flow
 
 
 def test_navigation_map_is_a_straight_line_from_vendor_to_done() -> None:

@@ -17,7 +17,7 @@ from gradient_desktop.services.push import PushService
 from gradient_desktop.services.qa import IntegrationCheck
 from gradient_desktop.services.state import age, when
 from gradient_desktop.store import PushRow
-from tests.services.test_setup_flow import open_ctx, run_demo_setup
+from tests.setup_helpers import open_ctx, run_demo_setup
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from gradient_desktop.store.models import AlertState
 from gradient_desktop.ui.alerts.page import AlertsPage
 from gradient_desktop.ui.qt import QtCore, QtWidgets
 from tests.gui_helpers import run, screenshot, settle, shown, wait_until
-from tests.services.test_setup_flow import run_demo_setup
+from tests.setup_helpers import run_demo_setup
 
 pytestmark = pytest.mark.gui
 

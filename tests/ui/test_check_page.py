@@ -10,7 +10,7 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.setup import Step
 from gradient_desktop.ui.check_page import IntegrationCheckPage
 from tests.gui_helpers import run, screenshot, settle, shown, wait_until
-from tests.services.test_setup_flow import run_demo_setup
+from tests.setup_helpers import run_demo_setup
 
 pytestmark = pytest.mark.gui
 

@@ -16,7 +16,7 @@ from gradient_desktop.ui.billing.page import PartnerViewPage
 from gradient_desktop.ui.usage.page import UsagePage
 from tests.contrast import low_contrast
 from tests.gui_helpers import close_ctx, open_ctx, run, screenshot, settle, wait_until
-from tests.services.test_setup_flow import run_demo_setup
+from tests.setup_helpers import run_demo_setup
 
 pytestmark = pytest.mark.gui
 

@@ -14,7 +14,7 @@ from gradient_desktop.services.setup import Step
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.partners_view import STATUS_COLORS, PartnersView
 from tests.gui_helpers import run, screenshot, settle, shown, wait_until
-from tests.services.test_setup_flow import run_demo_setup
+from tests.setup_helpers import run_demo_setup
 
 pytestmark = pytest.mark.gui
 
