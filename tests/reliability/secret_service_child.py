@@ -91,9 +91,7 @@ def main() -> int:
         timeout=120,
     )
     out["cli_remove"] = remove.returncode
-    out["cli_key_after_remove"] = secret_tool(
-        "lookup", "service", SERVICE_NAME, "username", slot
-    )
+    out["cli_key_after_remove"] = secret_tool("lookup", "service", SERVICE_NAME, "username", slot)
     print(json.dumps(out))
     return 0
 
