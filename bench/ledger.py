@@ -1,7 +1,7 @@
 """Ledger: recording 100,000 pushes in SQLite through ``Outbox``, against bare ``sqlite3``.
 
 The subject is the outbox's part of a push exactly as ``services/push.py`` drives it:
-``enqueue`` (one transaction), ``claim_resumable`` (the rows to send), ``mark_sending``, then
+``enqueue`` (one transaction), ``list_resumable`` (the rows to send), ``mark_sending``, then
 ``mark_results`` flushed every 200 rows as answers arrive. The baseline issues the equivalent
 SQL with the standard library's ``sqlite3`` and ``executemany``: the same schema (created by
 ``open_database`` in its own file), the same PRAGMAs (WAL, synchronous=NORMAL, foreign keys,
@@ -62,7 +62,7 @@ def run_outbox(folder: Path, rows: list[PushRow], tag: str) -> Phases:
         t0 = time.perf_counter()
         outbox.enqueue(partner_id, rows, actor="bench")
         t1 = time.perf_counter()
-        items = outbox.claim_resumable(partner_id)
+        items = outbox.list_resumable(partner_id)
         t2 = time.perf_counter()
         ids = [item.id for item in items]
         outbox.mark_sending(ids)

@@ -42,7 +42,7 @@ async def main(latency_ms: float) -> None:
     from gradient_desktop.services.integration import IntegrationService
     from gradient_desktop.services.setup import SetupFlow
     from gradient_desktop.store import open_database
-    from tests.test_setup_flow import run_demo_setup
+    from tests.setup_helpers import run_demo_setup
 
     ctx = AppContext(
         open_database(Path(os.environ["GRADIENT_DESKTOP_HOME"]) / "db.sqlite3"),

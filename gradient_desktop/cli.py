@@ -244,10 +244,14 @@ def _partner(args: argparse.Namespace) -> int:
         if args.partner_command == "list":
             rows = directory.summaries()
             if not rows:
-                print("No partners yet. Add one with: gradient-desktop partner add NAME --base-url URL")
+                print(
+                    "No partners yet. Add one with: gradient-desktop partner add NAME --base-url URL"
+                )
             for r in rows:
                 synced = when(r.last_synced_at)  # the app's one format, local time
-                print(f"{r.name}\t{r.status}\t{r.base_url}\tlast sync {synced}\t{r.mapped_accounts}/{r.accounts} mapped")
+                print(
+                    f"{r.name}\t{r.status}\t{r.base_url}\tlast sync {synced}\t{r.mapped_accounts}/{r.accounts} mapped"
+                )
             return EXIT_OK
         if args.partner_command == "remove":
             directory.remove(args.name, delete_keys=not args.keep_key)
@@ -269,7 +273,13 @@ def _partner(args: argparse.Namespace) -> int:
         print(f"Added partner {args.name} ({args.base_url}); keys are in the OS keyring.")
         print(f"Check it with: gradient-desktop status --partner {args.name}")
         return EXIT_OK
-    except (PartnerExists, PartnerNotFound, InsecureUrlError, ValueError, KeyringUnavailable) as exc:
+    except (
+        PartnerExists,
+        PartnerNotFound,
+        InsecureUrlError,
+        ValueError,
+        KeyringUnavailable,
+    ) as exc:
         raise CliError(str(exc)) from None
     finally:
         ctx.close()
@@ -296,7 +306,9 @@ async def _status(args: argparse.Namespace) -> int:
         print(f"Last sync:    {synced}")
         pending = ctx.outbox.pending_count(partner.id or 0)
         if pending:
-            print(f"Queued:       {pending} count(s) not yet acknowledged; the next push sends them")
+            print(
+                f"Queued:       {pending} count(s) not yet acknowledged; the next push sends them"
+            )
         return EXIT_OK
     except (PartnerNotFound, MissingKeyError, KeyringUnavailable, ApiError) as exc:
         raise CliError(str(exc)) from None

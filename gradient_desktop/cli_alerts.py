@@ -265,7 +265,7 @@ def _list(args: argparse.Namespace) -> int:
     ctx = _context()
     try:
         service = AlertService(ctx)
-        names = {p.id: p.name for p in PartnerDirectory(ctx).list()}
+        names = {p.id: p.name for p in PartnerDirectory(ctx).list() if p.id is not None}
         partner_id = _partner(ctx, args.partner).id if args.partner else None
         rows = service.ledger.history(partner_id, states=[args.status] if args.status else None)
         if args.search:

@@ -7,7 +7,9 @@ touches the developer's real data, settings or keyring.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import sys
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,12 +18,25 @@ from typing import Any, TypeVar
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_API", "pyside6")
 
-import keyring  # noqa: E402
-import pytest  # noqa: E402
+import keyring
+import pytest
 
-from tests.keyring_backend import MemoryKeyring  # noqa: E402
+from tests.keyring_backend import MemoryKeyring
 
 T = TypeVar("T")
+
+# Qt's own top-level helpers that live for the whole session once some widget asked for them:
+# not windows a test opened. QTipLabel is the shared tooltip; QToolTip keeps it for reuse.
+QT_SESSION_WINDOWS = frozenset({"QTipLabel"})
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the item, so a fixture's teardown knows whether the test
+    itself failed (pytest's documented recipe)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +59,63 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
         yield backend
     finally:
         keyring.set_keyring(previous)
+
+
+def _qt_windows() -> dict[int, Any]:
+    """The application's parentless top-level widgets by C++ address (a Python wrapper's id()
+    changes when PySide makes a new wrapper); {} when no Qt was loaded: the Qt-free tests do
+    not import it here either."""
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is None or widgets.QApplication.instance() is None:
+        return {}
+    import shiboken6
+
+    return {
+        shiboken6.getCppPointer(w)[0]: w
+        for w in widgets.QApplication.topLevelWidgets()
+        if w.parent() is None
+    }
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_windows(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves a top-level window behind (napari's ``_testsupport`` idea).
+
+    A leaked window keeps its timers, models and event-loop callbacks alive into the next test,
+    where they fire against state that test never set up. Register widgets with
+    ``qtbot.addWidget`` (closed and deleted after the test) or close them in the fixture that
+    made them. Being autouse and defined first, this runs after every other fixture's teardown.
+    """
+    before = set(_qt_windows())
+    yield
+    if not _qt_windows():
+        return
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    # Let deleteLater() calls from teardowns happen, and Python-owned widgets be freed.
+    QCoreApplication.processEvents()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    leaked = [
+        w
+        for address, w in _qt_windows().items()
+        if address not in before and type(w).__name__ not in QT_SESSION_WINDOWS
+    ]
+    call = getattr(request.node, "rep_call", None)
+    if not leaked or call is None or call.failed:
+        return  # a failed test's traceback holds its widgets: its failure is the news
+    names = ", ".join(
+        f"{type(w).__name__}({w.windowTitle() or w.objectName() or 'untitled'})" for w in leaked
+    )
+    for w in leaked:  # don't let one leak cascade into the next test's check
+        w.close()
+        w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    pytest.fail(
+        f"the test left {len(leaked)} top-level window(s) open: {names}. Register them with "
+        "qtbot.addWidget(...) or close them in the fixture that made them.",
+        pytrace=False,
+    )
 
 
 @pytest.fixture

@@ -7,22 +7,15 @@ Set ``GRADIENT_DESKTOP_SCREENSHOTS=docs/screenshots`` to write the screenshots t
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import pytest
+from gradient_desktop.services.context import AppContext
+from tests.setup_helpers import open_ctx as open_ctx  # one definition, shared
 
-from gradient_desktop.config import database_path
-from gradient_desktop.services.context import AppContext, DemoEnvironment
-from gradient_desktop.store import open_database
-
-
-def open_ctx() -> AppContext:
-    """A new AppContext on this test's home folder (a second call = the app restarted)."""
-    return AppContext(open_database(database_path()), demo=DemoEnvironment(latency_ms=0))
+W = TypeVar("W")
 
 
 def run(loop: Any, coro: Any) -> Any:
@@ -65,6 +58,16 @@ def settle(loop: Any, seconds: float = 0.05) -> None:
     run(loop, asyncio.sleep(seconds))
 
 
+def shown(qtbot: Any, loop: Any, widget: W, width: int, height: int) -> W:
+    """``widget`` registered with qtbot (closed and deleted after the test), sized, shown, and
+    its first events handled."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    settle(loop)
+    return widget
+
+
 def screenshot(widget: Any, name: str) -> Path | None:
     folder = os.environ.get("GRADIENT_DESKTOP_SCREENSHOTS")
     if not folder:
@@ -92,18 +95,3 @@ def close_ctx(loop: Any, ctx: AppContext) -> None:
         run(loop, asyncio.gather(*pending, return_exceptions=True))
     run(loop, ctx.aclose())
     ctx.close()
-
-
-@pytest.fixture(autouse=True)
-def qt_garbage_on_the_main_thread() -> Any:
-    """Collect cyclic garbage on the main thread before and after each GUI test.
-
-    A closed qasync loop (and any widget caught in a reference cycle) is freed by the cyclic
-    collector, which runs in whichever thread happens to allocate: often an in-process sandbox
-    thread. A QObject destroyed there cannot unregister its timers, and the next timer event
-    then reaches freed memory (seen as a segfault in QTimerInfoList::activateTimers). Being
-    autouse, this fixture is set up before ``qloop`` and torn down after it.
-    """
-    gc.collect()
-    yield
-    gc.collect()

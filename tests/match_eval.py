@@ -10,7 +10,7 @@ place spelled almost the same: "Lakeside" for "Parkside"). The four wrong pairs 
 are in it verbatim.
 
 ``build(seed)`` returns the set; ``evaluate(pairs, truth, threshold)`` the precision and recall
-of suggestions at a confidence threshold. Used by ``tests/test_match_quality.py`` and by
+of suggestions at a confidence threshold. Used by ``tests/services/test_match_quality.py`` and by
 ``python -m bench --only match``.
 """
 

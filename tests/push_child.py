@@ -1,4 +1,4 @@
-"""Run by tests/test_push_crash_resume.py as a real subprocess: open an AppContext on the same
+"""Run by tests/services/test_push_crash_resume.py as a real subprocess: open an AppContext on the same
 GRADIENT_DESKTOP_HOME (the test's database) and push the partner's queued rows, as the app would.
 The test kills it with SIGKILL mid-push. Keys come from the environment (the test's keyring is
 in its own process)."""

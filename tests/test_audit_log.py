@@ -17,7 +17,7 @@ from gradient_desktop.logsetup import setup_logging
 from gradient_desktop.services.context import DEMO_PROFILE, SANDBOX_URL
 from gradient_desktop.services.integration import IntegrationService
 from gradient_desktop.services.setup import SetupFlow
-from tests.test_setup_flow import open_ctx, run_demo_setup
+from tests.setup_helpers import open_ctx, run_demo_setup
 
 
 @pytest.fixture

@@ -22,13 +22,19 @@ def _mapped_accounts(sb: Any, n: int) -> tuple[list[str], list[str]]:
     api = f"{sb.base_url}/api/vendor-api"
     skus = [s["id"] for s in httpx.get(api, headers=TOKEN).json()["data"]["skus"]]
     clients = httpx.get(f"{api}/organization/clients", headers=TOKEN).json()["clients"][:n]
-    accounts = [{"id": f"acct-{i}", "name": c["name"], "clientOId": c["id"]} for i, c in enumerate(clients)]
-    assert httpx.post(f"{api}/organization/accounts", headers=TOKEN, json=accounts).status_code == 201
+    accounts = [
+        {"id": f"acct-{i}", "name": c["name"], "clientOId": c["id"]} for i, c in enumerate(clients)
+    ]
+    assert (
+        httpx.post(f"{api}/organization/accounts", headers=TOKEN, json=accounts).status_code == 201
+    )
     return [a["id"] for a in accounts], skus
 
 
 def _csv(path: Path, rows: list[tuple[str, str, float]]) -> Path:
-    path.write_text("accountId,serviceId,unitCount\n" + "".join(f"{a},{s},{c}\n" for a, s, c in rows))
+    path.write_text(
+        "accountId,serviceId,unitCount\n" + "".join(f"{a},{s},{c}\n" for a, s, c in rows)
+    )
     return path
 
 
@@ -51,7 +57,9 @@ def test_push_lands_every_row_with_one_rebuild(
     code = main(["push", str(_csv(tmp_path / "c.csv", rows)), "--base-url", sandbox.base_url])
     assert code == 0, capsys.readouterr().err
     counts = sandbox.state.counts(PARTNER_DEMO)
-    assert {(a, s): c for a, s, c in rows} == {(a, s): v["unitCount"] for (s, a), v in counts.items()}
+    assert {(a, s): c for a, s, c in rows} == {
+        (a, s): v["unitCount"] for (s, a), v in counts.items()
+    }
     assert sandbox.state.rebuilds(PARTNER_DEMO) == 1
     assert "billing rebuilt once" in capsys.readouterr().err
 
@@ -83,11 +91,16 @@ def test_bad_file_is_rejected_with_row_numbers_and_nothing_is_sent(
 
 
 def test_wrong_key_is_one_line_without_traceback_or_key(
-    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sandbox: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("GRADIENT_VENDOR_KEY", VENDOR_KEY)
     monkeypatch.setenv("GRADIENT_PARTNER_KEY", "wrong-partner-key-123456")
-    code = main(["push", str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])), "--base-url", sandbox.base_url])
+    code = main(
+        ["push", str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])), "--base-url", sandbox.base_url]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "401" in err and "Traceback" not in err
@@ -97,7 +110,14 @@ def test_wrong_key_is_one_line_without_traceback_or_key(
 def test_base_url_without_env_keys_says_what_to_set(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["push", str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])), "--base-url", "http://127.0.0.1:9"])
+    code = main(
+        [
+            "push",
+            str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])),
+            "--base-url",
+            "http://127.0.0.1:9",
+        ]
+    )
     assert code == 2
     assert "GRADIENT_VENDOR_KEY and GRADIENT_PARTNER_KEY" in capsys.readouterr().err
 
@@ -105,7 +125,14 @@ def test_base_url_without_env_keys_says_what_to_set(
 def test_plain_http_to_a_remote_host_is_refused(
     tmp_path: Path, env_keys: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["push", str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])), "--base-url", "http://example.com"])
+    code = main(
+        [
+            "push",
+            str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])),
+            "--base-url",
+            "http://example.com",
+        ]
+    )
     assert code == 2
     assert "https" in capsys.readouterr().err.lower()
 
@@ -113,14 +140,26 @@ def test_plain_http_to_a_remote_host_is_refused(
 def test_dry_run_validates_and_sends_nothing(
     sandbox: Any, tmp_path: Path, env_keys: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["push", str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])), "--base-url", sandbox.base_url, "--dry-run"])
+    code = main(
+        [
+            "push",
+            str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])),
+            "--base-url",
+            sandbox.base_url,
+            "--dry-run",
+        ]
+    )
     assert code == 0
     assert "1 valid row" in capsys.readouterr().out
     assert sandbox.state.requests() == []
 
 
 def test_partner_add_status_push_and_remove_through_the_keyring(
-    sandbox: Any, tmp_path: Path, env_keys: None, memory_keyring: Any, capsys: pytest.CaptureFixture[str]
+    sandbox: Any,
+    tmp_path: Path,
+    env_keys: None,
+    memory_keyring: Any,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["partner", "add", "contoso", "--base-url", sandbox.base_url]) == 0
     # Keyed by the partner's stable id, not its name (#11 "one door for keys").
@@ -161,7 +200,9 @@ def test_push_help_imports_neither_qt_nor_the_sandbox_server() -> None:
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'qasync', 'uvicorn', 'starlette')]\n"
         "print('HEAVY', bad)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    ).stdout
     assert "HEAVY []" in out
 
 
@@ -169,7 +210,17 @@ def test_push_leaves_a_redacted_log_file(
     sandbox: Any, tmp_path: Path, env_keys: None, isolated_home: Path
 ) -> None:
     accounts, skus = _mapped_accounts(sandbox, 1)
-    assert main(["push", str(_csv(tmp_path / "c.csv", [(accounts[0], skus[0], 2.0)])), "--base-url", sandbox.base_url]) == 0
+    assert (
+        main(
+            [
+                "push",
+                str(_csv(tmp_path / "c.csv", [(accounts[0], skus[0], 2.0)])),
+                "--base-url",
+                sandbox.base_url,
+            ]
+        )
+        == 0
+    )
     logs = list(isolated_home.rglob("gradient-desktop.log*"))
     assert logs, "the CLI wrote no log file"
     text = "".join(p.read_text(errors="replace") for p in logs)
@@ -177,7 +228,10 @@ def test_push_leaves_a_redacted_log_file(
 
 
 def test_the_input_limit_is_checked_before_reading(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env_keys: None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env_keys: None,
 ) -> None:
     from gradient_desktop.services import csvio
 
@@ -192,11 +246,21 @@ def test_the_input_limit_is_checked_before_reading(
 
 
 def test_a_revoked_key_still_gets_the_landed_and_queued_summary(
-    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sandbox: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("GRADIENT_VENDOR_KEY", VENDOR_KEY)
     monkeypatch.setenv("GRADIENT_PARTNER_KEY", "revoked-partner-key")
-    code = main(["push", str(_csv(tmp_path / "c.csv", [("a", "s", 1.0), ("b", "s", 2.0)])), "--base-url", sandbox.base_url])
+    code = main(
+        [
+            "push",
+            str(_csv(tmp_path / "c.csv", [("a", "s", 1.0), ("b", "s", 2.0)])),
+            "--base-url",
+            sandbox.base_url,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2, err
     assert "0/2 landed" in err and "2 count(s) queued for the next push" in err

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 #: Header name Gradient reads the token from (HTTP header names are case-insensitive).
 TOKEN_HEADER = "GRADIENT-TOKEN"
@@ -70,7 +71,7 @@ class Credentials:
     def __deepcopy__(self, memo: dict[int, object]) -> Credentials:
         return self
 
-    def __reduce__(self) -> object:  # pragma: no cover - defensive
+    def __reduce__(self) -> NoReturn:  # pragma: no cover - defensive
         # Pickling would write the keys to wherever the pickle goes (multiprocessing,
         # caches); secrets are passed explicitly instead.
         raise TypeError("Credentials cannot be pickled.")

@@ -153,7 +153,9 @@ class VendorApiClient(AccountsApi, CountsApi, AlertsApi):
         data = unwrap(self._json(r))
         if not isinstance(data, dict):
             return None
-        return self._model(Vendor if "skus" in data else Sku, data, r)
+        if "skus" in data:
+            return self._model(Vendor, data, r)
+        return self._model(Sku, data, r)
 
     # ------------------------------------------------------------ integration
 

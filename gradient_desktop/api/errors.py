@@ -204,10 +204,10 @@ def server_message_from_body(body: bytes) -> str | None:
         message = "; ".join(str(m) for m in message)
     if not isinstance(message, str) or not message.strip():
         return None
-    message = " ".join(message.split())
-    if len(message) > _MAX_SERVER_MESSAGE:
-        message = message[: _MAX_SERVER_MESSAGE - 1] + "…"
-    return message
+    text = " ".join(message.split())
+    if len(text) > _MAX_SERVER_MESSAGE:
+        text = text[: _MAX_SERVER_MESSAGE - 1] + "…"
+    return text
 
 
 def _with_detail(summary: str, server_message: str | None) -> str:

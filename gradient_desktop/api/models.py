@@ -233,11 +233,13 @@ def parse_clients_page(data: Any) -> ClientsPage:
     """
     if isinstance(data, dict) and "clients" not in data:
         data = unwrap(data)
+    meta: dict[str, Any]
     if isinstance(data, list):
         items, meta = data, {}
     elif isinstance(data, dict) and isinstance(data.get("clients"), list):
         items = data["clients"]
-        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        raw_meta = data.get("meta")
+        meta = raw_meta if isinstance(raw_meta, dict) else {}
     else:
         raise TypeError("no 'clients' list")
     limit = meta.get("limit")

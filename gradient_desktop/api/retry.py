@@ -73,7 +73,7 @@ def never_reached_server(exc: BaseException) -> bool:
 
 def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) -> float:
     """Full jitter: uniform in [0, min(cap, base·2^(attempt-1))] (AWS architecture blog)."""
-    ceiling = min(policy.backoff_cap, policy.backoff_base * (2 ** max(0, attempt - 1)))
+    ceiling = min(policy.backoff_cap, policy.backoff_base * (2.0 ** max(0, attempt - 1)))
     return rand() * ceiling
 
 

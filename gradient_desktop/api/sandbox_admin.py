@@ -42,7 +42,7 @@ class SandboxBillingClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
             response = await self._http.request(method, f"{BILLING}/{path}", **kwargs)
         except httpx.HTTPError as exc:
@@ -61,16 +61,21 @@ class SandboxBillingClient:
                 method=method,
                 path=path,
             )
-        return response.json()
+        answer = response.json()
+        if not isinstance(answer, dict):
+            raise SandboxAdminError(
+                "The sandbox gave an answer this app cannot read.", method=method, path=path
+            )
+        return answer
 
-    async def _get(self, path: str, **params: str) -> Any:
+    async def _get(self, path: str, **params: str) -> dict[str, Any]:
         return await self._call("GET", path, params={"partnerKey": self.partner_key, **params})
 
-    async def _post(self, path: str, body: dict[str, Any]) -> Any:
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", path, json={"partnerKey": self.partner_key, **body})
 
     async def cards(self, state: str | None = None) -> list[dict[str, Any]]:
-        return (await self._get("cards", **({"state": state} if state else {})))["cards"]
+        return _items(await self._get("cards", **({"state": state} if state else {})), "cards")
 
     async def edit(
         self, card_id: str, *, quantity: float | None = None, price: float | None = None
@@ -88,14 +93,22 @@ class SandboxBillingClient:
         body: dict[str, Any] = {"cardIds": card_ids}
         if effective_date:
             body["effectiveDate"] = effective_date
-        return (await self._post("approve", body))["cards"]
+        return _items(await self._post("approve", body), "cards")
 
     async def dismiss(self, card_ids: list[str]) -> list[dict[str, Any]]:
-        return (await self._post("dismiss", {"cardIds": card_ids}))["cards"]
+        return _items(await self._post("dismiss", {"cardIds": card_ids}), "cards")
 
     async def agreements(self, client_id: str | None = None) -> list[dict[str, Any]]:
         params = {"clientId": client_id} if client_id else {}
-        return (await self._get("agreements", **params))["agreements"]
+        return _items(await self._get("agreements", **params), "agreements")
 
     async def chart(self) -> list[dict[str, Any]]:
-        return (await self._get("chart"))["services"]
+        return _items(await self._get("chart"), "services")
+
+
+def _items(answer: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The list an admin route answers under ``key``."""
+    items = answer.get(key)
+    if not isinstance(items, list):
+        raise SandboxAdminError(f"The sandbox answered without its {key}.")
+    return items

@@ -107,7 +107,8 @@ def _fill(state: SandboxState, seed: str) -> None:
             state.vendors[VENDOR_KEY].updated_at = SEED_TIME
     for partner_key, (org_name, _n) in DEMO_PARTNERS.items():
         state.add_organization(VENDOR_KEY, partner_key, org_name, _demo_clients(partner_key))
-        for sku_id, product in zip(sku_ids, DEMO_PRODUCTS):
+        # The empty seed has no SKUs, so nothing is mapped: a short zip on purpose.
+        for sku_id, product in zip(sku_ids, DEMO_PRODUCTS, strict=False):
             state.map_service(partner_key, sku_id, product)
         if sku_ids:  # the MSP's PSA agreements for those services (the billing lane)
             _seed_agreements(state, partner_key, sku_ids)

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 
@@ -113,7 +113,8 @@ class SandboxServer:
         """Answers lost on purpose so far (``lose_answer_rate``), for test reports."""
         if self._server is None:
             return 0
-        return int(self._server.config.app.state.sandbox.faults.lost_answers)
+        app: Any = self._server.config.app  # create_app's Starlette app; uvicorn types any ASGI app
+        return int(app.state.sandbox.faults.lost_answers)
 
     def start(self, timeout: float = 10.0) -> Self:
         """Bind, start serving and return once the socket accepts connections."""

@@ -149,8 +149,8 @@ class AlertsMixin:
         now = time.monotonic()
         for entry in org.alerts.values():
             if entry["result"] is None and now - entry["queuedAt"] >= rules.delay_s:
-                entry["result"] = self._outcome(org, entry, rules)
-                if entry["result"]["status"] == "success":
+                result = entry["result"] = self._outcome(org, entry, rules)
+                if result["status"] == "success":
                     entry["board"] = self._boards().get(org.id, DEFAULT_BOARD)
 
     def _outcome(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeGuard
 from urllib.parse import parse_qsl
 
 from .models import CATEGORIES, SUBCATEGORIES, SandboxError
@@ -61,7 +61,7 @@ def multi_ids(pairs: list[tuple[str, str]], name: str) -> list[str] | None:
     return [part.strip() for v in values for part in v.split(",") if part.strip()]
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -85,7 +85,7 @@ def _type_name(check: Check) -> str:
 
 
 def _fields(
-    obj: dict[str, Any], spec: dict[str, tuple[Check, bool]], prefix: str = ""
+    obj: dict[str, Any], spec: Mapping[str, tuple[Check, bool]], prefix: str = ""
 ) -> tuple[dict[str, Any], list[str]]:
     """Pick the fields of `spec` (name -> (check, required)) out of `obj`; unknown keys ignored."""
     out: dict[str, Any] = {}
@@ -103,7 +103,7 @@ def _fields(
     return out, errors
 
 
-def patch_fields(body: Any, spec: dict[str, tuple[Check, bool]]) -> dict[str, Any]:
+def patch_fields(body: Any, spec: Mapping[str, tuple[Check, bool]]) -> dict[str, Any]:
     """A PATCH body: an object carrying at least one known property, each well typed."""
     if not isinstance(body, dict):
         raise bad(
@@ -185,7 +185,9 @@ def _without_unset(obj: dict[str, Any], *, keep_id: bool = False) -> dict[str, A
     return {k: v for k, v in obj.items() if not (k in unset and v == "")}
 
 
-def item_list(body: Any, spec: dict[str, tuple[Check, bool]], *, what: str) -> list[dict[str, Any]]:
+def item_list(
+    body: Any, spec: Mapping[str, tuple[Check, bool]], *, what: str
+) -> list[dict[str, Any]]:
     """A bulk body: a JSON array of objects, or one object (CIPP posts a single new tenant that
     way, and the 2026 spec types these bodies as object-or-array: vendor-api.md §13)."""
     if isinstance(body, dict):

@@ -259,7 +259,7 @@ def _json_records(text: str) -> Iterable[tuple[int, dict[str, Any]]]:
         doc = doc.get("alerts", [doc])
     if not isinstance(doc, list):
         raise AlertFileError("The JSON must be an array of alert objects.")
-    rows = []
+    rows: list[tuple[int, dict[str, Any]]] = []
     for number, item in enumerate(doc, start=1):
         if not isinstance(item, dict):
             rows.append((number, {}))

@@ -76,7 +76,10 @@ class ParseResult:
         lines = [str(e) for e in self.errors[:limit]]
         more = len(self.errors) - limit
         if more > 0 or self.truncated_errors:
-            lines.append(f"... and {max(more, 0)} more problem(s)" + (" (stopped counting)" if self.truncated_errors else ""))
+            lines.append(
+                f"... and {max(more, 0)} more problem(s)"
+                + (" (stopped counting)" if self.truncated_errors else "")
+            )
         return "\n".join(lines)
 
 
@@ -239,18 +242,25 @@ def parse_counts(
 
 
 def _parse_json(
-    text: str, result: ParseResult, account_resolver: Resolver | None, service_resolver: Resolver | None
+    text: str,
+    result: ParseResult,
+    account_resolver: Resolver | None,
+    service_resolver: Resolver | None,
 ) -> None:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CountFileError(f"The JSON is not valid (line {exc.lineno}, column {exc.colno}): {exc.msg}") from None
+        raise CountFileError(
+            f"The JSON is not valid (line {exc.lineno}, column {exc.colno}): {exc.msg}"
+        ) from None
     except RecursionError:
         raise CountFileError("The JSON is nested too deeply to be a list of counts.") from None
     if isinstance(doc, dict) and isinstance(doc.get("counts"), list):
         doc = doc["counts"]
     if not isinstance(doc, list):
-        raise CountFileError("The JSON must be an array of {accountId, serviceId, unitCount} objects.")
+        raise CountFileError(
+            "The JSON must be an array of {accountId, serviceId, unitCount} objects."
+        )
 
     def records() -> Iterable[tuple[int, dict[str, object]]]:
         for index, item in enumerate(doc, start=1):
@@ -267,10 +277,15 @@ def _parse_json(
 
 
 def _parse_csv(
-    text: str, result: ParseResult, account_resolver: Resolver | None, service_resolver: Resolver | None
+    text: str,
+    result: ParseResult,
+    account_resolver: Resolver | None,
+    service_resolver: Resolver | None,
 ) -> None:
     if not text.strip():
-        raise CountFileError("The file is empty. Expected a header line: accountId,serviceId,unitCount")
+        raise CountFileError(
+            "The file is empty. Expected a header line: accountId,serviceId,unitCount"
+        )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text[:4096]))
     try:
         header = next(reader)
@@ -304,8 +319,10 @@ def _parse_csv(
             line += 1
             if not cells or all(not c.strip() for c in cells):
                 continue  # blank lines (often the last one) are not rows
-            if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
-                result.errors.append(RowError(line, f"{len(cells)} cells, but the header has {len(columns)}"))
+            if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
+                result.errors.append(
+                    RowError(line, f"{len(cells)} cells, but the header has {len(columns)}")
+                )
                 continue
             yield line, dict(zip(columns, cells, strict=False))  # short rows: missing cells
 
@@ -322,7 +339,9 @@ def spreadsheet_safe(value: str) -> str:
     return value
 
 
-def export_counts(rows: Sequence[tuple[str, str, float]], extra_headers: Sequence[str] = ()) -> str:
+def export_counts(
+    rows: Sequence[tuple[str, str, float, *tuple[str, ...]]], extra_headers: Sequence[str] = ()
+) -> str:
     """CSV text with header accountId,serviceId,unitCount; ids are made spreadsheet-safe."""
     out = io.StringIO(newline="")
     # RFC 4180 line ends: with "\r\n" the csv module quotes any value holding a bare CR, so a

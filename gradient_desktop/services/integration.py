@@ -17,7 +17,6 @@ from gradient_desktop.api import (
     Account,
     ApiError,
     ConflictError,
-    Credentials,
     Integration,
     NewAccount,
     OutcomeUnknownError,
@@ -137,10 +136,6 @@ class IntegrationService:
         self._remember_vendor(partner.vendor_profile_id, vendor)
         return vendor
 
-    async def fetch_vendor_with(self, base_url: str, creds: Credentials) -> Vendor:
-        async with self.ctx.client_with(base_url, creds) as client:
-            return await client.get_vendor()
-
     async def update_vendor(self, partner: Partner, **fields: str | None) -> Vendor:
         vendor = await self.ctx.client_for(partner).update_vendor(**fields)
         self._remember_vendor(partner.vendor_profile_id, vendor)
@@ -254,9 +249,7 @@ class IntegrationService:
                 .values(sync_state=SyncState.LOCAL.value)
             )
             s.commit()
-        self.partners.update(
-            partner.id or 0, status=PartnerStatus.DISCONNECTED.value, setup_step=0
-        )
+        self.partners.update(partner.id or 0, status=PartnerStatus.DISCONNECTED.value, setup_step=0)
         if acknowledged:  # Gradient confirmed it: that is its status now
             self.ctx.state.note_status(partner.id or 0)
         await self.ctx.drop_clients(partner.id or 0)
@@ -347,7 +340,7 @@ class IntegrationService:
                     id=a.account_id,
                     name=a.name,
                     description=a.description or "",
-                    clientOId=targets.get(a.account_id),
+                    client_oid=targets.get(a.account_id),
                 )
                 for a in chunk
             ]

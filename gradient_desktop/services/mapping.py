@@ -259,7 +259,7 @@ class MappingService:
     def grid_rows(self, partner: Partner, kind: str = MappingKind.ACCOUNT.value) -> GridRows:
         """Everything the mapping grid shows, read column-wise with plain SQL (50,000 ORM
         objects would cost seconds; tuples from the driver cost tens of milliseconds)."""
-        pid = partner.id
+        partner_id = partner.id
         with self.ctx.db.read() as conn:
             raw = conn.connection.driver_connection
             assert raw is not None
@@ -267,24 +267,24 @@ class MappingService:
                 left = raw.execute(
                     "SELECT account_id, name, COALESCE(description, ''), sync_state = 'synced' "
                     "FROM vendor_account WHERE partner_id = ? ORDER BY name COLLATE NOCASE",
-                    (pid,),
+                    (partner_id,),
                 ).fetchall()
                 right = raw.execute(
                     "SELECT client_id, name, stale FROM gradient_client WHERE partner_id = ? "
                     "ORDER BY name COLLATE NOCASE",
-                    (pid,),
+                    (partner_id,),
                 ).fetchall()
             else:
                 left = raw.execute(
                     "SELECT service_id, name, unit_type || COALESCE(' (' || storage_unit || ')', ''),"
                     " 1 FROM partner_service WHERE partner_id = ? ORDER BY name COLLATE NOCASE",
-                    (pid,),
+                    (partner_id,),
                 ).fetchall()
                 right = []
             maps = raw.execute(
                 "SELECT source_id, target_id, origin, sync_state, sync_error FROM mapping "
                 "WHERE partner_id = ? AND kind = ?",
-                (pid, kind),
+                (partner_id, kind),
             ).fetchall()
         return GridRows(left=left, right=right, mappings=maps)
 

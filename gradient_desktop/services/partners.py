@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,7 +120,7 @@ class PartnerDirectory:
         with self.ctx.db.session() as s:
             return list(s.exec(select(Partner).order_by(Partner.name)))
 
-    def summaries(self) -> list[PartnerSummary]:
+    def summaries(self) -> builtins.list[PartnerSummary]:
         with self.ctx.db.session() as s:
             rows = s.exec(
                 select(Partner, VendorProfile).join(
@@ -149,8 +150,8 @@ class PartnerDirectory:
                 status=p.status,
                 organization_name=p.organization_name,
                 last_synced_at=p.last_synced_at,
-                accounts=accounts.get(p.id, 0),
-                mapped_accounts=mapped.get(p.id, 0),
+                accounts=accounts.get(p.id or 0, 0),
+                mapped_accounts=mapped.get(p.id or 0, 0),
                 setup_step=p.setup_step,
                 demo=self.ctx.is_demo_url(p.base_url),
             )
@@ -255,4 +256,3 @@ class PartnerDirectory:
                 s.delete(row)
                 s.commit()
         self.ctx.state.forget(partner_id)
-

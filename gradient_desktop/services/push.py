@@ -219,7 +219,7 @@ class PushService:
         ``client`` is for callers holding keys outside the keyring (``push --base-url``);
         by default the partner's own client is used.
         """
-        items: list[OutboxItem] = self.ctx.outbox.claim_resumable(partner.id or 0)
+        items: list[OutboxItem] = self.ctx.outbox.list_resumable(partner.id or 0)
         legacy = self.legacy_routes(partner) if items else False
         unsendable = []
         sendable: list[tuple[OutboxItem, CountRow]] = []
@@ -241,12 +241,12 @@ class PushService:
         self.ctx.outbox.mark_sending(ids)
         writer = _ResultWriter(self.ctx, ids)
         activity = self.ctx.push_activity.begin(partner.id or 0, partner.name, len(rows))
-        pid = partner.id or 0
-        self.ctx.state.note_push_progress(pid, 0, len(rows))
+        partner_id = partner.id or 0
+        self.ctx.state.note_push_progress(partner_id, 0, len(rows))
 
         def progress(event: ProgressEvent) -> None:
             activity.done = event.done
-            self.ctx.state.note_push_progress(pid, event.done, event.total)
+            self.ctx.state.note_push_progress(partner_id, event.done, event.total)
             if on_progress is not None:
                 on_progress(event)
 
@@ -267,7 +267,11 @@ class PushService:
             log.warning("push to %s %s; unsent counts stay queued", partner.name, what)
             writer.flush()
             self.ctx.state.note_push(
-                pid, "The push stopped before the end; unsent counts stay queued.", 0, len(rows), False
+                partner_id,
+                "The push stopped before the end; unsent counts stay queued.",
+                0,
+                len(rows),
+                False,
             )
             raise
         finally:

@@ -60,9 +60,7 @@ class QaReport:
 
 
 def empty_report(partner: str) -> QaReport:
-    return QaReport(
-        partner, datetime.now(UTC), [QaStep(k, t, h) for k, t, h in QA_STEPS]
-    )
+    return QaReport(partner, datetime.now(UTC), [QaStep(k, t, h) for k, t, h in QA_STEPS])
 
 
 class IntegrationCheck:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gradient_desktop.services.context import AppContext
 
@@ -184,7 +185,7 @@ class Cron:
     def __init__(self, user: str | bool = True) -> None:
         self.user = user
 
-    def _tab(self):  # type: ignore[no-untyped-def]
+    def _tab(self) -> Any:  # a crontab.CronTab (python-crontab ships no types)
         from crontab import CronTab
 
         if shutil.which("crontab") is None:

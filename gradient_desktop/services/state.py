@@ -209,8 +209,10 @@ class StateHub:
 
     def all(self) -> list[PartnerState]:
         with self.ctx.db.session() as s:
-            ids = [pid for pid in s.exec(select(Partner.id)) if pid is not None]
-        return [st for st in (self.get(pid) for pid in ids) if st is not None]
+            ids = [
+                partner_id for partner_id in s.exec(select(Partner.id)) if partner_id is not None
+            ]
+        return [st for st in (self.get(partner_id) for partner_id in ids) if st is not None]
 
     # -- changing (services only) -----------------------------------------------------------
 

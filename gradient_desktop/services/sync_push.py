@@ -60,7 +60,7 @@ def known_totals(ctx: AppContext, partner: Partner) -> dict[tuple[str, str], flo
     out: dict[tuple[str, str], float | None] = {
         (a, s): t for (s, a), (t, _) in ctx.outbox.last_totals(pid).items()
     }
-    for item in ctx.outbox.claim_resumable(pid):
+    for item in ctx.outbox.list_resumable(pid):
         pair = (item.account_id, item.service_id)
         # An add/subtract was resolved to its absolute total when it was queued (#12).
         absolute = item.absolute
@@ -92,7 +92,7 @@ async def push_partner(
     else:
         summary = await service.run(partner, **run_args)  # only rows left by an earlier run
     r = summary.report
-    problems = [
+    problems: list[tuple[str, str, str, str]] = [
         (x.row.account_id, x.row.service_id, x.outcome, str(x.error or "not mapped in Gradient"))
         for x in r.results
         if x.outcome in ("unmapped", "failed", "unknown")

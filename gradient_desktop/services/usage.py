@@ -173,14 +173,15 @@ class DriftRow:
 
 # -- the service ----------------------------------------------------------------------------------------
 
+
 class UsageService:
     """Staging, import/export and drift for one partner; pushing goes through PushService."""
 
     def __init__(self, ctx: AppContext, partner: Partner) -> None:
         self.ctx, self.partner = ctx, partner
-        self.pid = partner.id or 0
+        self.partner_id = partner.id or 0
         self.staged: dict[tuple[str, str], StagedEdit] = {}
-        self.path = Path(ctx.db.path).parent / f"staged-usage-{self.pid}.json"
+        self.path = Path(ctx.db.path).parent / f"staged-usage-{self.partner_id}.json"
         self._refs: Snapshot | None = None
         self.load()
 
@@ -193,19 +194,22 @@ class UsageService:
                 m.source_id: m.target_id
                 for m in s.exec(
                     select(Mapping).where(
-                        Mapping.partner_id == self.pid, Mapping.kind == MappingKind.ACCOUNT.value
+                        Mapping.partner_id == self.partner_id,
+                        Mapping.kind == MappingKind.ACCOUNT.value,
                     )
                 )
             }
             clients = {
                 c.client_id: c.name
-                for c in s.exec(select(GradientClient).where(GradientClient.partner_id == self.pid))
+                for c in s.exec(
+                    select(GradientClient).where(GradientClient.partner_id == self.partner_id)
+                )
             }
             accounts = [
                 AccountRef(a.account_id, a.name, clients.get(mapped.get(a.account_id, ""), ""))
                 for a in s.exec(
                     select(VendorAccount)
-                    .where(VendorAccount.partner_id == self.pid)
+                    .where(VendorAccount.partner_id == self.partner_id)
                     .order_by(VendorAccount.name)
                 )
                 if a.account_id in mapped or a.is_mapped_remote
@@ -213,12 +217,12 @@ class UsageService:
             services = list(
                 s.exec(
                     select(PartnerService)
-                    .where(PartnerService.partner_id == self.pid)
+                    .where(PartnerService.partner_id == self.partner_id)
                     .order_by(PartnerService.name)
                 )
             )
-        latest = self.ctx.outbox.latest_states(self.pid)
-        totals = self.ctx.outbox.last_totals(self.pid)
+        latest = self.ctx.outbox.latest_states(self.partner_id)
+        totals = self.ctx.outbox.last_totals(self.partner_id)
         projected = self.projected_totals(totals)
         cells: dict[tuple[str, str], CellInfo] = {}
         for sa in set(latest) | set(totals):
@@ -232,12 +236,16 @@ class UsageService:
         self, totals: dict[tuple[str, str], tuple[float, datetime | None]] | None = None
     ) -> dict[tuple[str, str], float | None]:
         """``{(service, account): total}`` once every queued row has landed."""
-        totals = self.ctx.outbox.last_totals(self.pid) if totals is None else totals
+        totals = self.ctx.outbox.last_totals(self.partner_id) if totals is None else totals
         out: dict[tuple[str, str], float | None] = {k: t for k, (t, _) in totals.items()}
-        for item in self.ctx.outbox.claim_resumable(self.pid):
+        for item in self.ctx.outbox.list_resumable(self.partner_id):
             pair = (item.service_id, item.account_id)
             absolute = item.absolute
-            out[pair] = absolute if absolute is not None else apply_op(out.get(pair), item.op, item.unit_count)
+            out[pair] = (
+                absolute
+                if absolute is not None
+                else apply_op(out.get(pair), item.op, item.unit_count)
+            )
         return out
 
     def refs(self) -> Snapshot:
@@ -347,7 +355,7 @@ class UsageService:
 
     def save(self, commit_token: str | None = None) -> None:
         doc = {
-            "partner_id": self.pid,
+            "partner_id": self.partner_id,
             "commit_token": commit_token,
             "edits": [asdict(e) for e in self.staged.values()],
         }
@@ -371,7 +379,7 @@ class UsageService:
         self.staged = {e.key: e for e in edits}
         token = doc.get("commit_token")
         if token:
-            if self.ctx.outbox.queued_by(self.pid, token):
+            if self.ctx.outbox.queued_by(self.partner_id, token):
                 # crashed after queuing: they are in the outbox already
                 self.staged.clear()
             self.save()
@@ -421,7 +429,7 @@ class UsageService:
 
     def unfinished(self) -> str | None:
         """A sentence about rows left by an earlier session, or None when there are none."""
-        items = self.ctx.outbox.claim_resumable(self.pid)
+        items = self.ctx.outbox.list_resumable(self.partner_id)
         if not items:
             return None
         ops: dict[str, int] = {}
@@ -532,7 +540,7 @@ class UsageService:
 
     def drift(self, source: dict[tuple[str, str], float]) -> list[DriftRow]:
         """Cells whose fresh ``{(account, service): count}`` differs from the last push."""
-        totals = self.ctx.outbox.last_totals(self.pid)
+        totals = self.ctx.outbox.last_totals(self.partner_id)
         out = []
         for (acc, sid), value in sorted(source.items()):
             pushed = totals.get((sid, acc), (None, None))[0]

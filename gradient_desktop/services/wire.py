@@ -14,7 +14,10 @@ server that does honour keys never sees one key for two different requests.
 
 from __future__ import annotations
 
+from typing import cast
+
 from gradient_desktop.api import CountRow
+from gradient_desktop.api.bulk import Op
 from gradient_desktop.store import OutboxItem
 from gradient_desktop.store.models import OutboxOp
 
@@ -38,7 +41,7 @@ def wire_row(item: OutboxItem, *, legacy_routes: bool = False) -> CountRow | Non
             item.service_id,
             item.account_id,
             item.unit_count,
-            item.op,
-            item.idempotency_key,  # type: ignore[arg-type]
+            cast(Op, item.op),  # the outbox accepts only OutboxOp values: the same words
+            item.idempotency_key,
         )
     return None

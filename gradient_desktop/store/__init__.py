@@ -3,8 +3,14 @@
 from gradient_desktop.store.db import SCHEMA_VERSION, Database, open_database
 from gradient_desktop.store.errors import AlreadyRunning, DatabaseProblem, StoreError
 from gradient_desktop.store.lock import InstanceLock
-from gradient_desktop.store.outbox import HistoryPoint, Outbox, OutboxItem, PushRow
-from gradient_desktop.store.outbox_rows import EnqueueResult, UnknownTotalError
+from gradient_desktop.store.outbox import Outbox
+from gradient_desktop.store.outbox_rows import (
+    EnqueueResult,
+    HistoryPoint,
+    OutboxItem,
+    PushRow,
+    UnknownTotalError,
+)
 
 __all__ = [
     "SCHEMA_VERSION",

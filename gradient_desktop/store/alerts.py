@@ -129,7 +129,7 @@ class AlertLedger:
                 .where(col(AlertEntry.id) == entry_id, col(AlertEntry.state) == AlertState.QUEUED)
                 .values(
                     state=AlertState.SENDING.value,
-                    attempts=AlertEntry.attempts + 1,  # type: ignore[operator]
+                    attempts=AlertEntry.attempts + 1,
                     sent_at=utcnow(),
                 )
             )

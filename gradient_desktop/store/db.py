@@ -28,11 +28,11 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import URL
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from gradient_desktop.store.errors import AlreadyRunning, DatabaseProblem, StoreError
 from gradient_desktop.store.lock import InstanceLock
-from gradient_desktop.store.models import TABLES, Meta
+from gradient_desktop.store.models import TABLES, Meta, table_of
 
 __all__ = [
     "MIGRATIONS",
@@ -98,11 +98,6 @@ class Database:
     def journal_mode(self) -> str:
         with self.engine.connect() as conn:
             return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar())
-
-    def checkpoint(self) -> None:
-        """Fold the WAL into the main file (e.g. before the user copies the file somewhere)."""
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the live database at ``target`` (SQLite's online backup API:
@@ -197,7 +192,7 @@ def _read_version(conn: Connection) -> int | None:
     ).first()
     if not has_meta:
         return None
-    value = conn.execute(select(Meta.value).where(Meta.key == "schema_version")).scalar()
+    value = conn.execute(select(col(Meta.value)).where(col(Meta.key) == "schema_version")).scalar()
     return int(value) if value is not None else None
 
 
@@ -211,7 +206,7 @@ def _ensure_schema(engine: Engine, path: Path) -> None:
         SQLModel.metadata.create_all(conn, tables=TABLES)
         if version is None:
             conn.execute(
-                Meta.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+                table_of(Meta).insert().values(key="schema_version", value=str(SCHEMA_VERSION))
             )
             return
         while version < SCHEMA_VERSION:
@@ -221,8 +216,9 @@ def _ensure_schema(engine: Engine, path: Path) -> None:
             step(conn)
             version += 1
             conn.execute(
-                Meta.__table__.update()
-                .where(Meta.__table__.c.key == "schema_version")
+                table_of(Meta)
+                .update()
+                .where(table_of(Meta).c.key == "schema_version")
                 .values(value=str(version))
             )
 

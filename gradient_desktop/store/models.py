@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Dialect, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, Dialect, Index, Table, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -106,7 +106,7 @@ class OutboxState(StrEnum):
 class Meta(SQLModel, table=True):
     """Key/value facts about the database itself (``schema_version``)."""
 
-    __tablename__ = "meta"  # type: ignore[assignment]
+    __tablename__ = "meta"
 
     key: str = Field(primary_key=True)
     value: str
@@ -115,7 +115,7 @@ class Meta(SQLModel, table=True):
 class VendorProfile(SQLModel, table=True):
     """One vendor identity (its key is in the keyring under ``vendor:<name>``)."""
 
-    __tablename__ = "vendor_profile"  # type: ignore[assignment]
+    __tablename__ = "vendor_profile"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
@@ -128,7 +128,7 @@ class VendorProfile(SQLModel, table=True):
 class Partner(SQLModel, table=True):
     """A connected MSP (its key is in the keyring under ``partner:<name>``)."""
 
-    __tablename__ = "partner"  # type: ignore[assignment]
+    __tablename__ = "partner"
     __table_args__ = (_check("status", PartnerStatus, "ck_partner_status"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -161,7 +161,7 @@ class Partner(SQLModel, table=True):
 class VendorAccount(SQLModel, table=True):
     """One of the vendor's customer accounts, as pushed (or to be pushed) to a partner."""
 
-    __tablename__ = "vendor_account"  # type: ignore[assignment]
+    __tablename__ = "vendor_account"
     __table_args__ = (
         UniqueConstraint("partner_id", "account_id", name="uq_vendor_account"),
         _check("sync_state", SyncState, "ck_vendor_account_sync_state"),
@@ -180,7 +180,7 @@ class VendorAccount(SQLModel, table=True):
 class GradientClient(SQLModel, table=True):
     """A client of the partner as last seen in Gradient (``stale`` once it disappears)."""
 
-    __tablename__ = "gradient_client"  # type: ignore[assignment]
+    __tablename__ = "gradient_client"
     __table_args__ = (UniqueConstraint("partner_id", "client_id", name="uq_gradient_client"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -194,7 +194,7 @@ class GradientClient(SQLModel, table=True):
 class Mapping(SQLModel, table=True):
     """account: vendor account -> Gradient client; service: vendor SKU -> partner service."""
 
-    __tablename__ = "mapping"  # type: ignore[assignment]
+    __tablename__ = "mapping"
     __table_args__ = (
         UniqueConstraint("partner_id", "kind", "source_id", name="uq_mapping"),
         _check("kind", MappingKind, "ck_mapping_kind"),
@@ -218,7 +218,7 @@ class Mapping(SQLModel, table=True):
 class PartnerService(SQLModel, table=True):
     """A vendor service (SKU) as the partner's integration exposes it."""
 
-    __tablename__ = "partner_service"  # type: ignore[assignment]
+    __tablename__ = "partner_service"
     __table_args__ = (
         UniqueConstraint("partner_id", "service_id", name="uq_partner_service"),
         _check("unit_type", UnitType, "ck_partner_service_unit_type"),
@@ -236,7 +236,7 @@ class PartnerService(SQLModel, table=True):
 class OutboxEntry(SQLModel, table=True):
     """One unit-count write, recorded before it is sent and kept as the ledger afterwards."""
 
-    __tablename__ = "outbox_entry"  # type: ignore[assignment]
+    __tablename__ = "outbox_entry"
     __table_args__ = (
         _check("op", OutboxOp, "ck_outbox_op"),
         _check("state", OutboxState, "ck_outbox_state"),
@@ -281,7 +281,7 @@ class AlertEntry(SQLModel, table=True):
     """One vendor alert, recorded with its stable ``alert_id`` before it is sent, and kept
     afterwards as the alert history (ticket id, errors, the user's choices)."""
 
-    __tablename__ = "alert_entry"  # type: ignore[assignment]
+    __tablename__ = "alert_entry"
     __table_args__ = (
         _check("state", AlertState, "ck_alert_state"),
         CheckConstraint("priority BETWEEN 1 AND 4", name="ck_alert_priority"),
@@ -318,12 +318,14 @@ class AlertEntry(SQLModel, table=True):
     checked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     next_check_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 class UsageSource(SQLModel, table=True):
     """A place usage is read from (file, SQL query, HTTP endpoint) and how its fields map.
     ``config`` is JSON without secrets: passwords and tokens live in the keyring under the
     source's name (issue #13)."""
 
-    __tablename__ = "usage_source"  # type: ignore[assignment]
+    __tablename__ = "usage_source"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
@@ -338,7 +340,7 @@ class SyncRun(SQLModel, table=True):
     """One ``sync`` run (manual, CLI or scheduled): what it read, sent and what went wrong.
     ``details`` is JSON (per-partner figures, problems); ``seen`` marks runs the app has shown."""
 
-    __tablename__ = "sync_run"  # type: ignore[assignment]
+    __tablename__ = "sync_run"
 
     id: int | None = Field(default=None, primary_key=True)
     trigger: str
@@ -360,7 +362,7 @@ class PushedSource(SQLModel, table=True):
     """A file (by SHA-256 of its bytes) already queued for a partner: running the same file
     again resumes its batch instead of queuing its add/subtract rows a second time."""
 
-    __tablename__ = "pushed_source"  # type: ignore[assignment]
+    __tablename__ = "pushed_source"
     __table_args__ = (Index("ix_pushed_source_partner_digest", "partner_id", "digest"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -376,24 +378,35 @@ class PartnerCountOptions(SQLModel, table=True):
     the undocumented PATCH routes of vendor-api.md §2.10 (off unless a user turns it on; the
     built-in demo turns it on for its seed flow)."""
 
-    __tablename__ = "partner_count_options"  # type: ignore[assignment]
+    __tablename__ = "partner_count_options"
 
     partner_id: int = Field(foreign_key="partner.id", primary_key=True, ondelete="CASCADE")
     legacy_count_routes: bool = False
 
 
-TABLES = [
-    Meta.__table__,
-    VendorProfile.__table__,
-    Partner.__table__,
-    VendorAccount.__table__,
-    GradientClient.__table__,
-    Mapping.__table__,
-    PartnerService.__table__,
-    OutboxEntry.__table__,
-    AlertEntry.__table__,
-    PushedSource.__table__,
-    PartnerCountOptions.__table__,
-    UsageSource.__table__,
-    SyncRun.__table__,
+def table_of(model: type[SQLModel]) -> Table:
+    """The SQLAlchemy table of a ``table=True`` model. SQLModel sets ``__table__`` when the
+    class is made; its type stubs do not declare it."""
+    table = vars(model)["__table__"]
+    assert isinstance(table, Table)
+    return table
+
+
+TABLES: list[Table] = [
+    table_of(model)
+    for model in (
+        Meta,
+        VendorProfile,
+        Partner,
+        VendorAccount,
+        GradientClient,
+        Mapping,
+        PartnerService,
+        OutboxEntry,
+        AlertEntry,
+        PushedSource,
+        PartnerCountOptions,
+        UsageSource,
+        SyncRun,
+    )
 ]

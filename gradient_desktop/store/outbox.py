@@ -23,7 +23,7 @@ Each row still gets an idempotency key (``<batch>-<position>``), sent as a court
 depends on the server honouring it.
 
 Contract for the sender: rows of one (service, account) are sent one at a time in ``id``
-order (``claim_resumable`` returns them oldest first); ``failed`` is only for a definite
+order (``list_resumable`` returns them oldest first); ``failed`` is only for a definite
 rejection, anything ambiguous is ``unknown``. The known total of a cell is the absolute total
 of its latest ``sent`` row. A ``sent`` row is final: later results for it are ignored.
 """
@@ -37,7 +37,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
+    Dialect,
     bindparam,
     func,
     insert,
@@ -47,7 +49,7 @@ from sqlalchemy import (
 )
 
 from gradient_desktop.store.db import Database
-from gradient_desktop.store.models import OutboxEntry, OutboxState, PushedSource
+from gradient_desktop.store.models import OutboxEntry, OutboxState, PushedSource, table_of
 from gradient_desktop.store.outbox_rows import (
     EnqueueResult,
     HistoryPoint,
@@ -59,8 +61,8 @@ from gradient_desktop.store.outbox_rows import (
     validate_row,
 )
 
-_T = OutboxEntry.__table__
-_S = PushedSource.__table__
+_T = table_of(OutboxEntry)
+_S = table_of(PushedSource)
 _STATES = frozenset(s.value for s in OutboxState)
 RESUMABLE = (OutboxState.PENDING.value, OutboxState.SENDING.value, OutboxState.UNKNOWN.value)
 # Rows whose effect is (or will be) on the server; the others changed nothing.
@@ -120,8 +122,14 @@ _RESULT_PARAMS = ("b_state", "b_error", "b_sent_at", "b_id")
 
 # OutboxItem's fields in declaration order: selecting exactly these columns lets a row be
 # passed positionally. `OutboxItem(**row._mapping)` built a mapping per row, and was over half
-# of claim_resumable's time for 100k rows (bench/ledger.py).
+# of list_resumable's time for 100k rows (bench/ledger.py).
 _ITEM_COLUMNS = tuple(_T.c[f.name] for f in dataclasses.fields(OutboxItem))
+
+
+def _stored(column: Column[Any], dialect: Dialect, value: datetime) -> Any:
+    """``value`` in the column's storage form, computed once for a whole batch of rows."""
+    process = column.type.bind_processor(dialect)
+    return process(value) if process is not None else value
 
 
 def _result_sql(conn: Connection) -> str:
@@ -209,7 +217,7 @@ class Outbox:
             projected: dict[tuple[str, str], float | None] = {}
             if needs_totals:
                 projected = {k: t for k, (t, _) in _totals(conn, partner_id, _EFFECTIVE).items()}
-            created = _T.c.created_at.type.bind_processor(conn.dialect)(datetime.now(UTC))
+            created = _stored(_T.c.created_at, conn.dialect, datetime.now(UTC))
             values = []
             unknown: list[tuple[str, str]] = []
             floored: list[tuple[str, str, float]] = []
@@ -311,7 +319,7 @@ class Outbox:
         # The timestamp is put in storage form once, not per row, and the rows go to one
         # executemany as plain tuples: executing the update() construct with dicts spent most
         # of its time in per-row parameter processing (2x bare sqlite3 at 100k rows; ~1x now).
-        now = _T.c.sent_at.type.bind_processor(self.db.engine.dialect)(datetime.now(UTC))
+        now = _stored(_T.c.sent_at, self.db.engine.dialect, datetime.now(UTC))
         params = []
         voided = []
         for row_id, state, error in results:
@@ -382,8 +390,10 @@ class Outbox:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def claim_resumable(self, partner_id: int, limit: int | None = None) -> list[OutboxItem]:
-        """Rows still to send or resolve (pending, sending, unknown), oldest first."""
+    def list_resumable(self, partner_id: int, limit: int | None = None) -> list[OutboxItem]:
+        """Rows still to send or resolve (pending, sending, unknown), oldest first.
+
+        A read only: nothing is claimed or locked; the sender marks the rows it sends."""
         q = (
             select(*_ITEM_COLUMNS)
             .where(_T.c.partner_id == partner_id, _T.c.state.in_(RESUMABLE))

@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import DateTime, Table, func, insert, select
 
 from gradient_desktop.store.db import Database
-from gradient_desktop.store.models import TABLES, Meta
+from gradient_desktop.store.models import TABLES, Meta, table_of
 
 #: Bump when the document's shape changes; imports refuse anything newer.
 FORMAT = 1
 KIND = "gradient-desktop export"
-_META = Meta.__table__
+_META = table_of(Meta)
 
 
 class TransferError(ValueError):
@@ -34,7 +34,7 @@ class TransferError(ValueError):
 
 def _tables() -> list[Table]:
     # TABLES is in dependency order (parents first); meta is the target's own business.
-    return [t for t in TABLES if t is not _META]  # type: ignore[misc]
+    return [t for t in TABLES if t is not _META]
 
 
 def _is_time(column: Any) -> bool:

@@ -3,7 +3,9 @@ a live API answer (``services.qa``), with a Run check button and the time of the
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
+from typing import Any
 
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.qa import QA_STEPS, IntegrationCheck, QaReport, empty_report
@@ -27,7 +29,7 @@ class IntegrationCheckPage(QtWidgets.QWidget):
         self.tasks = TaskRunner(self)
         self.partner: Partner | None = None
         self.report: QaReport | None = None
-        self._task = None
+        self._task: asyncio.Task[Any] | None = None
         theme.on_change(self._on_theme_changed)
 
         heading = QtWidgets.QLabel(
@@ -92,13 +94,13 @@ class IntegrationCheckPage(QtWidgets.QWidget):
         if changed and self._task is not None:
             self._task.cancel()
         self.run_button.setEnabled(partner is not None and not self.tasks.busy)
-        self.render()
+        self.show_state()
 
     def _on_state(self, partner_id: int) -> None:
         if self.partner is not None and self.partner.id == partner_id:
-            self.render()
+            self.show_state()
 
-    def render(self) -> None:
+    def show_state(self) -> None:
         """Ticks, counts and the "last check" line from the partner's state: the last check
         is shown only while the status it saw is still the status (defect 4)."""
         st = self.ctx.state.get(self.partner.id or 0) if self.partner is not None else None
@@ -155,7 +157,7 @@ class IntegrationCheckPage(QtWidgets.QWidget):
         self.busy.hide()
         self.run_button.setEnabled(self.partner is not None)
         if self.partner is not None:
-            self.render()
+            self.show_state()
 
     def _failed(self, exc: BaseException) -> None:
         self._stopped()
@@ -165,7 +167,7 @@ class IntegrationCheckPage(QtWidgets.QWidget):
     def _done(self, report: QaReport) -> None:
         self.report = report  # details of the steps; ticks and counts come from the state
         self._stopped()
-        self.render()
+        self.show_state()
 
     def _on_theme_changed(self, _scheme: str) -> None:
         self._show(self.report)  # the marks' colours are drawn into the items
@@ -176,7 +178,9 @@ class IntegrationCheckPage(QtWidgets.QWidget):
         for step in report.steps:
             mark, color = MARKS[step.ok]
             detail = step.detail or next(h for k, _t, h in QA_STEPS if k == step.key)
-            item = QtWidgets.QTreeWidgetItem(["" if self.report is None else mark, step.title, detail])
+            item = QtWidgets.QTreeWidgetItem(
+                ["" if self.report is None else mark, step.title, detail]
+            )
             item.setForeground(0, theme.color(color))
             item.setFont(0, self._mark_font)
             item.setToolTip(2, detail)

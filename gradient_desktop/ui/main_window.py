@@ -100,7 +100,14 @@ class MainWindow(QtWidgets.QMainWindow):
         from gradient_desktop.ui.sync.page import SyncPage
         from gradient_desktop.ui.usage.page import UsagePage
 
-        pages = (IntegrationCheckPage, MappingPage, UsagePage, AlertsPage, SyncPage, PartnerViewPage)
+        pages = (
+            IntegrationCheckPage,
+            MappingPage,
+            UsagePage,
+            AlertsPage,
+            SyncPage,
+            PartnerViewPage,
+        )
         for page_cls in pages:
             self.add_page(page_cls(self.ctx, self))
 
@@ -116,7 +123,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_tab_changed(self, index: int) -> None:
         page = self.tabs.widget(index)
         stack = getattr(page, "undo_stack", None)
-        self.undo_group.setActiveStack(stack)
+        # None (a page without undo) leaves no stack active, as Qt allows; the stubs say
+        # QUndoStack only.
+        self.undo_group.setActiveStack(stack)  # type: ignore[arg-type]
 
     # -- partners ------------------------------------------------------------------------------
 
@@ -138,9 +147,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def _ask_status_if_unknown(self) -> None:
         """A connected partner whose status Gradient has not told us in this run (the app just
         started): ask once in the background, so what is shown is what Gradient says now."""
-        st = self.ctx.state.get(self.partner.id or 0) if self.partner is not None else None
+        partner = self.partner
+        st = self.ctx.state.get(partner.id or 0) if partner is not None else None
         if (
-            st is None
+            partner is None
+            or st is None
             or st.status_seen_at is not None
             or st.in_setup
             or st.status not in ("active", "pending")
@@ -149,8 +160,6 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._status_asked.add(st.partner_id)
         from gradient_desktop.services.integration import IntegrationService
-
-        partner = self.partner
 
         async def ask() -> None:
             try:

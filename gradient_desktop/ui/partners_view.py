@@ -105,7 +105,9 @@ class PartnersView(QtWidgets.QWidget):
             b = QtWidgets.QToolButton()
             b.setDefaultAction(action)
             b.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
-            b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+            b.setSizePolicy(
+                QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed
+            )
             return b
 
         self.connect_button = QtWidgets.QPushButton("Connect a partner…")
@@ -217,12 +219,12 @@ class PartnersView(QtWidgets.QWidget):
         return item.data(QtCore.Qt.ItemDataRole.UserRole) if item else None
 
     def current_summary(self) -> PartnerSummary | None:
-        pid = self.current_id()
-        return next((s for s in self._summaries if s.id == pid), None)
+        partner_id = self.current_id()
+        return next((s for s in self._summaries if s.id == partner_id), None)
 
     def current_state(self) -> PartnerState | None:
-        pid = self.current_id()
-        return self.ctx.state.get(pid) if pid is not None else None
+        partner_id = self.current_id()
+        return self.ctx.state.get(partner_id) if partner_id is not None else None
 
     def summary_of(self, partner_id: int) -> PartnerSummary | None:
         return next((s for s in self._summaries if s.id == partner_id), None)
@@ -233,7 +235,9 @@ class PartnersView(QtWidgets.QWidget):
                 self.list.setCurrentRow(i)
 
     def _on_row(self, row: int) -> None:
-        self.partner_selected.emit(self._summaries[row].id if 0 <= row < len(self._summaries) else None)
+        self.partner_selected.emit(
+            self._summaries[row].id if 0 <= row < len(self._summaries) else None
+        )
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -258,7 +262,9 @@ class PartnersView(QtWidgets.QWidget):
         )
         if s is not None and s.in_setup:
             self.reconnect_action.setText("Continue &setup…")
-            self.disconnect_action.setText("&Discard setup…" if s.status == "unknown" else "&Disconnect…")
+            self.disconnect_action.setText(
+                "&Discard setup…" if s.status == "unknown" else "&Disconnect…"
+            )
         else:
             never = s is not None and s.status == "unknown" and s.setup_step == 0
             self.reconnect_action.setText("&Set up…" if never else "&Reconnect…")
@@ -323,14 +329,14 @@ class PartnersView(QtWidgets.QWidget):
         """Continue a half-finished setup, or run it again for a known partner."""
         from gradient_desktop.services.setup import SetupFlow
 
-        pid = partner_id if partner_id is not None else self.current_id()
-        if pid is None:
+        partner_id = partner_id if partner_id is not None else self.current_id()
+        if partner_id is None:
             return None
-        s = self.ctx.state.get(pid)
+        s = self.ctx.state.get(partner_id)
         if s is not None and s.in_setup:
-            flow = SetupFlow.resume(self.ctx, pid)
+            flow = SetupFlow.resume(self.ctx, partner_id)
         else:
-            flow = SetupFlow.reconnect(self.ctx, pid)
+            flow = SetupFlow.reconnect(self.ctx, partner_id)
         return self.open_wizard(flow)
 
     def open_demo(self) -> None:
@@ -345,11 +351,11 @@ class PartnersView(QtWidgets.QWidget):
     # -- sync and disconnect ----------------------------------------------------------------------
 
     def _partner(self, partner_id: int | None) -> Partner | None:
-        pid = partner_id if partner_id is not None else self.current_id()
-        if pid is None:
+        partner_id = partner_id if partner_id is not None else self.current_id()
+        if partner_id is None:
             return None
         try:
-            return self.directory.by_id(pid)
+            return self.directory.by_id(partner_id)
         except LookupError:
             return None
 
@@ -371,7 +377,9 @@ class PartnersView(QtWidgets.QWidget):
 
         integration = IntegrationService(self.ctx)
         status = await integration.refresh(partner)
-        lines = [f"{partner.name} is {status.status.upper()} on Gradient ({when(datetime.now(UTC))})."]
+        lines = [
+            f"{partner.name} is {status.status.upper()} on Gradient ({when(datetime.now(UTC))})."
+        ]
         rejected = 0
         if integration.accounts(partner):
             published = await integration.publish_accounts(partner)
@@ -425,8 +433,12 @@ class PartnersView(QtWidgets.QWidget):
             "reconnect, or remove it from the keyring?",
             parent=self,
         )
-        keep = box.addButton("Disconnect, &keep the key", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
-        remove = box.addButton("Disconnect and &remove the key", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton(
+            "Disconnect, &keep the key", QtWidgets.QMessageBox.ButtonRole.AcceptRole
+        )
+        remove = box.addButton(
+            "Disconnect and &remove the key", QtWidgets.QMessageBox.ButtonRole.DestructiveRole
+        )
         box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(keep)
         box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -446,7 +458,8 @@ class PartnersView(QtWidgets.QWidget):
             QtWidgets.QMessageBox.Icon.Question,
             "Discard setup",
             f"Discard the unfinished setup of {partner.name}? Nothing was connected on Gradient yet.",
-            QtWidgets.QMessageBox.StandardButton.Discard | QtWidgets.QMessageBox.StandardButton.Cancel,
+            QtWidgets.QMessageBox.StandardButton.Discard
+            | QtWidgets.QMessageBox.StandardButton.Cancel,
             self,
         )
         box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -474,7 +487,9 @@ class PartnersView(QtWidgets.QWidget):
             self._say(text, error=True, partner_id=partner.id)
             self.action_finished.emit(action, partner.id, text)
 
-        return self.tasks.start(coro, on_done=done, on_error=failed, on_cancel=lambda: self._after(partner))
+        return self.tasks.start(
+            coro, on_done=done, on_error=failed, on_cancel=lambda: self._after(partner)
+        )
 
     def _after(self, partner: Partner) -> None:
         if self.ctx.is_demo_url(partner.base_url):

@@ -57,7 +57,8 @@ class _Scheduler(QtCore.QObject):
 
     def at(self, handle: asyncio.TimerHandle) -> None:
         heapq.heappush(self._heap, handle)
-        handle._scheduled = True  # so cancel() reports it (asyncio's own bookkeeping)
+        # So cancel() reports it: asyncio's own bookkeeping, a private slot typeshed omits.
+        handle._scheduled = True  # type: ignore[attr-defined]
         first = self._heap[0].when()
         if not self._ready and (self._armed_for is None or first < self._armed_for):
             self._arm_for(first)
@@ -93,7 +94,7 @@ class _Scheduler(QtCore.QObject):
         now = self._loop.time()
         while heap and (heap[0]._cancelled or heap[0].when() <= now):
             handle = heapq.heappop(heap)
-            handle._scheduled = False
+            handle._scheduled = False  # type: ignore[attr-defined]
             if handle._cancelled:
                 self._cancelled = max(0, self._cancelled - 1)
             else:
@@ -103,9 +104,9 @@ class _Scheduler(QtCore.QObject):
         for _ in range(len(ready)):
             if not ready:  # drained by a nested event loop (a modal dialog) meanwhile
                 break
-            handle = ready.popleft()
-            if not handle._cancelled:
-                handle._run()
+            callback = ready.popleft()
+            if not callback._cancelled:
+                callback._run()
             if self._stopped:
                 return
         if ready:
@@ -114,7 +115,7 @@ class _Scheduler(QtCore.QObject):
             self._arm_for(heap[0].when())
 
 
-class QEventLoop(qasync.QEventLoop):  # type: ignore[misc,valid-type]
+class QEventLoop(qasync.QEventLoop):
     """``qasync.QEventLoop`` whose callbacks are scheduled by :class:`_Scheduler`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -142,7 +143,7 @@ class QEventLoop(qasync.QEventLoop):  # type: ignore[misc,valid-type]
         return handle
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
-        if handle._scheduled and self._scheduler is not None:
+        if handle._scheduled and self._scheduler is not None:  # type: ignore[attr-defined]
             self._scheduler.cancelled()
 
     def close(self) -> None:

@@ -8,11 +8,33 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_API", "pyside6")
 
 import PySide6
-from PySide6 import QtCore, QtGui, QtWidgets  # noqa: F401
+from PySide6 import QtCore, QtGui, QtWidgets
+
+if TYPE_CHECKING:  # at run time these come from __getattr__ below, on first use
+    from qasync import asyncClose, asyncSlot
+
+    from gradient_desktop.ui.qloop import QEventLoop
+
+__all__ = [
+    "PYSIDE_VERSION",
+    "ModelIndex",
+    "QEventLoop",
+    "QtCore",
+    "QtGui",
+    "QtWidgets",
+    "asyncClose",
+    "asyncSlot",
+    "qasync_crash_risk",
+]
+
+#: The index type of item-model overrides (``data``, ``flags``, ``rowCount``...): Qt passes a
+#: QModelIndex, and PySide6's stubs declare the parameter as either kind.
+ModelIndex = QtCore.QModelIndex | QtCore.QPersistentModelIndex
 
 PYSIDE_VERSION = tuple(int(p) for p in PySide6.__version__.split(".")[:3])
 

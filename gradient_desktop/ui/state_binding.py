@@ -37,8 +37,8 @@ class StateBinding(QtCore.QObject):
 
     def _flush(self) -> None:
         pending, self._pending = sorted(self._pending), set()
-        for pid in pending:
-            self.changed.emit(pid)
+        for partner_id in pending:
+            self.changed.emit(partner_id)
 
     def flush_now(self) -> None:
         """Deliver what is pending at once (tests that assert right after a service call)."""

@@ -130,9 +130,7 @@ class FaultPlan:
         return cls(lambda _r: PASS)
 
     @classmethod
-    def random(
-        cls, *, seed: int, rate: float, fault: Fault, writes_only: bool = True
-    ) -> FaultPlan:
+    def random(cls, *, seed: int, rate: float, fault: Fault, writes_only: bool = True) -> FaultPlan:
         """Each request independently gets ``fault`` with probability ``rate``."""
         rng = random.Random(seed)
 
@@ -144,9 +142,7 @@ class FaultPlan:
         return cls(decide)
 
     @classmethod
-    def bursts(
-        cls, *, every: int, length: int, fault: Fault, start: int = 0
-    ) -> FaultPlan:
+    def bursts(cls, *, every: int, length: int, fault: Fault, start: int = 0) -> FaultPlan:
         """Requests ``start + k·every … + length - 1`` get ``fault``: bursts in a row."""
 
         def decide(r: RequestInfo) -> Fault:
@@ -318,7 +314,9 @@ class FaultProxy:
                     await _wait_for_close(reader)
                     return
                 if kind == "echo":
-                    quoted = json.dumps({"statusCode": fault.status, "message": head.decode("latin-1")})
+                    quoted = json.dumps(
+                        {"statusCode": fault.status, "message": head.decode("latin-1")}
+                    )
                     writer.write(_response(fault.status, quoted.encode(), "application/json", ()))
                     await writer.drain()
                     continue
@@ -332,9 +330,7 @@ class FaultProxy:
                     continue
                 # Forwarded: the server processes it whatever happens to the answer.
                 if upstream is None:
-                    upstream = await asyncio.open_connection(
-                        self.upstream_host, self.upstream_port
-                    )
+                    upstream = await asyncio.open_connection(self.upstream_host, self.upstream_port)
                 upstream[1].write(request)
                 await upstream[1].drain()
                 with self._lock:

@@ -33,12 +33,16 @@ def sized(default: int, full: int) -> int:
 # ------------------------------------------------------------------ sandbox partners
 
 
-def new_partner(state: SandboxState, accounts: int, *, prefix: str = "rel") -> tuple[str, list[str]]:
+def new_partner(
+    state: SandboxState, accounts: int, *, prefix: str = "rel"
+) -> tuple[str, list[str]]:
     """A fresh partner with accounts ``acc-0…`` all mapped; returns its key and 3 SKU ids."""
     key = f"{prefix}-{uuid.uuid4().hex[:10]}"
     make_large_partner(state, key, accounts)
     client_ids = list(state.client_names(key))
-    state.create_accounts(key, [{"id": f"acc-{i}", "name": f"Account {i}"} for i in range(accounts)])
+    state.create_accounts(
+        key, [{"id": f"acc-{i}", "name": f"Account {i}"} for i in range(accounts)]
+    )
     for i in range(accounts):
         state.map_account(key, f"acc-{i}", client_ids[i])
     skus = [s["id"] for s in state.vendor(VENDOR_KEY)["skus"][:3]]

@@ -46,7 +46,10 @@ def main() -> int:
     out["overwritten"] = store.get_partner_key("Contoso")
     store.rename_partner("Contoso", "Contoso Ltd")
     out["renamed"] = [store.get_partner_key("Contoso"), store.get_partner_key("Contoso Ltd")]
-    out["deleted"] = [store.delete_partner_key("Contoso Ltd"), store.delete_partner_key("Contoso Ltd")]
+    out["deleted"] = [
+        store.delete_partner_key("Contoso Ltd"),
+        store.delete_partner_key("Contoso Ltd"),
+    ]
     out["after_delete"] = store.get_partner_key("Contoso Ltd")
     store.delete_vendor_key("Northwind")
 
@@ -54,9 +57,22 @@ def main() -> int:
     # them out again.
     env = {**os.environ, "GRADIENT_VENDOR_KEY": VENDOR_KEY, "GRADIENT_PARTNER_KEY": PARTNER_KEY}
     add = subprocess.run(
-        [sys.executable, "-m", "gradient_desktop", "partner", "add", "Fabrikam",
-         "--base-url", "http://127.0.0.1:9", "--profile", "Northwind"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "gradient_desktop",
+            "partner",
+            "add",
+            "Fabrikam",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--profile",
+            "Northwind",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     out["cli_add"] = [add.returncode, add.stderr.strip()[-300:]]
     # Keyring entries are keyed by the partner's stable id, not its name (services/keys.py):
@@ -65,13 +81,17 @@ def main() -> int:
     out["cli_key_in_keyring"] = secret_tool("lookup", "service", SERVICE_NAME, "username", slot)
     remove = subprocess.run(
         [sys.executable, "-m", "gradient_desktop", "partner", "remove", "Fabrikam"],
-        env={k: v for k, v in env.items() if not k.startswith("GRADIENT_") or k == "GRADIENT_DESKTOP_HOME"},
-        capture_output=True, text=True, timeout=120,
+        env={
+            k: v
+            for k, v in env.items()
+            if not k.startswith("GRADIENT_") or k == "GRADIENT_DESKTOP_HOME"
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     out["cli_remove"] = remove.returncode
-    out["cli_key_after_remove"] = secret_tool(
-        "lookup", "service", SERVICE_NAME, "username", slot
-    )
+    out["cli_key_after_remove"] = secret_tool("lookup", "service", SERVICE_NAME, "username", slot)
     print(json.dumps(out))
     return 0
 

@@ -107,10 +107,23 @@ def cli_env(tmp_path: Path, sandbox_factory: Callable[..., SandboxServer]) -> It
     env = _child_env(home, tmp_path / "keyring.json")
     cli = CliEnv(sb, key, skus, home, env)
     added = subprocess.run(
-        [sys.executable, "-m", "gradient_desktop", "partner", "add", PARTNER,
-         "--base-url", sb.base_url, "--profile", "Northwind"],
+        [
+            sys.executable,
+            "-m",
+            "gradient_desktop",
+            "partner",
+            "add",
+            PARTNER,
+            "--base-url",
+            sb.base_url,
+            "--profile",
+            "Northwind",
+        ],
         env={**env, "GRADIENT_VENDOR_KEY": VENDOR_KEY, "GRADIENT_PARTNER_KEY": key},
-        capture_output=True, text=True, timeout=60, cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=home,
     )
     assert added.returncode == 0, added.stderr
     yield cli

@@ -43,7 +43,9 @@ def _env(home: Path, keyring_file: Path) -> dict[str, str]:
     return env
 
 
-def _cli(env: dict[str, str], *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    env: dict[str, str], *args: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gradient_desktop", *args],
         env={**env, **(extra or {})},
@@ -61,8 +63,18 @@ def home_with_db(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     home.mkdir()
     env = _env(home, tmp_path / "keyring.json")
     added = _cli(
-        env, "partner", "add", "Contoso", "--base-url", "http://127.0.0.1:9", "--profile", "N",
-        extra={"GRADIENT_VENDOR_KEY": "vendor-key-db-test", "GRADIENT_PARTNER_KEY": "partner-key-db-test"},
+        env,
+        "partner",
+        "add",
+        "Contoso",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--profile",
+        "N",
+        extra={
+            "GRADIENT_VENDOR_KEY": "vendor-key-db-test",
+            "GRADIENT_PARTNER_KEY": "partner-key-db-test",
+        },
     )
     assert added.returncode == 0, added.stderr
     return home, env
@@ -77,7 +89,9 @@ def _digest(path: Path) -> str:
 
 
 def _backups(db: Path) -> list[Path]:
-    return sorted(p for p in db.parent.glob(db.name + ".bak-*") if not p.name.endswith(("-wal", "-shm")))
+    return sorted(
+        p for p in db.parent.glob(db.name + ".bak-*") if not p.name.endswith(("-wal", "-shm"))
+    )
 
 
 def _damage(db: Path) -> None:
@@ -99,7 +113,10 @@ def _make_newer(db: Path) -> None:
     [
         (_damage, "damaged"),
         (_make_newer, "newer version"),
-        (lambda db: db.write_bytes(b"accountId,serviceId,unitCount\n"), "not a Gradient Desktop database"),
+        (
+            lambda db: db.write_bytes(b"accountId,serviceId,unitCount\n"),
+            "not a Gradient Desktop database",
+        ),
     ],
     ids=["corrupt", "newer-schema", "not-sqlite"],
 )
@@ -132,15 +149,20 @@ def test_a_bad_database_is_backed_up_reported_and_never_overwritten_by_the_cli(
     assert again.returncode == 2 and _digest(db) == before
 
 
-
-
 def test_push_is_refused_while_another_instance_holds_the_data_folder(
     home_with_db: tuple[Path, dict[str, str]], sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     home, env = home_with_db
     key, skus = new_partner(sandbox.state, 3)
     added = _cli(
-        env, "partner", "add", "Fabrikam", "--base-url", sandbox.base_url, "--profile", "S",
+        env,
+        "partner",
+        "add",
+        "Fabrikam",
+        "--base-url",
+        sandbox.base_url,
+        "--profile",
+        "S",
         extra={"GRADIENT_VENDOR_KEY": VENDOR_KEY, "GRADIENT_PARTNER_KEY": key},
     )
     assert added.returncode == 0, added.stderr
@@ -160,11 +182,17 @@ def test_the_lock_is_free_again_once_its_holder_is_killed(tmp_path: Path) -> Non
     """A crash never leaves a stale lock: the OS drops it with the process."""
     lock_file = tmp_path / "data" / "gradient-desktop.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from gradient_desktop.store import InstanceLock; "
-         f"lock = InstanceLock({str(lock_file)!r}).acquire(); print('held', flush=True); "
-         "time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from gradient_desktop.store import InstanceLock; "
+            f"lock = InstanceLock({str(lock_file)!r}).acquire(); print('held', flush=True); "
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

@@ -131,15 +131,15 @@ SCENARIOS = [
     Scenario("non-JSON 200 captive portal (3 %)", _random("captive")),
     Scenario("non-JSON 200 after applying (3 %)", _random("garbled")),
     Scenario("accept, then hang (1 %)", _random("hang_before", rate=0.01), read_timeout=1.0),
-    Scenario(
-        "apply, then hang (1 %)", _random("hang_after", rate=0.01), read_timeout=1.0
-    ),
+    Scenario("apply, then hang (1 %)", _random("hang_after", rate=0.01), read_timeout=1.0),
     Scenario("outage: 503 until the push gives up", _outage, outage=True),
 ]
 
 
 @pytest.fixture
-def world(sandbox_factory: Callable[..., SandboxServer], request: pytest.FixtureRequest) -> Iterator[Any]:
+def world(
+    sandbox_factory: Callable[..., SandboxServer], request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """(sandbox, partner key, SKU ids, proxy) for the scenario in ``request.param``."""
     scenario: Scenario = request.param
     options = {"rate_limit": None, **scenario.sandbox}
@@ -174,14 +174,32 @@ def _user_sentence(error: ApiError | None) -> None:
 
 
 def _record(
-    path: str, scenario: Scenario, rows: int, ok: int, wrong: int, sb: SandboxServer,
-    key: str, proxy: FaultProxy, runs: int, seconds: float, told: str,
+    path: str,
+    scenario: Scenario,
+    rows: int,
+    ok: int,
+    wrong: int,
+    sb: SandboxServer,
+    key: str,
+    proxy: FaultProxy,
+    runs: int,
+    seconds: float,
+    told: str,
 ) -> None:
     injected = _injected(sb, proxy)
     MATRIX.append(
         MatrixRow(
-            path, scenario.name, rows, ok, wrong, proxy.stats.repeats, injected,
-            sb.state.rebuilds(key), runs, seconds, told,
+            path,
+            scenario.name,
+            rows,
+            ok,
+            wrong,
+            proxy.stats.repeats,
+            injected,
+            sb.state.rebuilds(key),
+            runs,
+            seconds,
+            told,
         )
     )
     if scenario.injects:  # a fault that never fired would make the scenario pass vacuously
@@ -230,14 +248,26 @@ def test_push_counts_survives_the_fault_with_every_count_right_and_one_rebuild(w
         assert second.ok == len(rest), second
         report = PushReport(
             [r for r in report.results if r.outcome == "ok"] + second.results,
-            second.rebuild_triggered, report.elapsed + second.elapsed,
+            second.rebuild_triggered,
+            report.elapsed + second.elapsed,
         )
         runs = 2
     elapsed = time.monotonic() - started
 
     wrong = wrong_counts(sb.state, key, fold(plan_rows))
-    _record("push_counts", scenario, N, report.ok, len(wrong), sb, key, proxy, runs, elapsed,
-            told + (", rebuilt" if report.rebuild_triggered else ", NOT rebuilt"))
+    _record(
+        "push_counts",
+        scenario,
+        N,
+        report.ok,
+        len(wrong),
+        sb,
+        key,
+        proxy,
+        runs,
+        elapsed,
+        told + (", rebuilt" if report.rebuild_triggered else ", NOT rebuilt"),
+    )
     assert wrong == []
     assert (report.ok, report.failed, report.unknown, report.unmapped) == (N, 0, 0, 0)
     assert report.rebuild_triggered and not report.needs_rebuild
@@ -248,9 +278,7 @@ def test_push_counts_survives_the_fault_with_every_count_right_and_one_rebuild(w
 
 #: Known to fail until services/push.py keeps transiently failed rows queued (reported to the
 #: lead): strict, so the fix turns this red until the marker is removed.
-SERVICE_PARAMS = [
-    pytest.param(s, id=s.name) for s in SCENARIOS
-]
+SERVICE_PARAMS = [pytest.param(s, id=s.name) for s in SCENARIOS]
 
 
 @pytest.mark.parametrize("world", SERVICE_PARAMS, indirect=True)
@@ -284,8 +312,9 @@ def test_push_service_survives_the_fault_with_every_count_right_and_one_rebuild(
         wrong = wrong_counts(sb.state, key, fold(plan_rows))
         sent = states.get("sent", 0)
         told = "; ".join(t.split(" in ")[0] for t in texts)
-        _record("PushService", scenario, N, sent, len(wrong), sb, key, proxy, runs, elapsed,
-                told[:120])
+        _record(
+            "PushService", scenario, N, sent, len(wrong), sb, key, proxy, runs, elapsed, told[:120]
+        )
         assert wrong == []
         assert states == {"sent": N}, (states, texts)
         assert sb.state.rebuilds(key) == 1, texts

@@ -37,11 +37,23 @@ SETTINGS = settings(
 )
 
 OID = "65a4fb18ce97b5bdf073eed1"
-SKU = {"_id": OID, "name": "Backup", "description": "d", "category": "backup",
-       "subcategory": "cloud backup"}
+SKU = {
+    "_id": OID,
+    "name": "Backup",
+    "description": "d",
+    "category": "backup",
+    "subcategory": "cloud backup",
+}
 VENDOR_BODY = {"_id": OID, "name": "Northwind", "description": "", "skus": [SKU]}
-INTEGRATION = {"organizationId": OID, "name": "Contoso", "vendorId": OID, "vendorName": "N",
-               "integrationId": OID, "status": "active", "lastSyncedAt": None}
+INTEGRATION = {
+    "organizationId": OID,
+    "name": "Contoso",
+    "vendorId": OID,
+    "vendorName": "N",
+    "integrationId": OID,
+    "status": "active",
+    "lastSyncedAt": None,
+}
 ACCOUNT = {"id": "acc-1", "name": "Acme", "description": "", "isMapped": True}
 ORG_SERVICE = {"id": "svc-1", "name": "S", "category": "backup", "subcategory": "cloud backup"}
 CLIENTS = {"data": [{"id": "c1", "name": "Acme"}], "meta": {"limit": 100, "nextId": None}}
@@ -50,8 +62,18 @@ ALERT_STATUS = {"messageId": "m1", "status": "success", "ticketId": "1"}
 COUNT = {"status": 201, "message": "Created service unit count"}
 
 #: Valid answers a fuzzed response starts from (wrapped or not in an envelope).
-SHAPES = [VENDOR_BODY, INTEGRATION, [ACCOUNT], ACCOUNT, [ORG_SERVICE], CLIENTS, ALERT,
-          ALERT_STATUS, COUNT, {"status": 200, "data": INTEGRATION, "message": "ok"}]
+SHAPES = [
+    VENDOR_BODY,
+    INTEGRATION,
+    [ACCOUNT],
+    ACCOUNT,
+    [ORG_SERVICE],
+    CLIENTS,
+    ALERT,
+    ALERT_STATUS,
+    COUNT,
+    {"status": 200, "data": INTEGRATION, "message": "ok"},
+]
 
 Op = Callable[[VendorApiClient], Awaitable[Any]]
 OPERATIONS: dict[str, Op] = {
@@ -79,7 +101,9 @@ OPERATIONS: dict[str, Op] = {
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 
@@ -109,32 +133,95 @@ def mutated_shape(draw: st.DrawFn) -> Any:
 
 
 STATUSES = st.sampled_from(
-    [200, 201, 202, 204, 206, 301, 302, 304, 307, 400, 401, 403, 404, 405, 408, 409, 410,
-     413, 418, 422, 429, 451, 500, 501, 502, 503, 504, 599]
+    [
+        200,
+        201,
+        202,
+        204,
+        206,
+        301,
+        302,
+        304,
+        307,
+        400,
+        401,
+        403,
+        404,
+        405,
+        408,
+        409,
+        410,
+        413,
+        418,
+        422,
+        429,
+        451,
+        500,
+        501,
+        502,
+        503,
+        504,
+        599,
+    ]
 ) | st.integers(100, 599)
 
 HEADER_VALUES = st.sampled_from(
-    ["0", "1", "-5", "1e309", "nan", "inf", "Wed, 21 Oct 2015 07:28:00 GMT",
-     "Fri, 31 Dec 9999 23:59:59 GMT", "soon", "", "86400", "3.5"]
+    [
+        "0",
+        "1",
+        "-5",
+        "1e309",
+        "nan",
+        "inf",
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "soon",
+        "",
+        "86400",
+        "3.5",
+    ]
 )
 
 
 @st.composite
 def responses(draw: st.DrawFn) -> tuple[int, dict[str, str], bytes] | type[Exception]:
-    kind = draw(st.sampled_from(
-        ["shape", "shape", "shape", "json", "bytes", "html", "truncated", "gzip", "transport"]
-    ))
+    kind = draw(
+        st.sampled_from(
+            ["shape", "shape", "shape", "json", "bytes", "html", "truncated", "gzip", "transport"]
+        )
+    )
     if kind == "transport":
-        return draw(st.sampled_from([
-            httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError,
-            httpx.ReadTimeout, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError,
-            httpx.LocalProtocolError, httpx.UnsupportedProtocol,
-        ]))
+        return draw(
+            st.sampled_from(
+                [
+                    httpx.ConnectError,
+                    httpx.ReadError,
+                    httpx.WriteError,
+                    httpx.RemoteProtocolError,
+                    httpx.ReadTimeout,
+                    httpx.ConnectTimeout,
+                    httpx.PoolTimeout,
+                    httpx.ProxyError,
+                    httpx.LocalProtocolError,
+                    httpx.UnsupportedProtocol,
+                ]
+            )
+        )
     status = draw(STATUSES)
-    headers = {"content-type": draw(st.sampled_from(
-        ["application/json", "application/json; charset=utf-8", "text/html", "text/plain",
-         "application/octet-stream", "application/problem+json"]
-    ))}
+    headers = {
+        "content-type": draw(
+            st.sampled_from(
+                [
+                    "application/json",
+                    "application/json; charset=utf-8",
+                    "text/html",
+                    "text/plain",
+                    "application/octet-stream",
+                    "application/problem+json",
+                ]
+            )
+        )
+    }
     if draw(st.booleans()):
         headers["retry-after"] = draw(HEADER_VALUES)
     if kind == "shape":
@@ -258,16 +345,26 @@ def fuzz_sandbox() -> Any:
 @SETTINGS
 @given(
     route=st.sampled_from(SANDBOX_ROUTES),
-    body=st.one_of(json_values.map(lambda v: json.dumps(v).encode()), st.binary(max_size=200),
-                   mutated_shape().map(lambda v: json.dumps(v).encode())),
-    content_type=st.sampled_from(["application/json", "text/plain", "", "application/x-www-form-urlencoded"]),
-    query=st.dictionaries(st.sampled_from(["no_build", "search", "previousId", "x"]),
-                          st.text(max_size=8), max_size=2),
+    body=st.one_of(
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.binary(max_size=200),
+        mutated_shape().map(lambda v: json.dumps(v).encode()),
+    ),
+    content_type=st.sampled_from(
+        ["application/json", "text/plain", "", "application/x-www-form-urlencoded"]
+    ),
+    query=st.dictionaries(
+        st.sampled_from(["no_build", "search", "previousId", "x"]), st.text(max_size=8), max_size=2
+    ),
     status=st.sampled_from(["active", "pending", "Active", "bogus", "%00"]),
 )
 def test_the_sandbox_answers_any_request_with_a_2xx_or_a_json_4xx_never_a_500(
-    fuzz_sandbox: Any, route: tuple[str, str], body: bytes, content_type: str,
-    query: dict[str, str], status: str,
+    fuzz_sandbox: Any,
+    route: tuple[str, str],
+    body: bytes,
+    content_type: str,
+    query: dict[str, str],
+    status: str,
 ) -> None:
     from gradient_desktop.sandbox.seed import PARTNER_DEMO, VENDOR_KEY
 
@@ -280,8 +377,9 @@ def test_the_sandbox_answers_any_request_with_a_2xx_or_a_json_4xx_never_a_500(
         headers["Content-Type"] = content_type
     url = fuzz_sandbox.base_url + "/api/vendor-api" + path.format(sku=sku, status=status)
     with httpx.Client(timeout=10) as http:
-        r = http.request(method, url, params=query, content=body if method != "GET" else None,
-                         headers=headers)
+        r = http.request(
+            method, url, params=query, content=body if method != "GET" else None, headers=headers
+        )
     assert r.status_code < 500, (r.status_code, r.text[:200])
     if r.status_code >= 400:
         assert isinstance(r.json().get("message"), (str, list))

@@ -45,11 +45,15 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # Ids as users have them: any printable text, including delimiters, quotes, formula starts and
 # non-Latin scripts; never blank after stripping (a blank id is a row error, tested apart).
-ids = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"),
-    min_size=1,
-    max_size=24,
-).map(str.strip).filter(bool)
+ids = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"),
+        min_size=1,
+        max_size=24,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 counts = st.one_of(
     st.integers(0, 10**9).map(float),
     st.floats(0, 1e9, allow_nan=False, allow_infinity=False),
@@ -90,8 +94,26 @@ def test_any_bytes_give_rows_and_row_errors_or_a_file_error(data: bytes, name: s
 
 csv_like_text = st.lists(
     st.lists(
-        st.one_of(ids, st.sampled_from(["", " ", '"', '""', "=1+1", "1,5", "1.234,5", "NaN",
-                                        "-3", "1e400", "inf", "accountId", "unitCount"])),
+        st.one_of(
+            ids,
+            st.sampled_from(
+                [
+                    "",
+                    " ",
+                    '"',
+                    '""',
+                    "=1+1",
+                    "1,5",
+                    "1.234,5",
+                    "NaN",
+                    "-3",
+                    "1e400",
+                    "inf",
+                    "accountId",
+                    "unitCount",
+                ]
+            ),
+        ),
         max_size=6,
     ),
     max_size=12,
@@ -102,8 +124,13 @@ csv_like_text = st.lists(
 @given(
     table=csv_like_text,
     header=st.sampled_from(
-        [["accountId", "serviceId", "unitCount"], ["account", "sku", "quantity", "op"],
-         ["Account ID", "Service_ID", "Units", "Operation"], ["x", "y"], []]
+        [
+            ["accountId", "serviceId", "unitCount"],
+            ["account", "sku", "quantity", "op"],
+            ["Account ID", "Service_ID", "Units", "Operation"],
+            ["x", "y"],
+            [],
+        ]
     ),
     delimiter=st.sampled_from([",", ";", "\t", "|"]),
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
@@ -120,11 +147,13 @@ def test_csv_shaped_garbage_gives_rows_and_row_errors_or_a_file_error(
 
 json_docs = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(
-        st.sampled_from(["accountId", "serviceId", "unitCount", "op", "counts", "x", "sku"]),
-        inner,
-        max_size=5,
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(["accountId", "serviceId", "unitCount", "op", "counts", "x", "sku"]),
+            inner,
+            max_size=5,
+        )
     ),
     max_leaves=20,
 )
@@ -144,8 +173,11 @@ def test_json_shaped_garbage_gives_rows_and_row_errors_or_a_file_error(doc: obje
     newline=st.sampled_from(["\n", "\r\n"]),
     quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]),
     header=st.sampled_from(
-        [("accountId", "serviceId", "unitCount", "op"), ("Account", "SKU", "Quantity", "Operation"),
-         ("account_id", "service-id", "Unit Count", "OP")]
+        [
+            ("accountId", "serviceId", "unitCount", "op"),
+            ("Account", "SKU", "Quantity", "Operation"),
+            ("account_id", "service-id", "Unit Count", "OP"),
+        ]
     ),
 )
 def test_valid_rows_survive_any_encoding_delimiter_quoting_and_header_spelling(
@@ -206,9 +238,22 @@ def _cells(text: str) -> list[str]:
 @given(
     rows=st.lists(
         st.tuples(
-            st.one_of(ids, st.sampled_from(["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)",
-                                            "\t=1", "\r=1", "ok\r=1+1", "ok\n=1+1",
-                                            "=HYPERLINK(\"http://x\")"])),
+            st.one_of(
+                ids,
+                st.sampled_from(
+                    [
+                        "=cmd|' /C calc'!A0",
+                        "+1+1",
+                        "-2+3",
+                        "@SUM(A1)",
+                        "\t=1",
+                        "\r=1",
+                        "ok\r=1+1",
+                        "ok\n=1+1",
+                        '=HYPERLINK("http://x")',
+                    ]
+                ),
+            ),
             ids,
             counts,
             st.text(max_size=15),  # names from the MSP's PSA: anything, CR and LF included

@@ -42,7 +42,12 @@ REFUSED = [
     "file://fileserver/share/counts",
     "ws://app.usegradient.com",
 ]
-LOOPBACK = ["http://127.0.0.1:8765", "http://localhost:8765", "http://[::1]:8765", "http://127.9.9.9"]
+LOOPBACK = [
+    "http://127.0.0.1:8765",
+    "http://localhost:8765",
+    "http://[::1]:8765",
+    "http://127.9.9.9",
+]
 
 
 @pytest.mark.parametrize("url", REFUSED)
@@ -77,7 +82,9 @@ def test_credentials_in_the_address_are_refused(url: str) -> None:
 
 
 def test_tls_verification_cannot_be_switched_off() -> None:
-    assert not any("verify" in name or "insecure_tls" in name for name in ClientOptions.__dataclass_fields__)
+    assert not any(
+        "verify" in name or "insecure_tls" in name for name in ClientOptions.__dataclass_fields__
+    )
 
 
 def test_the_cli_refuses_plain_http_without_storing_any_key(tmp_path: Path) -> None:
@@ -91,9 +98,20 @@ def test_the_cli_refuses_plain_http_without_storing_any_key(tmp_path: Path) -> N
         GRADIENT_PARTNER_KEY=CREDS.partner_key,
     )
     done = subprocess.run(
-        [sys.executable, "-m", "gradient_desktop", "partner", "add", "Contoso",
-         "--base-url", "http://app.usegradient.com"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "gradient_desktop",
+            "partner",
+            "add",
+            "Contoso",
+            "--base-url",
+            "http://app.usegradient.com",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2
     assert "plain http" in done.stderr and "Traceback" not in done.stderr
@@ -132,9 +150,12 @@ def self_signed_tls_server(tmp_path: Path) -> Iterator[tuple[int, list[bytes]]]:
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]

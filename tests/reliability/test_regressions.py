@@ -96,12 +96,17 @@ def test_a_row_applied_unseen_and_resumed_as_the_final_row_is_replayed_and_rebui
         ) as client:
             # The first push applied it with no_build=true; the app died before noting it.
             await client.set_count(skus[0], "acc-0", 5, no_build=True, idempotency_key="k-1")
-            resumed = [CountRow(skus[1], "acc-0", 3, key="k-2"), CountRow(skus[0], "acc-0", 5, key="k-1")]
+            resumed = [
+                CountRow(skus[1], "acc-0", 3, key="k-2"),
+                CountRow(skus[0], "acc-0", 5, key="k-1"),
+            ]
             return await push_counts(client, resumed)
 
     report = asyncio.run(main())
 
-    assert [r.outcome for r in report.results] == ["ok", "ok"], [str(r.error) for r in report.results]
+    assert [r.outcome for r in report.results] == ["ok", "ok"], [
+        str(r.error) for r in report.results
+    ]
     assert report.rebuild_triggered and sb.state.rebuilds(partner) == 1
 
 
@@ -130,8 +135,6 @@ def test_a_transiently_failed_row_holds_back_the_rest_of_its_pair(
 
     assert second.ok == 2
     assert sb.state.counts(partner)[(s, "acc-0")]["unitCount"] == 70  # 50 + 5, then set 70
-
-
 
 
 def test_rows_rejected_by_a_revoked_key_land_once_the_new_key_is_entered(

@@ -143,7 +143,8 @@ def _run_setup_flow(ctx, url: str, clients: list[tuple[str, str]]) -> list[BaseE
         await flow.authenticate()
         flow.finish_authenticate()
         flow.import_customers(
-            "id,name,description\n" + "".join(f"cust-{i},{n},plan\n" for i, (_c, n) in enumerate(clients))
+            "id,name,description\n"
+            + "".join(f"cust-{i},{n},plan\n" for i, (_c, n) in enumerate(clients))
         )
         await flow.publish()
         assert flow.auto_match_exact()
@@ -201,8 +202,12 @@ def _provoke_errors(url: str, echo_url: str) -> list[BaseException]:
 def _cli_outputs(sb_url: str, home: Path, keyring_file: Path) -> list[str]:
     """stdout+stderr of the CLI's key-handling commands, good and failing."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADIENT_")}
-    env.update(GRADIENT_DESKTOP_HOME=str(home), PYTHONPATH=str(REPO),
-               PYTHON_KEYRING_BACKEND=BACKEND, **{ENV_FILE: str(keyring_file)})
+    env.update(
+        GRADIENT_DESKTOP_HOME=str(home),
+        PYTHONPATH=str(REPO),
+        PYTHON_KEYRING_BACKEND=BACKEND,
+        **{ENV_FILE: str(keyring_file)},
+    )
     keys = {"GRADIENT_VENDOR_KEY": VENDOR_KEY, "GRADIENT_PARTNER_KEY": PARTNER_KEY}
     wrong = {"GRADIENT_VENDOR_KEY": VENDOR_KEY, "GRADIENT_PARTNER_KEY": WRONG_PARTNER_KEY}
     counts = home / "counts.csv"
@@ -222,8 +227,12 @@ def _cli_outputs(sb_url: str, home: Path, keyring_file: Path) -> list[str]:
     outputs = []
     for args, extra in runs:
         done = subprocess.run(
-            [sys.executable, "-m", "gradient_desktop", *args], env={**env, **extra},
-            capture_output=True, text=True, timeout=120, cwd=home,
+            [sys.executable, "-m", "gradient_desktop", *args],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=home,
         )
         outputs.append(f"$ {' '.join(args)} -> {done.returncode}\n{done.stdout}{done.stderr}")
     return outputs
@@ -260,7 +269,9 @@ def test_keys_and_token_appear_nowhere_but_the_keyring(
     found_cli, cli_files = scan_tree(cli_home)
     found_out = [f for i, o in enumerate(outputs) for f in scan_bytes(f"CLI run {i}", o.encode())]
     found_exc = [
-        f for i, e in enumerate(errors) for f in scan_bytes(f"error {i}", exception_texts(e).encode())
+        f
+        for i, e in enumerate(errors)
+        for f in scan_bytes(f"error {i}", exception_texts(e).encode())
     ]
 
     # Positive controls: the keys did reach the keyrings, the errors did happen.
@@ -269,7 +280,9 @@ def test_keys_and_token_appear_nowhere_but_the_keyring(
     assert PARTNER_KEY in (tmp_path / "keyring.json").read_text()
     assert len(errors) >= 6 and any("401" in str(e) for e in errors)
     assert any("400" in str(e) for e in errors)  # the echoing server was heard
-    assert any("landed" in o for o in outputs) and any("401" in o or "rejected" in o for o in outputs)
+    assert any("landed" in o for o in outputs) and any(
+        "401" in o or "rejected" in o for o in outputs
+    )
     assert (isolated_home / "logs" / "gradient-desktop.log").stat().st_size > 0
 
     FIGURES["secret scan: files scanned"] += files + cli_files

@@ -65,7 +65,11 @@ def test_keys_round_trip_through_a_real_gnome_keyring(tmp_path: Path) -> None:
     )
     done = subprocess.run(
         ["dbus-run-session", "--", "sh", "-c", script],
-        env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, f"rc {done.returncode}\n{done.stdout}\n{done.stderr}"
     result = json.loads(done.stdout.strip().splitlines()[-1])

@@ -24,11 +24,13 @@ class AlertForm(QtWidgets.QGroupBox):
         self.account.setEditable(True)
         self.account.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
         self.account.setAccessibleName("Account")
-        self.account.lineEdit().setPlaceholderText("vendor account id or name")
-        self.title = QtWidgets.QLineEdit()
-        self.title.setAccessibleName("Title")
-        self.title.setPlaceholderText("what happened, e.g. Backup job failed")
-        self.title.setMaxLength(255)
+        line = self.account.lineEdit()
+        assert line is not None  # an editable combo box has one
+        line.setPlaceholderText("vendor account id or name")
+        self.title_field = QtWidgets.QLineEdit()
+        self.title_field.setAccessibleName("Title")
+        self.title_field.setPlaceholderText("what happened, e.g. Backup job failed")
+        self.title_field.setMaxLength(255)
         self.description = QtWidgets.QPlainTextEdit()
         self.description.setAccessibleName("Description")
         self.description.setPlaceholderText("details for the technician (optional)")
@@ -77,7 +79,7 @@ class AlertForm(QtWidgets.QGroupBox):
 
         form = QtWidgets.QFormLayout(self)
         form.addRow(self._label("&Account", self.account), self.account)
-        form.addRow(self._label("&Title", self.title), self.title)
+        form.addRow(self._label("&Title", self.title_field), self.title_field)
         form.addRow(self._label("D&escription", self.description), self.description)
         form.addRow(self._label("&Priority", self.priority), self.priority)
         form.addRow(self._label("PSA s&tatus", self.psa_status), self.psa_status)
@@ -124,17 +126,23 @@ class AlertForm(QtWidgets.QGroupBox):
 
     def reset_due(self) -> None:
         tomorrow = datetime.now().astimezone() + timedelta(days=1)
-        self.due.setDateTime(QtCore.QDateTime(tomorrow.replace(minute=0, second=0, microsecond=0)))
+        day, hour = (
+            QtCore.QDate(tomorrow.year, tomorrow.month, tomorrow.day),
+            QtCore.QTime(tomorrow.hour, 0),
+        )
+        self.due.setDateTime(QtCore.QDateTime(day, hour))  # local time, on the hour
 
     # -- submit ----------------------------------------------------------------------------
 
     def fields(self) -> dict[str, Any]:
         due = None
         if self.has_due.isChecked():
-            due = self.due.dateTime().toPython().astimezone(UTC).isoformat()  # type: ignore[union-attr]
+            chosen = self.due.dateTime().toPython()
+            assert isinstance(chosen, datetime)  # a QDateTime converts to a datetime
+            due = chosen.astimezone(UTC).isoformat()
         return {
             "account_id": self.account_id(),
-            "title": self.title.text(),
+            "title": self.title_field.text(),
             "description": self.description.toPlainText(),
             "priority": self.priority.currentData(),
             "psa_status": self.psa_status.value(),
@@ -162,7 +170,7 @@ class AlertForm(QtWidgets.QGroupBox):
         self.problem.setText(f"⚠ {text}" if text else "")
 
     def clear_after_send(self) -> None:
-        self.title.clear()
+        self.title_field.clear()
         self.description.clear()
         self.has_due.setChecked(False)
-        self.title.setFocus()
+        self.title_field.setFocus()

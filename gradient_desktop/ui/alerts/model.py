@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from gradient_desktop.services.alert_input import priority_name
 from gradient_desktop.services.alerts import status_text
 from gradient_desktop.store.models import AlertEntry, AlertState
-from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.qt import ModelIndex, QtCore, QtGui, QtWidgets
 
 COLUMNS = ("Partner", "Account", "Title", "Priority", "Sent", "Status", "Ticket")
 
@@ -109,10 +109,10 @@ class AlertHistoryModel(QtCore.QAbstractTableModel):
     def entries(self) -> list[AlertEntry]:
         return [r.entry for r in self._shown]
 
-    def rowCount(self, parent: QtCore.QModelIndex | None = None) -> int:
+    def rowCount(self, parent: ModelIndex | None = None) -> int:
         return 0 if parent is not None and parent.isValid() else len(self._shown)
 
-    def columnCount(self, parent: QtCore.QModelIndex | None = None) -> int:
+    def columnCount(self, parent: ModelIndex | None = None) -> int:
         return 0 if parent is not None and parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: QtCore.Qt.Orientation, role: int = 0) -> object:
@@ -123,7 +123,7 @@ class AlertHistoryModel(QtCore.QAbstractTableModel):
             return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
         return None
 
-    def data(self, index: QtCore.QModelIndex, role: int = 0) -> object:
+    def data(self, index: ModelIndex, role: int = 0) -> object:
         if not index.isValid() or not 0 <= index.row() < len(self._shown):
             return None
         row = self._shown[index.row()]

@@ -250,7 +250,7 @@ class AlertsPage(QtWidgets.QWidget):
     def start_alert(self, account_id: str) -> None:
         """Open the form for this account (the "Send alert…" action of other pages)."""
         self.form.set_account(account_id)
-        self.form.title.setFocus()
+        self.form.title_field.setFocus()
 
     def send(self, alert: NewAlert) -> None:
         partner = self.partner

@@ -11,7 +11,7 @@ from typing import Any
 
 from gradient_desktop.services.billing import CardGroup, ServiceCard, money, quantity
 from gradient_desktop.ui import theme
-from gradient_desktop.ui.qt import QtCore, QtGui
+from gradient_desktop.ui.qt import ModelIndex, QtCore, QtGui
 
 Qt = QtCore.Qt
 Role = Qt.ItemDataRole
@@ -108,14 +108,14 @@ class CardsModel(QtGui.QStandardItemModel):
             cells[COL_PRICE].setToolTip(tip)
         return cells
 
-    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> Any:
+    def data(self, index: ModelIndex, role: int = Role.DisplayRole) -> Any:
         if role == Role.ForegroundRole:
             # A token, not a stored brush: the colours follow a live switch to dark.
             token = super().data(index, TOKEN_ROLE)
             return theme.brush(token) if token else None
         return super().data(index, role)
 
-    def setData(self, index: QtCore.QModelIndex, value: Any, role: int = Role.EditRole) -> bool:
+    def setData(self, index: ModelIndex, value: Any, role: int = Role.EditRole) -> bool:
         if role == Role.EditRole and index.column() in EDITABLE:
             card_id = self.card_id(index)
             if card_id is not None:
@@ -123,13 +123,13 @@ class CardsModel(QtGui.QStandardItemModel):
                 return True
         return super().setData(index, value, role)
 
-    def card_id(self, index: QtCore.QModelIndex) -> str | None:
+    def card_id(self, index: ModelIndex) -> str | None:
         if not index.isValid():
             return None
         value = self.index(index.row(), 0, index.parent()).data(CARD_ROLE)
         return str(value) if value else None
 
-    def card_ids_under(self, index: QtCore.QModelIndex) -> list[str]:
+    def card_ids_under(self, index: ModelIndex) -> list[str]:
         """A card row's id, or every card id of a group row."""
         own = self.card_id(index)
         if own is not None:

@@ -325,7 +325,9 @@ class PartnerViewPage(QtWidgets.QWidget):
         )
 
     def _effective(self) -> date:
-        return self.effective.date().toPython()
+        chosen = self.effective.date().toPython()
+        assert isinstance(chosen, date)  # a QDate converts to a date
+        return chosen
 
     def approve(self, card_ids: list[str]) -> None:
         partner = self.partner

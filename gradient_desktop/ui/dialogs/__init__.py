@@ -5,7 +5,8 @@ the keyboard-shortcuts list. Each ``show_*`` function opens its dialog non-modal
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Callable
+from typing import TypeVar, cast
 
 from gradient_desktop.ui.qt import QtCore, QtWidgets
 
@@ -19,7 +20,8 @@ def reuse_or_open(parent: QtWidgets.QWidget, attr: str, factory: type[D], *args:
         dialog.raise_()
         dialog.activateWindow()
         return dialog
-    dialog = factory(*args, parent)
+    # Each dialog takes its own arguments, then the parent: QDialog's signature says nothing.
+    dialog = cast(Callable[..., D], factory)(*args, parent)
     dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
     setattr(parent, attr, dialog)
     dialog.show()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradient_desktop.diagnostics import versions
-from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.qt import PYSIDE_VERSION, QtCore, QtGui, QtWidgets
 
 APP_NAME = "Gradient Desktop"
 BLURB = (
@@ -26,7 +26,7 @@ def all_versions(ctx: Any | None = None) -> dict[str, str]:
         if name == "Python":
             # qVersion() is the Qt library loaded at run time; QtCore.__version__ is PySide6's.
             out["Qt"] = QtCore.qVersion()
-            out["PySide6"] = QtCore.__version__
+            out["PySide6"] = ".".join(map(str, PYSIDE_VERSION))
     secrets = getattr(ctx, "secrets", None)
     if secrets is not None:
         out["Keyring backend"] = secrets.backend_name()

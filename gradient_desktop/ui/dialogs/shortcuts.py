@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.qt import ModelIndex, QtCore, QtGui, QtWidgets
 
 NATIVE = QtGui.QKeySequence.SequenceFormat.NativeText
 
@@ -36,7 +36,7 @@ def collect_shortcuts(window: QtWidgets.QMainWindow) -> list[ShortcutRow]:
     def walk(menu: QtWidgets.QMenu, group: str) -> None:
         for action in menu.actions():
             sub = action.menu()
-            if sub is not None:
+            if isinstance(sub, QtWidgets.QMenu):
                 walk(sub, f"{group} › {_clean(sub.title())}")
                 continue
             if action.isSeparator():
@@ -48,7 +48,7 @@ def collect_shortcuts(window: QtWidgets.QMainWindow) -> list[ShortcutRow]:
 
     for top in window.menuBar().actions():
         menu = top.menu()
-        if menu is not None:
+        if isinstance(menu, QtWidgets.QMenu):
             walk(menu, _clean(menu.title()))
 
     for action in window.findChildren(QtGui.QAction):
@@ -96,9 +96,7 @@ class ShortcutsModel(QtCore.QAbstractTableModel):
     def columnCount(self, parent: Any = QtCore.QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def data(
-        self, index: QtCore.QModelIndex, role: int = QtCore.Qt.ItemDataRole.DisplayRole
-    ) -> Any:
+    def data(self, index: ModelIndex, role: int = QtCore.Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in (QtCore.Qt.ItemDataRole.DisplayRole, QtCore.Qt.ItemDataRole.ToolTipRole):
             return None
         if not index.isValid() or index.row() >= len(self._rows):

@@ -18,7 +18,7 @@ from gradient_desktop.ui.mapping.pane_model import (
     encode_ids,
 )
 from gradient_desktop.ui.mapping.state import Side
-from gradient_desktop.ui.qt import QtCore
+from gradient_desktop.ui.qt import ModelIndex, QtCore
 
 Qt = QtCore.Qt
 __all__ = [
@@ -54,7 +54,7 @@ class AccountsModel(PaneModel):
         action: Qt.DropAction,
         row: int,
         column: int,
-        parent: QtCore.QModelIndex,
+        parent: ModelIndex,
     ) -> bool:
         return bool(self._dropped_accounts(data))
 
@@ -64,7 +64,7 @@ class AccountsModel(PaneModel):
         action: Qt.DropAction,
         row: int,
         column: int,
-        parent: QtCore.QModelIndex,
+        parent: ModelIndex,
     ) -> bool:
         """A drop on the accounts pane unmaps: dragged accounts, or every account of dragged
         clients ("drag it back")."""
@@ -98,14 +98,14 @@ class ClientsModel(PaneModel):
     def row_state(self, row: int) -> str:
         return self.state.right_state(self.state.right.ids[row])
 
-    def flags(self, index: QtCore.QModelIndex) -> Qt.ItemFlag:
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         flags = super().flags(index)
         if not index.isValid():
             # Drops land on a client, never between rows.
             return flags & ~Qt.ItemFlag.ItemIsDropEnabled
         return flags
 
-    def _target(self, row: int, parent: QtCore.QModelIndex) -> str | None:
+    def _target(self, row: int, parent: ModelIndex) -> str | None:
         r = parent.row() if parent.isValid() else row
         if 0 <= r < len(self._visible):
             return self.id_at(r)
@@ -117,7 +117,7 @@ class ClientsModel(PaneModel):
         action: Qt.DropAction,
         row: int,
         column: int,
-        parent: QtCore.QModelIndex,
+        parent: ModelIndex,
     ) -> bool:
         if self._target(row, parent) is None:
             return False
@@ -129,7 +129,7 @@ class ClientsModel(PaneModel):
         action: Qt.DropAction,
         row: int,
         column: int,
-        parent: QtCore.QModelIndex,
+        parent: ModelIndex,
     ) -> bool:
         """Accounts dropped on a client are mapped to it (the grid makes it one undo step)."""
         if action == Qt.DropAction.IgnoreAction:

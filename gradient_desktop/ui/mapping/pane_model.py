@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gradient_desktop.ui.mapping.state import (
     CONFLICT,
@@ -21,7 +21,7 @@ from gradient_desktop.ui.mapping.state import (
     Side,
     shown_states,
 )
-from gradient_desktop.ui.qt import QtCore
+from gradient_desktop.ui.qt import ModelIndex, QtCore
 
 if TYPE_CHECKING:
     from gradient_desktop.ui.mapping.columns import Column
@@ -123,10 +123,10 @@ class PaneModel(QtCore.QAbstractTableModel):
 
     # -- Qt model API ----------------------------------------------------------------------------
 
-    def rowCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: ModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._visible)
 
-    def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
+    def columnCount(self, parent: ModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.columns)
 
     def headerData(
@@ -137,7 +137,7 @@ class PaneModel(QtCore.QAbstractTableModel):
                 return self.columns[section].header
         return None
 
-    def data(self, index: QtCore.QModelIndex, role: int = DISPLAY) -> object:
+    def data(self, index: ModelIndex, role: int = DISPLAY) -> object:
         # Hot path: a paint asks ~7 roles for each visible cell; DisplayRole is one call of the
         # column's reader, and plain text columns answer every other role with None at once.
         c = index.column()
@@ -158,7 +158,7 @@ class PaneModel(QtCore.QAbstractTableModel):
             return self.row_state(row)
         return spec.roles(self.state, self.side.ids[row], role) if spec.roles else None
 
-    def flags(self, index: QtCore.QModelIndex) -> Qt.ItemFlag:
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         # Precomputed: combining enum flags in Python costs more than the rest of a paint.
         return ROW_FLAGS if index.isValid() else Qt.ItemFlag.ItemIsDropEnabled
 
@@ -172,7 +172,7 @@ class PaneModel(QtCore.QAbstractTableModel):
     def mimeTypes(self) -> list[str]:
         return [ACCOUNT_MIME, CLIENT_MIME, TEXT_MIME]
 
-    def mimeData(self, indexes: list[QtCore.QModelIndex]) -> QtCore.QMimeData:
+    def mimeData(self, indexes: Sequence[QtCore.QModelIndex]) -> QtCore.QMimeData:
         mime = QtCore.QMimeData()
         encode_ids(mime, self.MIME, self.ids_of(indexes))
         return mime
@@ -191,7 +191,7 @@ class PaneModel(QtCore.QAbstractTableModel):
         """The position of the column named ``key`` ("name", "target", ...)."""
         return next(n for n, c in enumerate(self.columns) if c.key == key)
 
-    def sort_key(self, column: int) -> Callable[[int], object]:
+    def sort_key(self, column: int) -> Callable[[int], Any]:
         read, st = self.columns[column].sort, self.state
         return lambda i: read(st, i)
 
@@ -259,7 +259,7 @@ class PaneModel(QtCore.QAbstractTableModel):
     def id_at(self, visible_row: int) -> str:
         return self.side.ids[self._visible[visible_row]]
 
-    def ids_of(self, indexes: list[QtCore.QModelIndex]) -> list[str]:
+    def ids_of(self, indexes: Sequence[QtCore.QModelIndex]) -> list[str]:
         rows = sorted({i.row() for i in indexes if i.isValid()})
         return [self.side.ids[self._visible[r]] for r in rows if r < len(self._visible)]
 

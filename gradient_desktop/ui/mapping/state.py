@@ -10,9 +10,10 @@ comprehension of substring tests.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import Any
 
 from gradient_desktop.services.mapping import GridRows, MappingChange
 from gradient_desktop.services.suggest import Suggestion
@@ -49,7 +50,7 @@ class Side:
     keys: list[str] = field(default_factory=list)
     pos: dict[str, int] = field(default_factory=dict)
 
-    def load(self, rows: Iterable[tuple], *, with_desc: bool = True) -> None:
+    def load(self, rows: Iterable[tuple[Any, ...]], *, with_desc: bool = True) -> None:
         """``rows`` are (id, name, description, ...) tuples, or (id, name, ...) when
         ``with_desc`` is off."""
         rows = rows if isinstance(rows, list) else list(rows)
@@ -57,6 +58,7 @@ class Side:
         # loop here shows up in the load time.
         self.ids = list(map(itemgetter(0), rows))
         self.names = list(map(itemgetter(1), rows))
+        fields: Callable[[Any], tuple[str, ...]]
         if with_desc:
             # Descriptions repeat a lot ("Plan: Server Pro"): one string object per text.
             distinct = {d: d for d in map(itemgetter(2), rows)}

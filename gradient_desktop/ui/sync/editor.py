@@ -29,9 +29,12 @@ class SourceEditor(QtWidgets.QWidget):
         self.path.setPlaceholderText("a file, or a folder (the newest matching file is read)")
         browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse)
-        path_row = QtWidgets.QHBoxLayout()
-        path_row.addWidget(self.path, 1)
-        path_row.addWidget(browse)
+        # A widget, not a bare layout, so every form row is a widget shown or hidden alike.
+        path_row = QtWidgets.QWidget()
+        path_layout = QtWidgets.QHBoxLayout(path_row)
+        path_layout.setContentsMargins(0, 0, 0, 0)
+        path_layout.addWidget(self.path, 1)
+        path_layout.addWidget(browse)
         self.pattern = QtWidgets.QLineEdit()
         self.pattern.setPlaceholderText("with a folder, e.g. usage-*.csv")
         self.sheet = QtWidgets.QLineEdit()
@@ -60,7 +63,7 @@ class SourceEditor(QtWidgets.QWidget):
         form = self._form = QtWidgets.QFormLayout()
         form.addRow("&Name", self.name)
         form.addRow("&Kind", self.kind)
-        self._rows = {
+        self._rows: dict[str, tuple[str, QtWidgets.QWidget]] = {
             "path": ("File or folder", path_row),
             "pattern": ("Pattern", self.pattern),
             "sheet": ("Sheet", self.sheet),
@@ -86,9 +89,7 @@ class SourceEditor(QtWidgets.QWidget):
         self.preview_button.clicked.connect(self.run_preview)
         preview_key = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Shift+P"), self)
         preview_key.setWhatsThis("Preview the usage source")
-        preview_key.activated.connect(
-            lambda: self.preview_button.isEnabled() and self.run_preview()
-        )
+        preview_key.activated.connect(self._preview_if_enabled)
         self.save_button = QtWidgets.QPushButton("&Save source")
         self.save_button.setEnabled(False)
         self.save_button.setToolTip("Preview the source first.")
@@ -137,6 +138,10 @@ class SourceEditor(QtWidgets.QWidget):
 
     # -- fields ----------------------------------------------------------------------------
 
+    def _preview_if_enabled(self) -> None:
+        if self.preview_button.isEnabled():
+            self.run_preview()
+
     def _show_rows(self) -> None:
         kind = self.kind.currentData()
         wanted = {
@@ -145,7 +150,7 @@ class SourceEditor(QtWidgets.QWidget):
             "http": {"url", "records", "next", "secret"},
         }[kind]
         for key, (_, widget) in self._rows.items():
-            self._form.setRowVisible(widget, key in wanted)  # type: ignore[arg-type]
+            self._form.setRowVisible(widget, key in wanted)
         self._changed()
 
     def _browse(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from gradient_desktop.services import schedule
+from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import RunStore, SourceStore
 from gradient_desktop.services.sync import SyncResult, SyncService
 from gradient_desktop.store.models import SyncRun
@@ -29,7 +30,7 @@ class SyncPage(QtWidgets.QWidget):
     title = "Sync"
     undo_stack = None
 
-    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: AppContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.tasks = TaskRunner(self)
@@ -79,7 +80,7 @@ class SyncPage(QtWidgets.QWidget):
         # is the Partners view's "Sync now" (one partner's accounts).
         sync_key = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Alt+S"), self)
         sync_key.setWhatsThis("Sync all partners now")
-        sync_key.activated.connect(lambda: self.sync_button.isEnabled() and self.sync_all())
+        sync_key.activated.connect(self._sync_if_enabled)
         self.dry_run = QtWidgets.QCheckBox("Dry run (send nothing)")
         self.schedule_combo = QtWidgets.QComboBox()
         for label, value in SCHEDULES:
@@ -184,6 +185,10 @@ class SyncPage(QtWidgets.QWidget):
         self.reload_sources()
 
     # -- sync ------------------------------------------------------------------------------
+
+    def _sync_if_enabled(self) -> None:
+        if self.sync_button.isEnabled():
+            self.sync_all()
 
     def sync_all(self) -> None:
         for i in reversed(range(self.progress_form.rowCount())):

@@ -25,15 +25,21 @@ class FileActions:
     def stage_edits(self, edits: list[StagedEdit], text: str) -> None:
         raise NotImplementedError
 
+    @property
+    def page(self) -> QtWidgets.QWidget:
+        """The page this mixin is part of: the parent of its dialogs."""
+        assert isinstance(self, QtWidgets.QWidget)
+        return self
+
     def import_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Import counts", "", "Count files (*.csv *.json);;All files (*)"
+            self.page, "Import counts", "", "Count files (*.csv *.json);;All files (*)"
         )
         if path:
             try:
                 self.import_bytes(Path(path).read_bytes(), Path(path).name)
             except (OSError, ValueError) as exc:
-                show_error(self, "Import counts", exc)
+                show_error(self.page, "Import counts", exc)
 
     def import_bytes(self, data: bytes, filename: str, bytes_in_file: bool = False) -> None:
         """Parse a count file; problems are listed by row before anything is staged."""
@@ -41,9 +47,11 @@ class FileActions:
         result = self.usage.import_file(data, filename, bytes_in_file=bytes_in_file)
         if not result.errors:
             self.stage_edits(result.edits, f"import {filename} ({len(result.edits)} changes)")
-            self.notice.say("" if result.edits else f"{filename}: nothing to change.", kind="import")
+            self.notice.say(
+                "" if result.edits else f"{filename}: nothing to change.", kind="import"
+            )
             return
-        dialog = ImportDialog(filename, result.rows, result.edits, result.errors, self)
+        dialog = ImportDialog(filename, result.rows, result.edits, result.errors, self.page)
         dialog.stage_requested.connect(
             lambda edits: self.stage_edits(edits, f"import {filename} ({len(edits)} changes)")
         )
@@ -53,7 +61,7 @@ class FileActions:
     def export_file(self) -> None:
         assert self.usage is not None
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export counts", "counts.csv", "CSV (*.csv)"
+            self.page, "Export counts", "counts.csv", "CSV (*.csv)"
         )
         if path:
             self.export_to(path)
@@ -65,20 +73,20 @@ class FileActions:
         try:
             Path(path).write_text(text, encoding="utf-8", newline="")
         except OSError as exc:
-            show_error(self, "Export counts", exc)
+            show_error(self.page, "Export counts", exc)
             return
         rows = max(0, len(text.strip().splitlines()) - 1)
         self.notice.say(f"Saved {rows:,} count(s) to {path}.", kind="export")
 
     def drift_from_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Fresh counts to compare", "", "Count files (*.csv *.json)"
+            self.page, "Fresh counts to compare", "", "Count files (*.csv *.json)"
         )
         if path and self.usage is not None:
             try:
                 rows, errors = self.usage.drift_from_file(Path(path).read_bytes(), Path(path).name)
             except (OSError, ValueError) as exc:
-                show_error(self, "Drift", exc)
+                show_error(self.page, "Drift", exc)
                 return
             self.show_drift(Path(path).name, rows, errors)
 
@@ -101,7 +109,7 @@ class FileActions:
             )
             for r in rows
         }
-        dialog = DriftDialog(source, rows, names, errors, self)
+        dialog = DriftDialog(source, rows, names, errors, self.page)
         usage = self.usage
         dialog.stage_requested.connect(
             lambda rs: self.stage_edits(

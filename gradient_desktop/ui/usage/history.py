@@ -69,6 +69,13 @@ class HistoryPanel(QtWidgets.QWidget):
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("left", "count")
             plot.addLegend(offset=(-10, 10))
+            # pyqtgraph makes its two context menus without a parent, so they outlived the
+            # chart as top-level windows (tests/conftest.py no_leaked_windows caught it): make
+            # them children of the chart, as popups still, so they go when it goes.
+            item = plot.getPlotItem()
+            for menu in (item.ctrlMenu, item.getViewBox().menu):
+                if menu is not None:
+                    menu.setParent(plot, menu.windowFlags())
             layout = self.layout()
             assert isinstance(layout, QtWidgets.QVBoxLayout)
             layout.insertWidget(1, plot, 3)

@@ -8,7 +8,8 @@ into an undoable command, after which it calls ``refresh``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any
 
 from gradient_desktop.services.usage import (
     CellInfo,
@@ -18,7 +19,7 @@ from gradient_desktop.services.usage import (
 )
 from gradient_desktop.store.models import PartnerService
 from gradient_desktop.ui import theme
-from gradient_desktop.ui.qt import QtCore
+from gradient_desktop.ui.qt import ModelIndex, QtCore
 
 Qt = QtCore.Qt
 Role = Qt.ItemDataRole
@@ -80,12 +81,13 @@ def cell_texts(
 class _Table(QtCore.QAbstractTableModel):
     """Common plumbing: headers, row/column counts, cheap lookups."""
 
-    headers: ClassVar[list[str]] = []
+    headers: Sequence[str] = ()
+    _rows: Sequence[Any] = ()
 
-    def rowCount(self, parent: QtCore.QModelIndex = _ROOT) -> int:
+    def rowCount(self, parent: ModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: QtCore.QModelIndex = _ROOT) -> int:
+    def columnCount(self, parent: ModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.headers)
 
     def headerData(
@@ -101,7 +103,11 @@ class _Table(QtCore.QAbstractTableModel):
                 self.index(0, 0), self.index(len(self._rows) - 1, len(self.headers) - 1)
             )
 
-    _rows: ClassVar[list[Any]] = []
+    def clear(self) -> None:
+        """No rows (no partner selected)."""
+        self.beginResetModel()
+        self._rows = []
+        self.endResetModel()
 
 
 class GridModel(_Table):
@@ -144,12 +150,12 @@ class GridModel(_Table):
             for a in self._rows
         ]
 
-    def cell_key(self, index: QtCore.QModelIndex) -> tuple[str, str] | None:
+    def cell_key(self, index: ModelIndex) -> tuple[str, str] | None:
         if not index.isValid() or index.column() == 0 or index.row() >= len(self._rows):
             return None
         return (self._rows[index.row()].account_id, self.services[index.column() - 1].service_id)
 
-    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> Any:
+    def data(self, index: ModelIndex, role: int = Role.DisplayRole) -> Any:
         if not index.isValid() or role not in (
             Role.DisplayRole,
             Role.ToolTipRole,
@@ -177,13 +183,13 @@ class GridModel(_Table):
             return theme.brush(brush) if brush else None
         return ""  # EditRole: the editor starts empty; typing a number sets the count
 
-    def flags(self, index: QtCore.QModelIndex) -> Qt.ItemFlag:
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         base = super().flags(index)
         if index.isValid() and index.column() > 0:
             return base | Qt.ItemFlag.ItemIsEditable
         return base
 
-    def setData(self, index: QtCore.QModelIndex, value: Any, role: int = Role.EditRole) -> bool:
+    def setData(self, index: ModelIndex, value: Any, role: int = Role.EditRole) -> bool:
         key = self.cell_key(index)
         if key is None or role != Role.EditRole or not str(value).strip():
             return False
@@ -194,7 +200,7 @@ class GridModel(_Table):
 class FlatModel(_Table):
     """Every account × service cell as one row (sortable, searchable by eye)."""
 
-    headers: ClassVar[list[str]] = ["Account", "Service", "Last pushed", "When", "State", "Staged"]
+    headers = ("Account", "Service", "Last pushed", "When", "State", "Staged")
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -236,14 +242,14 @@ class FlatModel(_Table):
                 )
         return out
 
-    def cell_key(self, index: QtCore.QModelIndex) -> tuple[str, str] | None:
+    def cell_key(self, index: ModelIndex) -> tuple[str, str] | None:
         return (
             self._rows[index.row()][0]
             if index.isValid() and index.row() < len(self._rows)
             else None
         )
 
-    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> Any:
+    def data(self, index: ModelIndex, role: int = Role.DisplayRole) -> Any:
         if not index.isValid():
             return None
         if role in (Role.DisplayRole, Role.ToolTipRole):
@@ -257,7 +263,7 @@ class FlatModel(_Table):
 class StagedModel(_Table):
     """The staged diff: what will be sent, old → new, in staging order."""
 
-    headers: ClassVar[list[str]] = ["Account", "Service", "Change", "Old → new"]
+    headers = ("Account", "Service", "Change", "Old → new")
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -286,7 +292,7 @@ class StagedModel(_Table):
     def key(self, row: int) -> tuple[str, str]:
         return self._rows[row][0]
 
-    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> Any:
+    def data(self, index: ModelIndex, role: int = Role.DisplayRole) -> Any:
         if not index.isValid() or role not in (Role.DisplayRole, Role.ToolTipRole):
             return None
         return self._rows[index.row()][1][index.column()]
@@ -305,7 +311,7 @@ class RowsModel(_Table):
         self._rows = rows
         self.endResetModel()
 
-    def data(self, index: QtCore.QModelIndex, role: int = Role.DisplayRole) -> Any:
+    def data(self, index: ModelIndex, role: int = Role.DisplayRole) -> Any:
         if not index.isValid() or role not in (Role.DisplayRole, Role.ToolTipRole):
             return None
         return self._rows[index.row()][index.column()]

@@ -255,7 +255,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         return self.push_task is not None and not self.push_task.done()
 
     def set_partner(self, partner: Partner | None) -> None:
-        if self.usage is not None and partner is not None and partner.id == self.usage.pid:
+        if self.usage is not None and partner is not None and partner.id == self.usage.partner_id:
             self.usage.partner = partner
             self.reload()
             return
@@ -282,9 +282,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
     def reload(self) -> None:
         if self.usage is None:
             for m in (self.grid_model, self.flat_model, self.staged_model):
-                m.beginResetModel()
-                m._rows = []
-                m.endResetModel()
+                m.clear()
             self.staged_label.setText("Select a partner to edit its usage")
             return
         snap = self.usage.snapshot()
@@ -297,15 +295,19 @@ class UsagePage(FileActions, QtWidgets.QWidget):
     def render_state(self, partner_id: int | None = None) -> None:
         """Banner, "nothing to edit" message and Push button from the partner's state
         (services/state.py): shown while true, gone as soon as it is not (defect 3)."""
-        if self.usage is None or (partner_id is not None and partner_id != self.usage.pid):
+        if self.usage is None or (partner_id is not None and partner_id != self.usage.partner_id):
             return
-        st = self.ctx.state.get(self.usage.pid)
+        st = self.ctx.state.get(self.usage.partner_id)
         if st is None:
             return
         if not st.accounts_mapped or not st.services:
             self.notice.say(
                 "Nothing to count yet: map accounts on the Mapping page"
-                + (" and choose the integration's services in the setup wizard" if not st.services else "")
+                + (
+                    " and choose the integration's services in the setup wizard"
+                    if not st.services
+                    else ""
+                )
                 + ", then come back here.",
                 kind="empty",
             )
@@ -362,13 +364,13 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         snap = self.usage.refs()
         service = next(s for s in snap.services if s.service_id == key[1])
         name = next((a.name for a in snap.accounts if a.account_id == key[0]), key[0])
-        self.history.show_cell(self.usage.pid, key[0], service, name)
+        self.history.show_cell(self.usage.partner_id, key[0], service, name)
 
     # -- staging ---------------------------------------------------------------------------
 
     def _selected_keys(self) -> list[Key]:
-        view = self.views.currentWidget()
-        model = self.grid_model if view is self.grid else self.flat_model
+        on_grid = self.views.currentWidget() is self.grid
+        view, model = (self.grid, self.grid_model) if on_grid else (self.flat, self.flat_model)
         keys = [model.cell_key(i) for i in view.selectionModel().selectedIndexes()]
         if not keys and view.currentIndex().isValid():
             keys = [model.cell_key(view.currentIndex())]
@@ -417,7 +419,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         if key is None:
             self.notice.say(
                 kind="staging",
-                text="Select a cell in the column of the service to set for all clients."
+                text="Select a cell in the column of the service to set for all clients.",
             )
             return
         try:
@@ -446,7 +448,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             show_error(self, "Push", exc)
             return
         self.undo_stack.clear()  # the staged edits are queued now; there is nothing to undo
-        st = self.ctx.state.touch(usage.pid)  # re-read: the queue is about to be sent
+        st = self.ctx.state.touch(usage.partner_id)  # re-read: the queue is about to be sent
         queued = st.queued if st is not None else 0
         if not queued:
             self.notice.say("Nothing to push: stage some counts first.", kind="staging")

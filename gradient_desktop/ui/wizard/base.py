@@ -45,7 +45,9 @@ class SetupPage(QtWidgets.QWizardPage):
         self.error_label = QtWidgets.QLabel()
         self.error_label.setWordWrap(True)
         theme.tint(self.error_label, "error")
-        self.error_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.setTextInteractionFlags(
+            QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
+        )
         self.error_label.setAccessibleName("Error")
         self.error_label.hide()
 
@@ -80,9 +82,17 @@ class SetupPage(QtWidgets.QWizardPage):
         from gradient_desktop.services.context import MissingKeyError
         from gradient_desktop.services.setup import SetupError
 
+        known: tuple[type[BaseException], ...] = (
+            SetupError,
+            SecretStoreError,
+            MissingKeyError,
+            ValueError,
+            LookupError,
+            *errors,
+        )
         try:
             action()
-        except (SetupError, SecretStoreError, MissingKeyError, ValueError, LookupError, *errors) as exc:
+        except known as exc:
             self.show_error(exc)
             return False
         self.show_error(None)

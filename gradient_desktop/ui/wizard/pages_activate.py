@@ -109,9 +109,7 @@ class ActivatePage(SetupPage):
     def _synced(self, summary: PushSummary) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        self.status.setText(
-            f"✔ The integration is ACTIVE. First usage sync: {summary.text()}"
-        )
+        self.status.setText(f"✔ The integration is ACTIVE. First usage sync: {summary.text()}")
 
     def _sync_failed(self, exc: BaseException) -> None:
         self.progress.hide()

@@ -51,7 +51,7 @@ class MapClientsPage(SetupPage):
             parent,
         )
         theme.on_change(self._on_theme_changed)  # the list's ok/error colours follow the theme
-        top = QtWidgets.QHBoxLayout()
+        self.top_row = top = QtWidgets.QHBoxLayout()
         self.progress = QtWidgets.QProgressBar()
         self.progress.setAccessibleName("Sync progress")
         self.status = QtWidgets.QLabel()
@@ -135,7 +135,7 @@ class MapClientsPage(SetupPage):
         # The grid has its own map/unmap; auto-match stays as a button beside the progress.
         self.auto_button.setParent(None)
         self.auto_button.setText("&Auto-match exact names")
-        self.layout_.itemAt(0).layout().insertWidget(1, self.auto_button)
+        self.top_row.insertWidget(1, self.auto_button)
         self.grid.changed.connect(self._grid_changed)
         # Undo/redo inside the wizard (defect 7): the grid's own history, with the usual keys.
         stack = self.grid.undo_stack
@@ -323,7 +323,11 @@ class MapClientsPage(SetupPage):
             if needle and needle not in a.name.casefold():
                 continue
             target = mappings.get(a.account_id)
-            text = a.name if target is None else f"{a.name}  →  {self._client_names.get(target, target)}"
+            text = (
+                a.name
+                if target is None
+                else f"{a.name}  →  {self._client_names.get(target, target)}"
+            )
             item = QtWidgets.QListWidgetItem(text)
             item.setData(ROLE, a.account_id)
             if a.account_id in self._sync_errors:
@@ -372,7 +376,9 @@ class MapClientsPage(SetupPage):
         if self.grid is not None:
             return
         account = self.accounts.currentItem()
-        self.map_button.setEnabled(ready and account is not None and self.clients.currentItem() is not None)
+        self.map_button.setEnabled(
+            ready and account is not None and self.clients.currentItem() is not None
+        )
         self.unmap_button.setEnabled(ready and account is not None)
         self.auto_button.setEnabled(ready)
 
@@ -390,12 +396,17 @@ class MapClientsPage(SetupPage):
         account, client = self.accounts.currentItem(), self.clients.currentItem()
         if account is None or client is None:
             return
-        self._change([account.data(ROLE)], lambda: self.flow.map_account(account.data(ROLE), client.data(ROLE)))
+        self._change(
+            [account.data(ROLE)],
+            lambda: self.flow.map_account(account.data(ROLE), client.data(ROLE)),
+        )
 
     def unmap_selected(self) -> None:
         account = self.accounts.currentItem()
         if account is not None:
-            self._change([account.data(ROLE)], lambda: self.flow.map_account(account.data(ROLE), None))
+            self._change(
+                [account.data(ROLE)], lambda: self.flow.map_account(account.data(ROLE), None)
+            )
 
     def auto_match(self) -> None:
         if self.grid is not None:

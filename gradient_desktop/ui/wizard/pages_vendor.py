@@ -52,7 +52,9 @@ class VendorPage(SetupPage):
         self.support_edit.setAccessibleName("Support page")
         self.portal_edit = QtWidgets.QLineEdit()
         self.portal_edit.setAccessibleName("Portal URL")
-        self.portal_edit.setPlaceholderText("opens when the MSP clicks your integration's portal link")
+        self.portal_edit.setPlaceholderText(
+            "opens when the MSP clicks your integration's portal link"
+        )
         record.addRow("Name:", self.name_edit)
         record.addRow("Support page:", self.support_edit)
         record.addRow("Portal URL:", self.portal_edit)

@@ -84,11 +84,7 @@ class SetupWizard(QtWidgets.QWizard):
         self.tasks.cancel_all()
         flow = self.flow
         partner = flow.partner
-        if (
-            partner is not None
-            and partner.name.startswith(DRAFT_NAME)
-            and flow.step <= Step.VENDOR
-        ):
+        if partner is not None and partner.name.startswith(DRAFT_NAME) and flow.step <= Step.VENDOR:
             flow.discard()  # nothing worth resuming yet
         elif flow.is_demo:
             self.ctx.demo.save()

@@ -1,0 +1,136 @@
+"""The Sync page (issue #13), real widgets on the qasync loop: a SQL source is filled in,
+previewed (saving waits for a clean preview), saved, "Sync all now" sends every mapped count of
+the two demo partners with a progress bar each, the run is listed with its details, and a failed
+scheduled run found on opening shows a banner."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.sources import RunStore
+from gradient_desktop.ui.sync.page import SyncPage
+from tests.gui_helpers import (
+    run,
+    screenshot,
+    settle,
+    wait_until,
+)
+from tests.services.test_schedule import _setup
+
+pytestmark = pytest.mark.gui
+
+
+def test_configure_preview_save_and_sync_all_now(
+    qtbot: Any, qloop: Any, ctx: AppContext, tmp_path: Path
+) -> None:
+    rows = run(qloop, _setup(ctx))
+    db = tmp_path / "vendor.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE usage (partner TEXT, account TEXT, sku TEXT, n INTEGER)")
+    conn.executemany("INSERT INTO usage VALUES (?, ?, ?, ?)", rows)
+    conn.execute("INSERT INTO usage VALUES ('Nobody', 'x', 'y', 'many')")
+    conn.commit()
+    conn.close()
+
+    page = SyncPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1100, 800)
+    page.show()
+    settle(qloop)
+    ed = page.editor
+    ed.name.setText("product db")
+    ed.kind.setCurrentIndex(ed.kind.findData("sql"))
+    ed.url.setText(f"sqlite:///{db}")
+    ed.query.setPlainText("SELECT partner, account, sku, n FROM usage")
+    for field, value in (
+        (ed.account, "account"),
+        (ed.service, "sku"),
+        (ed.count, "n"),
+        (ed.partner, "partner"),
+    ):
+        field.setText(value)
+    assert not ed.save_button.isEnabled()
+    ed.preview_button.click()
+    wait_until(qloop, lambda: not ed.tasks.busy)
+    assert (
+        ed.problems.item(0).text()
+        == "Error — row 7: n 'many' is not a number (write counts as plain digits with an optional decimal point, e.g. 1234 or 12.5)"
+    )
+    assert not ed.save_button.isEnabled()  # a source with errors cannot be saved
+
+    ed.query.setPlainText("SELECT partner, account, sku, n FROM usage WHERE n <> 'many'")
+    assert not ed.save_button.isEnabled()  # changed since the preview
+    ed.preview_button.click()
+    wait_until(qloop, lambda: not ed.tasks.busy)
+    assert ed.status.text().startswith(f"{len(rows)} row(s) read; {len(rows)} go to a partner")
+    assert ed.table.rowCount() == len(rows)
+    assert ed.save_button.isEnabled()
+    ed.save_button.click()
+    assert [page.sources.item(i).text() for i in range(page.sources.count())] == ["product db"]
+
+    page.sync_button.click()
+    wait_until(qloop, lambda: not page.tasks.busy)
+    assert (
+        page.message.text() == f"{len(rows)} row(s) read, {len(rows)} changed, {len(rows)} landed."
+    )
+    assert sorted(page.bars) == ["Contoso Managed Services (demo)", "Fabrikam IT Partners (demo)"]
+    assert all(b.value() == b.maximum() == len(rows) // 2 for b in page.bars.values())
+    header = [page.table.horizontalHeaderItem(c).text() for c in range(page.table.columnCount())]
+    cells = [page.table.item(0, c).text() for c in range(page.table.columnCount())]
+    assert dict(zip(header[1:], cells[1:], strict=True)) == {
+        "How": "app", "Result": "ok", "Changed": str(len(rows)), "Landed": str(len(rows)),
+        "Unmatched": "0", "Unmapped": "0", "Failed": "0",
+    }  # fmt: skip
+    assert "Contoso Managed Services (demo): 3 changed, 3 landed" in page.details.toPlainText()
+    screenshot(page, "sync_page.png")
+
+
+def test_a_failed_scheduled_run_shows_a_banner_once(
+    qtbot: Any, qloop: Any, ctx: AppContext
+) -> None:
+    runs = RunStore(ctx)
+    runs.finish(runs.start("schedule"), status="ok", landed=4, message="4 landed.")
+    runs.finish(
+        runs.start("schedule"),
+        status="failed",
+        message="Source 'product db': cannot reach the database. Nothing was sent.",
+    )
+    page = SyncPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    settle(qloop)
+    assert page.banner.isVisible()
+    assert "A scheduled sync failed" in page.banner.text()
+    assert "Source 'product db': cannot reach the database." in page.banner.text()
+    assert (
+        "2 scheduled sync(s) ran since the app was last open; 4 count(s) landed."
+        in page.banner.text()
+    )
+    again = SyncPage(ctx)
+    qtbot.addWidget(again)
+    again.show()
+    settle(qloop)
+    assert not again.banner.isVisible()  # shown once
+
+
+def test_sync_page_shortcuts_are_listed_and_unique_in_the_window(
+    qtbot: Any, qloop: Any, ctx: AppContext
+) -> None:
+    from gradient_desktop.ui.dialogs.shortcuts import collect_shortcuts
+    from gradient_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    rows = collect_shortcuts(window)
+    mine = {r.command: r.keys for r in rows if r.group == "Sync"}
+    assert mine == {
+        "Sync all partners now": "Ctrl+Alt+S",
+        "Preview the usage source": "Ctrl+Shift+P",
+    }
+    others = {r.keys for r in rows if r.group != "Sync"}
+    assert not others & set(mine.values())
