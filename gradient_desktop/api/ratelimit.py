@@ -220,7 +220,10 @@ class ConcurrencyGate:
         bucket: TokenBucket,
         *,
         fixed: int | None = None,
-        minimum: int = 4,
+        # Never fewer in flight than the fixed default this gate replaced: with 4, a burst of
+        # ten 503s fell on the same few rows, which used up their retries (fault matrix, "5xx
+        # bursts"). The rate limiter, not the gate, keeps a fast server under its limit.
+        minimum: int = 16,
         maximum: int = 64,
         unlimited_rate: float = 200.0,
     ) -> None:

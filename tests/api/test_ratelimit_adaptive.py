@@ -84,13 +84,13 @@ def test_a_long_retry_after_still_holds_the_whole_token() -> None:
 def test_concurrency_follows_littles_law_within_bounds() -> None:
     bucket = TokenBucket(97)
     gate = ConcurrencyGate(bucket, maximum=64)
-    assert gate.limit == 4  # nothing measured yet
+    assert gate.limit == 16  # nothing measured yet: the old fixed default
     for _ in range(64):
         bucket.observe(0.2)
     assert gate.limit == math.ceil(97 * 0.2 * ConcurrencyGate.HEADROOM) + 1
     for _ in range(64):
         bucket.observe(0.002)  # a fast LAN: the minimum
-    assert gate.limit == 4
+    assert gate.limit == 16
     for _ in range(64):
         bucket.observe(5.0)
     assert gate.limit == 64
