@@ -19,7 +19,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradient_desktop.api import CountResult, OutcomeUnknownError, ValidationError
+from gradient_desktop.api import ClientOptions, CountResult, OutcomeUnknownError, ValidationError
+from gradient_desktop.api.ratelimit import TokenBucket
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.push import PushService
@@ -43,6 +44,10 @@ class FakeGradient:
         self.calm = False  # the final drain: every answer arrives
         self.applied: set[tuple[str, str, float]] = set()
         self.refused: set[tuple[str, str, float]] = set()
+        # What push_counts reads of a real client: its rate limiter (no limit here) and the
+        # options that bound requests in flight.
+        self.limiter = TokenBucket(None)
+        self.options = ClientOptions()
 
     async def set_count(
         self, service_id: str, account_id: str, unit_count: float, **_: Any
