@@ -14,6 +14,7 @@ from gradient_desktop.services.integration import Customer, IntegrationService
 from gradient_desktop.services.mapping import MappingChange, MappingService
 from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.store.models import Partner
+from tests.usage_helpers import map_and_publish
 
 #: (partner name, partner key, account prefix, accounts)
 PARTNERS = (("Contoso", PARTNER_DEMO, "c", 6), ("Fabrikam", PARTNER_SMALL, "f", 4))
@@ -25,19 +26,8 @@ async def two_partners(ctx: AppContext, sandbox: Any) -> list[Partner]:
     out = []
     for name, key, prefix, n in PARTNERS:
         partner = directory.add(name, profile, key)
-        integration = IntegrationService(ctx)
-        await integration.sync_clients(partner)
-        client_ids = list(sandbox.state.client_names(key))
         customers = [Customer(f"{prefix}-{i}", f"{name} customer {i}") for i in range(n)]
-        integration.save_customers(partner, customers)
-        MappingService(ctx).apply(
-            partner, [MappingChange(c.id, client_ids[i]) for i, c in enumerate(customers)]
-        )
-        vendor = await integration.fetch_vendor(partner)
-        integration.select_services(partner, vendor.skus)
-        await integration.publish_accounts(partner)
-        await ctx.drop_clients(partner.id or 0)
-        out.append(partner)
+        out.append(await map_and_publish(ctx, sandbox, partner, key, customers))
     return out
 
 

@@ -26,10 +26,18 @@ async def connected_partner(ctx: AppContext, sandbox: Any, accounts: int) -> Par
     if len(have) < accounts:  # the MSP gets more clients (the demo seed has 200)
         extra = [(sandbox.state.new_guid(), f"Extra Client {i:04d}") for i in range(accounts)]
         sandbox.state.add_clients(PARTNER_KEY, extra[: accounts - len(have)])
+    customers = [Customer(f"acct-{i:04d}", f"Customer {i:04d}") for i in range(accounts)]
+    return await map_and_publish(ctx, sandbox, partner, PARTNER_KEY, customers)
+
+
+async def map_and_publish(
+    ctx: AppContext, sandbox: Any, partner: Partner, key: str, customers: list[Customer]
+) -> Partner:
+    """Save ``customers`` for ``partner``, map each to one of the MSP's clients in order, select
+    the vendor's services and publish the accounts. Leaves no open HTTP client."""
     integration = IntegrationService(ctx)
     await integration.sync_clients(partner)
-    client_ids = list(sandbox.state.client_names(PARTNER_KEY))
-    customers = [Customer(f"acct-{i:04d}", f"Customer {i:04d}") for i in range(accounts)]
+    client_ids = list(sandbox.state.client_names(key))
     integration.save_customers(partner, customers)
     MappingService(ctx).apply(
         partner, [MappingChange(c.id, client_ids[i]) for i, c in enumerate(customers)]
