@@ -17,7 +17,9 @@ from typing import Any
 from gradient_desktop.api import ClientOptions
 from gradient_desktop.sandbox.seed import VENDOR_KEY, make_large_partner
 from gradient_desktop.sandbox.state import SandboxState
+from tests.reliability.file_keyring import BACKEND, ENV_FILE
 
+REPO = Path(__file__).resolve().parents[2]
 #: ``GD_FULL=1`` runs the full sizes (slower); the defaults keep CI quick.
 FULL = os.environ.get("GD_FULL", "").strip() not in ("", "0")
 
@@ -28,6 +30,25 @@ Row = tuple[str, str, float, str]
 
 def sized(default: int, full: int) -> int:
     return full if FULL else default
+
+
+def child_env(home: Path, keyring_file: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``python -m gradient_desktop`` child: its own data folder, the
+    file-backed test keyring at ``keyring_file``, this checkout importable, none of our keys or
+    settings from the parent (``extra`` adds some back), warnings not turned into errors."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("GRADIENT_") and k != "PYTHONWARNINGS"
+    }
+    env.update(
+        GRADIENT_DESKTOP_HOME=str(home),
+        PYTHONPATH=str(REPO),
+        PYTHON_KEYRING_BACKEND=BACKEND,
+        **{ENV_FILE: str(keyring_file)},
+        **extra,
+    )
+    return env
 
 
 # ------------------------------------------------------------------ sandbox partners
