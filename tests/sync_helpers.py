@@ -39,11 +39,15 @@ def sku_ids(sandbox: Any) -> list[str]:
     return [s["id"] for s in sandbox.state.vendor(VENDOR_KEY)["skus"]]
 
 
-def usage_db(path: Path, rows: list[tuple[str, str, float]]) -> Path:
-    """A vendor's own SQLite database with a ``usage`` table (customer, product, qty)."""
+def usage_db(
+    path: Path, rows: list[tuple[Any, ...]], schema: str = "customer TEXT, product TEXT, qty REAL"
+) -> Path:
+    """A vendor's own SQLite database with a ``usage`` table (customer, product, qty unless
+    ``schema`` says otherwise)."""
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE usage (customer TEXT, product TEXT, qty REAL)")
-    conn.executemany("INSERT INTO usage VALUES (?, ?, ?)", rows)
+    conn.execute(f"CREATE TABLE usage ({schema})")
+    marks = ", ".join("?" * len(schema.split(",")))
+    conn.executemany(f"INSERT INTO usage VALUES ({marks})", rows)
     conn.commit()
     conn.close()
     return path
@@ -101,9 +105,4 @@ async def demo_usage_rows(ctx: AppContext) -> list[tuple[str, str, str, int]]:
 def partner_usage_db(path: Path, rows: list[tuple[str, str, str, Any]]) -> Path:
     """A vendor's SQLite database whose ``usage`` rows name their partner (partner, account,
     sku, n): the demo partners share account ids."""
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE usage (partner TEXT, account TEXT, sku TEXT, n INTEGER)")
-    conn.executemany("INSERT INTO usage VALUES (?, ?, ?, ?)", rows)
-    conn.commit()
-    conn.close()
-    return path
+    return usage_db(path, rows, "partner TEXT, account TEXT, sku TEXT, n INTEGER")

@@ -107,17 +107,14 @@ def test_wrong_key_is_one_line_without_traceback_or_key(
     assert "wrong-partner-key-123456" not in err and VENDOR_KEY not in err
 
 
+def _push_one_row(tmp_path: Path, base_url: str) -> int:
+    return main(["push", str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])), "--base-url", base_url])
+
+
 def test_base_url_without_env_keys_says_what_to_set(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        [
-            "push",
-            str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])),
-            "--base-url",
-            "http://127.0.0.1:9",
-        ]
-    )
+    code = _push_one_row(tmp_path, "http://127.0.0.1:9")
     assert code == 2
     assert "GRADIENT_VENDOR_KEY and GRADIENT_PARTNER_KEY" in capsys.readouterr().err
 
@@ -125,14 +122,7 @@ def test_base_url_without_env_keys_says_what_to_set(
 def test_plain_http_to_a_remote_host_is_refused(
     tmp_path: Path, env_keys: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        [
-            "push",
-            str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])),
-            "--base-url",
-            "http://example.com",
-        ]
-    )
+    code = _push_one_row(tmp_path, "http://example.com")
     assert code == 2
     assert "https" in capsys.readouterr().err.lower()
 

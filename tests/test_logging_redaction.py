@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from gradient_desktop.config import log_dir
-from gradient_desktop.logsetup import MASK, clear_secrets, setup_logging
+from gradient_desktop.logsetup import MASK, setup_logging
 from gradient_desktop.sandbox.seed import VENDOR_KEY
 from gradient_desktop.services.context import AppContext
 
@@ -40,18 +39,9 @@ FORBIDDEN = {
 
 
 @pytest.fixture
-def debug_log() -> Iterator[None]:
+def debug_log(clean_logging: None) -> None:
     """The GUI's logging (run_gui -> setup_logging) at DEBUG; undone afterwards."""
-    clear_secrets()
-    root = logging.getLogger()
-    level = root.level
     setup_logging("DEBUG", log_dir())
-    yield
-    for handler in [h for h in root.handlers if getattr(h, "_gradient_desktop", False)]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-    clear_secrets()
 
 
 def _scan_logs() -> str:

@@ -8,20 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceStore
 from gradient_desktop.services.sync import SyncService
 from tests.sync_helpers import sku_ids, sku_names, two_partners, usage_db
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Any:
-    context = AppContext.open(tmp_path / "db.sqlite3")
-    yield context
-    context.close()
 
 
 def _sql_source(path: Path, name: str = "product db") -> SourceConfig:
@@ -31,6 +22,16 @@ def _sql_source(path: Path, name: str = "product db") -> SourceConfig:
         url=f"sqlite:///{path}",
         query="SELECT customer, product, qty FROM usage",
         mapping=FieldMap(account="customer", service="product", count="qty"),
+    )
+
+
+def _csv_source(path: Path) -> SourceConfig:
+    """A CSV export with an ``op`` column (set, add or subtract)."""
+    return SourceConfig(
+        name="export",
+        kind="file",
+        path=str(path),
+        mapping=FieldMap(account="acct", service="svc", count="n", op="op"),
     )
 
 
@@ -130,13 +131,7 @@ def test_add_rows_are_not_repeated_while_their_source_is_unchanged(
     sid, name = sku_ids(sandbox)[0], sku_names(sandbox)[0]
     csv_path = tmp_path / "usage.csv"
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},10,set\n")
-    source = SourceConfig(
-        name="export",
-        kind="file",
-        path=str(csv_path),
-        mapping=FieldMap(account="acct", service="svc", count="n", op="op"),
-    )
-    SourceStore(ctx).save(source)
+    SourceStore(ctx).save(_csv_source(csv_path))
     assert _run(ctx, run_async).landed == 1
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},3,add\n")
     assert _run(ctx, run_async).landed == 1
@@ -214,13 +209,7 @@ def test_an_add_skipped_for_one_partner_still_reaches_the_others_later(
     sid, name = sku_ids(sandbox)[0], sku_names(sandbox)[0]
     csv_path = tmp_path / "usage.csv"
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},10,set\nf-0,{name},20,set\n")
-    source = SourceConfig(
-        name="export",
-        kind="file",
-        path=str(csv_path),
-        mapping=FieldMap(account="acct", service="svc", count="n", op="op"),
-    )
-    SourceStore(ctx).save(source)
+    SourceStore(ctx).save(_csv_source(csv_path))
     assert _run(ctx, run_async).landed == 2
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},1,add\nf-0,{name},2,add\n")
     assert _run(ctx, run_async, partners=["Contoso"]).landed == 1
@@ -276,14 +265,7 @@ def test_an_add_to_a_count_never_set_is_refused_for_that_partner_only(
     name = sku_names(sandbox)[0]
     csv_path = tmp_path / "usage.csv"
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},3,add\nf-0,{name},4,set\n")
-    SourceStore(ctx).save(
-        SourceConfig(
-            name="export",
-            kind="file",
-            path=str(csv_path),
-            mapping=FieldMap(account="acct", service="svc", count="n", op="op"),
-        )
-    )
+    SourceStore(ctx).save(_csv_source(csv_path))
     result = _run(ctx, run_async)
     assert result.exit_code() == 2 and result.landed == 1
     refused = next(p for p in result.partners if p.name == "Contoso")
