@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gradient_desktop.api import ClientOptions
-from gradient_desktop.sandbox.seed import VENDOR_KEY, make_large_partner
+from gradient_desktop.sandbox.seed import VENDOR_KEY, add_mapped_accounts, make_large_partner
 from gradient_desktop.sandbox.state import SandboxState
 from tests.reliability.file_keyring import BACKEND, ENV_FILE
 
@@ -60,12 +60,7 @@ def new_partner(
     """A fresh partner with accounts ``acc-0…`` all mapped; returns its key and 3 SKU ids."""
     key = f"{prefix}-{uuid.uuid4().hex[:10]}"
     make_large_partner(state, key, accounts)
-    client_ids = list(state.client_names(key))
-    state.create_accounts(
-        key, [{"id": f"acc-{i}", "name": f"Account {i}"} for i in range(accounts)]
-    )
-    for i in range(accounts):
-        state.map_account(key, f"acc-{i}", client_ids[i])
+    add_mapped_accounts(state, key, accounts)
     skus = [s["id"] for s in state.vendor(VENDOR_KEY)["skus"][:3]]
     return key, skus
 
