@@ -80,3 +80,21 @@ def page_all(api: httpx.Client, search: str | None = None) -> tuple[list[dict[st
             return seen, meta["total"], calls
         assert meta["nextId"] == body["clients"][-1]["id"]
         previous = meta["nextId"]
+
+
+def mapped_accounts(
+    base_url: str, n: int, *, partner_key: str = PARTNER_DEMO, prefix: str = "acct-"
+) -> tuple[list[str], list[str]]:
+    """Create ``n`` accounts (``{prefix}0`` …) mapped vendor-side to the partner's first ``n``
+    clients, over HTTP as a vendor would; returns the account ids and the vendor's SKU ids."""
+    headers = {"GRADIENT-TOKEN": token(partner_key)}
+    api = base_url + API
+    skus = [s["id"] for s in httpx.get(api, headers=headers).json()["data"]["skus"]]
+    clients = httpx.get(f"{api}/organization/clients", headers=headers).json()["clients"][:n]
+    accounts = [
+        {"id": f"{prefix}{i}", "name": c["name"], "clientOId": c["id"]}
+        for i, c in enumerate(clients)
+    ]
+    r = httpx.post(f"{api}/organization/accounts", headers=headers, json=accounts)
+    assert r.status_code == 201, r.text
+    return [a["id"] for a in accounts], skus
