@@ -3,9 +3,6 @@ vendor-side mapping by clientOId, and keyset paging of clients."""
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import httpx
 
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, make_large_partner, make_state
@@ -171,21 +168,18 @@ def test_clients_keyset_paging_and_search(api: httpx.Client, sb: SandboxServer) 
     assert after["clients"][0]["id"] == clients[7]["id"] and after["meta"]["total"] == 199
 
 
-def test_fifty_thousand_clients_build_fast_and_page_fast() -> None:
+def test_fifty_thousand_clients_page_in_500_calls_each_exactly_once() -> None:
+    # How fast a 50,000-client partner is built and paged is measured in
+    # `python -m bench --only paging` (its row prints the seconds), not asserted here: a time
+    # bound fails on a busy machine and proves nothing on an idle one.
     state = make_state()
-    started = time.perf_counter()
     make_large_partner(state, "bench-partner", 50_000)
-    assert time.perf_counter() - started < 5.0
     with (
         SandboxServer(SandboxOptions(rate_limit=None), state=state) as sb,
         api_client(sb, "bench-partner") as api,
     ):
-        started = time.perf_counter()
         clients, total, calls = page_all(api)
-        elapsed = time.perf_counter() - started
         assert total == 50_000 and calls == 500 and len({c["id"] for c in clients}) == 50_000
-        # Server-side work per page is a bisect and a slice (~0.3 ms here), not a scan of 50k.
-        assert statistics.median(r["ms"] for r in state.requests()) < 5
-        assert elapsed < 20
+        assert [c["id"] for c in clients] == sorted(c["id"] for c in clients)  # keyset order
         hits = api.get(f"{API}/organization/clients", params={"search": "dental"}).json()
         assert hits["meta"]["total"] > 100 and hits["meta"]["count"] == 100
