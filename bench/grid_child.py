@@ -55,6 +55,26 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def show_painted(app: Any, window: Any) -> None:
+    """The window at its bench size, shown and painted once."""
+    window.resize(1280, 760)
+    window.show()
+    app.processEvents()
+    window.repaint()
+
+
+def time_keystrokes(panes: list[tuple[Any, Any]]) -> list[float]:
+    """Seconds per keystroke of the search typed into each (model, view): filter, repaint."""
+    keys = []
+    for model, view in panes:
+        for text in keystrokes():
+            t = time.perf_counter()
+            model.set_filter(text)
+            view.viewport().repaint()
+            keys.append(time.perf_counter() - t)
+    return keys
+
+
 def run_app(db_path: str, partner_id: int) -> dict[str, Any]:
     from gradient_desktop.services.context import AppContext
     from gradient_desktop.services.partners import PartnerDirectory
@@ -66,10 +86,7 @@ def run_app(db_path: str, partner_id: int) -> dict[str, Any]:
     partner = PartnerDirectory(ctx).by_id(partner_id)
     grid = MappingGrid(ctx)
     grid.auto_suggest = False  # worker thread in the app; see module docstring
-    grid.resize(1280, 760)
-    grid.show()
-    app.processEvents()
-    grid.repaint()
+    show_painted(app, grid)
 
     rss0 = rss_mb()
     t0 = time.perf_counter()
@@ -79,16 +96,9 @@ def run_app(db_path: str, partner_id: int) -> dict[str, Any]:
     load = time.perf_counter() - t0
     rss1 = rss_mb()
 
-    keys = []
-    for model, view in (
-        (grid.accounts_model, grid.accounts_view),
-        (grid.clients_model, grid.clients_view),
-    ):
-        for text in keystrokes():
-            t = time.perf_counter()
-            model.set_filter(text)
-            view.viewport().repaint()
-            keys.append(time.perf_counter() - t)
+    keys = time_keystrokes(
+        [(grid.accounts_model, grid.accounts_view), (grid.clients_model, grid.clients_view)]
+    )
     rows = (grid.accounts_model.rowCount(), grid.clients_model.rowCount())
     grid.close()
     ctx.close()
@@ -108,10 +118,7 @@ def run_extras(db_path: str, partner_id: int) -> dict[str, Any]:
     grid.auto_suggest = False
     grid.auto_sync = False  # nothing to send: the store and the grid are what is measured
     grid.set_partner(PartnerDirectory(ctx).by_id(partner_id))
-    grid.resize(1280, 760)
-    grid.show()
-    app.processEvents()
-    grid.repaint()
+    show_painted(app, grid)
 
     model = grid.accounts_model
     unmapped = [r for r in range(model.rowCount()) if model.id_at(r) not in grid.state.mapping]
@@ -196,10 +203,7 @@ def run_bare(db_path: str, partner_id: int) -> dict[str, Any]:
     right_view.setModel(right_model)
     window.addWidget(left_view)
     window.addWidget(right_view)
-    window.resize(1280, 760)
-    window.show()
-    app.processEvents()
-    window.repaint()
+    show_painted(app, window)
 
     rss0 = rss_mb()
     t0 = time.perf_counter()
@@ -225,13 +229,7 @@ def run_bare(db_path: str, partner_id: int) -> dict[str, Any]:
     load = time.perf_counter() - t0
     rss1 = rss_mb()
 
-    keys = []
-    for model, view in ((left_model, left_view), (right_model, right_view)):
-        for text in keystrokes():
-            t = time.perf_counter()
-            model.set_filter(text)
-            view.viewport().repaint()
-            keys.append(time.perf_counter() - t)
+    keys = time_keystrokes([(left_model, left_view), (right_model, right_view)])
     rows = (left_model.rowCount(), right_model.rowCount())
     window.close()
     conn.close()

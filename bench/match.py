@@ -10,32 +10,12 @@ issue #19 (``bench/match_baseline.py``), measured in the same run.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 
 from .common import Config, Goal, Row, fmt_s, interleave, log, median
 
 Names = Sequence[tuple[str, str]]
-
-
-def _big_lists(n: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    from gradient_desktop.sandbox.names import company_names, vendor_spelling
-
-    rng = random.Random(7)
-    names = company_names(rng, n, unique=False)
-    targets = [(f"c{i}", x) for i, x in enumerate(names)]
-
-    def typo(s: str) -> str:
-        i = rng.randrange(len(s))
-        return s[:i] + s[i + 1 :]
-
-    sources = [
-        (f"a{i}", typo(x) if rng.random() < 0.3 else vendor_spelling(x, rng))
-        for i, x in enumerate(names)
-    ]
-    rng.shuffle(sources)
-    return sources, targets
 
 
 def _timed(fn: Callable[..., list], sources: Names, targets: Names) -> tuple[float, float]:
@@ -48,7 +28,7 @@ def _timed(fn: Callable[..., list], sources: Names, targets: Names) -> tuple[flo
 
 def bench(cfg: Config) -> list[Row]:
     from gradient_desktop.services.suggest import suggest
-    from tests.match_eval import ISSUE_EXAMPLES, build, evaluate
+    from tests.match_eval import ISSUE_EXAMPLES, big_name_lists, build, evaluate
 
     from .match_baseline import suggest as baseline
 
@@ -68,7 +48,7 @@ def bench(cfg: Config) -> list[Row]:
     n = cfg.pick(50_000, 20_000)
     reps = cfg.pick(3, 1)
     log(f"match: {n:,} × {n:,} names, {reps}× new vs old, interleaved")
-    sources, targets = _big_lists(n)
+    sources, targets = big_name_lists(n)
     suggest(sources[:2000], targets[:2000])  # warm-up: imports, first C calls
     old_t, new_t = interleave(
         lambda i: _timed(baseline, sources, targets),

@@ -22,7 +22,7 @@ import threading
 from typing import Any
 
 from gradient_desktop.sandbox.options import SandboxOptions
-from gradient_desktop.sandbox.seed import VENDOR_KEY, make_large_partner
+from gradient_desktop.sandbox.seed import VENDOR_KEY, add_mapped_accounts, make_large_partner
 from gradient_desktop.sandbox.server import SandboxServer
 from gradient_desktop.sandbox.state import SandboxState
 
@@ -34,12 +34,7 @@ FRESH_PARTNER = "bench-fresh-{}"
 def add_push_partner(state: SandboxState, key: str, accounts: int) -> None:
     """A partner whose accounts ``acc-0 … acc-{accounts-1}`` are each mapped to a client."""
     make_large_partner(state, key, accounts)
-    client_ids = list(state.client_names(key))
-    state.create_accounts(
-        key, [{"id": f"acc-{i}", "name": f"Account {i}"} for i in range(accounts)]
-    )
-    for i in range(accounts):
-        state.map_account(key, f"acc-{i}", client_ids[i])
+    add_mapped_accounts(state, key, accounts)
 
 
 def build(args: argparse.Namespace) -> tuple[SandboxServer, dict[str, Any]]:

@@ -25,31 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from keyring.backend import KeyringBackend
-
 from .common import Config, Goal, Row, fmt_s, log, sandbox_process
 
 LATENCY_S = 0.2
 LIMIT_RPS = 100
-
-
-class _Keys(KeyringBackend):
-    """In-memory keyring: the bench must not write to the machine's keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
 
 
 def _context(home: Path, sb: Any) -> Any:
@@ -59,8 +38,9 @@ def _context(home: Path, sb: Any) -> Any:
     from gradient_desktop.services.context import AppContext
     from gradient_desktop.store import open_database
     from gradient_desktop.store.models import Partner, PartnerService, VendorAccount, VendorProfile
+    from tests.keyring_backend import MemoryKeyring
 
-    secrets = SecretStore(backend=_Keys())
+    secrets = SecretStore(backend=MemoryKeyring())  # never the machine's keyring
     ctx = AppContext(open_database(home / "bench.sqlite3"), secrets=secrets)
     ctx.keys.set_vendor_key("bench", sb.base_url, sb.info["vendor_key"])
     accounts, skus = int(sb.info["push_accounts"]), sb.info["sku_ids"]

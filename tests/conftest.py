@@ -147,6 +147,25 @@ def sandbox_factory() -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture
+def clean_logging() -> Iterator[None]:
+    """Undo what ``setup_logging`` did to the root logger (our handlers, the level) and the
+    registered secrets, before and after the test."""
+    import logging
+
+    from gradient_desktop.logsetup import clear_secrets
+
+    clear_secrets()
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in [h for h in root.handlers if getattr(h, "_gradient_desktop", False)]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+    clear_secrets()
+
+
+@pytest.fixture
 def run_async() -> Callable[[Coroutine[Any, Any, T]], T]:
     """Run a coroutine on a plain asyncio loop (Qt-free core code)."""
 

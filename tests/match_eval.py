@@ -10,7 +10,8 @@ place spelled almost the same: "Lakeside" for "Parkside"). The four wrong pairs 
 are in it verbatim.
 
 ``build(seed)`` returns the set; ``evaluate(pairs, truth, threshold)`` the precision and recall
-of suggestions at a confidence threshold. Used by ``tests/services/test_match_quality.py`` and by
+of suggestions at a confidence threshold; ``big_name_lists(n)`` the big speed case. Used by
+``tests/services/test_match_quality.py``, ``tests/services/test_suggest.py`` and by
 ``python -m bench --only match``.
 """
 
@@ -299,3 +300,24 @@ def evaluate(
         no_counterpart=none,
         findable=sum(1 for v in truth.values() if v is not None),
     )
+
+
+def big_name_lists(n: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``n`` vendor spellings or one-letter typos (sources, shuffled) of ``n`` client names
+    (targets), seeded: the 50,000 × 50,000 speed case of the bench and of test_suggest."""
+    from gradient_desktop.sandbox.names import company_names, vendor_spelling
+
+    rng = random.Random(7)
+    names = company_names(rng, n, unique=False)
+    targets = [(f"c{i}", x) for i, x in enumerate(names)]
+
+    def typo(s: str) -> str:
+        i = rng.randrange(len(s))
+        return s[:i] + s[i + 1 :]
+
+    sources = [
+        (f"a{i}", typo(x) if rng.random() < 0.3 else vendor_spelling(x, rng))
+        for i, x in enumerate(names)
+    ]
+    rng.shuffle(sources)
+    return sources, targets

@@ -39,11 +39,15 @@ def sku_ids(sandbox: Any) -> list[str]:
     return [s["id"] for s in sandbox.state.vendor(VENDOR_KEY)["skus"]]
 
 
-def usage_db(path: Path, rows: list[tuple[str, str, float]]) -> Path:
-    """A vendor's own SQLite database with a ``usage`` table (customer, product, qty)."""
+def usage_db(
+    path: Path, rows: list[tuple[Any, ...]], schema: str = "customer TEXT, product TEXT, qty REAL"
+) -> Path:
+    """A vendor's own SQLite database with a ``usage`` table (customer, product, qty unless
+    ``schema`` says otherwise)."""
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE usage (customer TEXT, product TEXT, qty REAL)")
-    conn.executemany("INSERT INTO usage VALUES (?, ?, ?)", rows)
+    conn.execute(f"CREATE TABLE usage ({schema})")
+    marks = ", ".join("?" * len(schema.split(",")))
+    conn.executemany(f"INSERT INTO usage VALUES ({marks})", rows)
     conn.commit()
     conn.close()
     return path
@@ -72,3 +76,33 @@ async def demo_partners(ctx: AppContext, accounts: int = 5) -> list[Partner]:
         out.append(partner)
     ctx.demo.save()
     return out
+
+
+async def demo_usage_rows(ctx: AppContext) -> list[tuple[str, str, str, int]]:
+    """Both demo partners set up with three mapped accounts each (``demo_partners``), the
+    context's clients closed; returns one usage row per mapped account: (partner name,
+    account id, the partner's first service, a count)."""
+    from sqlmodel import select
+
+    from gradient_desktop.store.models import Mapping, PartnerService
+
+    try:
+        partners = await demo_partners(ctx, accounts=3)
+    finally:
+        await ctx.aclose()
+    rows = []
+    with ctx.db.session() as s:
+        for p in partners:
+            service = s.exec(
+                select(PartnerService).where(PartnerService.partner_id == p.id)
+            ).first()
+            assert service is not None
+            for i, m in enumerate(s.exec(select(Mapping).where(Mapping.partner_id == p.id))):
+                rows.append((p.name, m.source_id, service.name, i + 2))
+    return rows
+
+
+def partner_usage_db(path: Path, rows: list[tuple[str, str, str, Any]]) -> Path:
+    """A vendor's SQLite database whose ``usage`` rows name their partner (partner, account,
+    sku, n): the demo partners share account ids."""
+    return usage_db(path, rows, "partner TEXT, account TEXT, sku TEXT, n INTEGER")

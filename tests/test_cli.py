@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import base64
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from gradient_desktop.cli import main
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, VENDOR_KEY
-
-TOKEN = {"GRADIENT-TOKEN": base64.b64encode(f"{VENDOR_KEY}:{PARTNER_DEMO}".encode()).decode()}
-
-
-def _mapped_accounts(sb: Any, n: int) -> tuple[list[str], list[str]]:
-    """Create n accounts mapped (vendor-side) to the first n clients; return ids and SKU ids."""
-    api = f"{sb.base_url}/api/vendor-api"
-    skus = [s["id"] for s in httpx.get(api, headers=TOKEN).json()["data"]["skus"]]
-    clients = httpx.get(f"{api}/organization/clients", headers=TOKEN).json()["clients"][:n]
-    accounts = [
-        {"id": f"acct-{i}", "name": c["name"], "clientOId": c["id"]} for i, c in enumerate(clients)
-    ]
-    assert (
-        httpx.post(f"{api}/organization/accounts", headers=TOKEN, json=accounts).status_code == 201
-    )
-    return [a["id"] for a in accounts], skus
+from tests.sandbox.helpers import mapped_accounts, token
 
 
 def _csv(path: Path, rows: list[tuple[str, str, float]]) -> Path:
@@ -52,7 +36,7 @@ def test_version_prints_and_exits_zero(capsys: pytest.CaptureFixture[str]) -> No
 def test_push_lands_every_row_with_one_rebuild(
     sandbox: Any, tmp_path: Path, env_keys: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    accounts, skus = _mapped_accounts(sandbox, 20)
+    accounts, skus = mapped_accounts(sandbox.base_url, 20)
     rows = [(a, s, float(i % 7)) for i, (a, s) in enumerate((a, s) for a in accounts for s in skus)]
     code = main(["push", str(_csv(tmp_path / "c.csv", rows)), "--base-url", sandbox.base_url])
     assert code == 0, capsys.readouterr().err
@@ -67,7 +51,7 @@ def test_push_lands_every_row_with_one_rebuild(
 def test_unmapped_rows_are_named_while_the_others_land(
     sandbox: Any, tmp_path: Path, env_keys: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    accounts, skus = _mapped_accounts(sandbox, 3)
+    accounts, skus = mapped_accounts(sandbox.base_url, 3)
     rows = [(accounts[0], skus[0], 5.0), ("nobody", skus[0], 2.0), (accounts[1], skus[1], 3.0)]
     code = main(["push", str(_csv(tmp_path / "c.csv", rows)), "--base-url", sandbox.base_url])
     err = capsys.readouterr().err
@@ -91,33 +75,24 @@ def test_bad_file_is_rejected_with_row_numbers_and_nothing_is_sent(
 
 
 def test_wrong_key_is_one_line_without_traceback_or_key(
-    sandbox: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sandbox: Any, tmp_path: Path, env_keys: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("GRADIENT_VENDOR_KEY", VENDOR_KEY)
-    monkeypatch.setenv("GRADIENT_PARTNER_KEY", "wrong-partner-key-123456")
-    code = main(
-        ["push", str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])), "--base-url", sandbox.base_url]
-    )
+    os.environ["GRADIENT_PARTNER_KEY"] = "wrong-partner-key-123456"  # env_keys restores it
+    code = _push_one_row(tmp_path, sandbox.base_url)
     err = capsys.readouterr().err
     assert code == 2
     assert "401" in err and "Traceback" not in err
     assert "wrong-partner-key-123456" not in err and VENDOR_KEY not in err
 
 
+def _push_one_row(tmp_path: Path, base_url: str) -> int:
+    return main(["push", str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])), "--base-url", base_url])
+
+
 def test_base_url_without_env_keys_says_what_to_set(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        [
-            "push",
-            str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])),
-            "--base-url",
-            "http://127.0.0.1:9",
-        ]
-    )
+    code = _push_one_row(tmp_path, "http://127.0.0.1:9")
     assert code == 2
     assert "GRADIENT_VENDOR_KEY and GRADIENT_PARTNER_KEY" in capsys.readouterr().err
 
@@ -125,14 +100,7 @@ def test_base_url_without_env_keys_says_what_to_set(
 def test_plain_http_to_a_remote_host_is_refused(
     tmp_path: Path, env_keys: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        [
-            "push",
-            str(_csv(tmp_path / "c.csv", [("a", "s", 1.0)])),
-            "--base-url",
-            "http://example.com",
-        ]
-    )
+    code = _push_one_row(tmp_path, "http://example.com")
     assert code == 2
     assert "https" in capsys.readouterr().err.lower()
 
@@ -170,7 +138,7 @@ def test_partner_add_status_push_and_remove_through_the_keyring(
     out = capsys.readouterr().out
     assert "Contoso Managed Services" in out and "inactive" in out
 
-    accounts, skus = _mapped_accounts(sandbox, 2)
+    accounts, skus = mapped_accounts(sandbox.base_url, 2)
     rows = [(accounts[0], skus[0], 4.0), (accounts[1], skus[0], 6.0)]
     assert main(["push", str(_csv(tmp_path / "c.csv", rows)), "--partner", "contoso"]) == 0
     assert sandbox.state.counts(PARTNER_DEMO)[(skus[0], accounts[1])]["unitCount"] == 6.0
@@ -209,7 +177,7 @@ def test_push_help_imports_neither_qt_nor_the_sandbox_server() -> None:
 def test_push_leaves_a_redacted_log_file(
     sandbox: Any, tmp_path: Path, env_keys: None, isolated_home: Path
 ) -> None:
-    accounts, skus = _mapped_accounts(sandbox, 1)
+    accounts, skus = mapped_accounts(sandbox.base_url, 1)
     assert (
         main(
             [
@@ -224,7 +192,7 @@ def test_push_leaves_a_redacted_log_file(
     logs = list(isolated_home.rglob("gradient-desktop.log*"))
     assert logs, "the CLI wrote no log file"
     text = "".join(p.read_text(errors="replace") for p in logs)
-    assert PARTNER_DEMO not in text and TOKEN["GRADIENT-TOKEN"] not in text
+    assert PARTNER_DEMO not in text and token() not in text
 
 
 def test_the_input_limit_is_checked_before_reading(
@@ -246,13 +214,9 @@ def test_the_input_limit_is_checked_before_reading(
 
 
 def test_a_revoked_key_still_gets_the_landed_and_queued_summary(
-    sandbox: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sandbox: Any, tmp_path: Path, env_keys: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("GRADIENT_VENDOR_KEY", VENDOR_KEY)
-    monkeypatch.setenv("GRADIENT_PARTNER_KEY", "revoked-partner-key")
+    os.environ["GRADIENT_PARTNER_KEY"] = "revoked-partner-key"  # env_keys restores it
     code = main(
         [
             "push",

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from gradient_desktop.config import log_dir
-from gradient_desktop.logsetup import MASK, clear_secrets, setup_logging
+from gradient_desktop.logsetup import MASK, setup_logging
 from gradient_desktop.sandbox.seed import VENDOR_KEY
 from gradient_desktop.services.context import AppContext
+from tests.sandbox.helpers import mapped_accounts
 
 # A distinctive partner key (never seen in a seed); the vendor key is the sandbox's.
 PARTNER_KEY = "redaction-e2e-partner-Zq7Xw3Vt9Kp2"
@@ -40,18 +40,9 @@ FORBIDDEN = {
 
 
 @pytest.fixture
-def debug_log() -> Iterator[None]:
+def debug_log(clean_logging: None) -> None:
     """The GUI's logging (run_gui -> setup_logging) at DEBUG; undone afterwards."""
-    clear_secrets()
-    root = logging.getLogger()
-    level = root.level
     setup_logging("DEBUG", log_dir())
-    yield
-    for handler in [h for h in root.handlers if getattr(h, "_gradient_desktop", False)]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-    clear_secrets()
 
 
 def _scan_logs() -> str:
@@ -63,23 +54,13 @@ def _scan_logs() -> str:
 
 
 def _mapped_accounts(base_url: str, n: int) -> tuple[list[str], list[str]]:
-    headers = {"GRADIENT-TOKEN": _token(VENDOR_KEY, PARTNER_KEY)}
-    api = f"{base_url}/api/vendor-api"
-    skus = [s["id"] for s in httpx.get(api, headers=headers).json()["data"]["skus"]]
-    clients = httpx.get(f"{api}/organization/clients", headers=headers).json()["clients"][:n]
-    accounts = [
-        {"id": f"red-{i}", "name": c["name"], "clientOId": c["id"]} for i, c in enumerate(clients)
-    ]
-    assert (
-        httpx.post(f"{api}/organization/accounts", headers=headers, json=accounts).status_code
-        == 201
-    )
+    accounts, skus = mapped_accounts(base_url, n, partner_key=PARTNER_KEY, prefix="red-")
     for sku in skus:  # the MSP maps the vendor's SKUs to PSA products (a new org has none)
         r = httpx.post(
             f"{base_url}/_sandbox/map-service", json={"partnerKey": PARTNER_KEY, "serviceId": sku}
         )
         assert r.status_code == 200, r.text
-    return [a["id"] for a in accounts], skus
+    return accounts, skus
 
 
 def test_a_debug_push_with_distinctive_keys_leaves_no_key_or_token_in_the_log_folder(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import logging
 import logging.handlers
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from gradient_desktop import logsetup
 from gradient_desktop.logsetup import (
     MASK,
-    clear_secrets,
     redact,
     register_credentials,
     register_secret,
@@ -24,17 +22,7 @@ VENDOR_KEY = "sandbox-vendor-demo-7f3a9c"
 PARTNER_KEY = "sandbox-partner-demo-1b2c3d"
 
 
-@pytest.fixture(autouse=True)
-def _clean_logging() -> Iterator[None]:
-    clear_secrets()
-    root = logging.getLogger()
-    level = root.level
-    yield
-    for handler in [h for h in root.handlers if getattr(h, "_gradient_desktop", False)]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-    clear_secrets()
+pytestmark = pytest.mark.usefixtures("clean_logging")  # tests/conftest.py
 
 
 def _flush() -> None:

@@ -200,6 +200,17 @@ def make_large_partner(
     return org_id
 
 
+def add_mapped_accounts(state: SandboxState, partner_key: str, accounts: int) -> None:
+    """Vendor accounts ``acc-0 … acc-{accounts-1}``, each mapped to one of the partner's first
+    clients (for benchmarks and tests that push counts to a large partner)."""
+    client_ids = list(state.client_names(partner_key))
+    state.create_accounts(
+        partner_key, [{"id": f"acc-{i}", "name": f"Account {i}"} for i in range(accounts)]
+    )
+    for i in range(accounts):
+        state.map_account(partner_key, f"acc-{i}", client_ids[i])
+
+
 def new_guid_fast(bits: int) -> str:
     """A version-4 GUID string from 128 random bits without building a `uuid.UUID`."""
     bits = (bits & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)

@@ -30,7 +30,7 @@ from gradient_desktop.api import (
 )
 from gradient_desktop.sandbox.seed import VENDOR_KEY, make_large_partner
 from gradient_desktop.sandbox.server import SandboxOptions, SandboxServer
-from tests.api.test_api_client import FaultServer, response
+from tests.api.fault_server import FaultServer, response
 
 
 @pytest.fixture(scope="module")

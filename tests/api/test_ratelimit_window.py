@@ -11,16 +11,7 @@ import asyncio
 import time
 
 from gradient_desktop.api import TokenBucket
-
-
-def _max_in_window(times: list[float]) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while times[lo] <= t - 1.0:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
+from tests.api.helpers import max_in_window
 
 
 def test_late_wakeups_never_put_more_than_rate_sends_in_a_second() -> None:
@@ -47,7 +38,7 @@ def test_late_wakeups_never_put_more_than_rate_sends_in_a_second() -> None:
 
     sends = asyncio.run(main())
     assert len(sends) == callers
-    assert _max_in_window(sends) <= rate
+    assert max_in_window(sends) <= rate
 
 
 def test_unlimited_bucket_does_not_wait() -> None:

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from gradient_desktop.api import ClientOptions
-from gradient_desktop.sandbox.seed import VENDOR_KEY, make_large_partner
+from gradient_desktop.sandbox.seed import VENDOR_KEY, add_mapped_accounts, make_large_partner
 from gradient_desktop.sandbox.state import SandboxState
+from tests.reliability.file_keyring import BACKEND, ENV_FILE
 
+REPO = Path(__file__).resolve().parents[2]
 #: ``GD_FULL=1`` runs the full sizes (slower); the defaults keep CI quick.
 FULL = os.environ.get("GD_FULL", "").strip() not in ("", "0")
 
@@ -30,6 +32,25 @@ def sized(default: int, full: int) -> int:
     return full if FULL else default
 
 
+def child_env(home: Path, keyring_file: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``python -m gradient_desktop`` child: its own data folder, the
+    file-backed test keyring at ``keyring_file``, this checkout importable, none of our keys or
+    settings from the parent (``extra`` adds some back), warnings not turned into errors."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("GRADIENT_") and k != "PYTHONWARNINGS"
+    }
+    env.update(
+        GRADIENT_DESKTOP_HOME=str(home),
+        PYTHONPATH=str(REPO),
+        PYTHON_KEYRING_BACKEND=BACKEND,
+        **{ENV_FILE: str(keyring_file)},
+        **extra,
+    )
+    return env
+
+
 # ------------------------------------------------------------------ sandbox partners
 
 
@@ -39,12 +60,7 @@ def new_partner(
     """A fresh partner with accounts ``acc-0…`` all mapped; returns its key and 3 SKU ids."""
     key = f"{prefix}-{uuid.uuid4().hex[:10]}"
     make_large_partner(state, key, accounts)
-    client_ids = list(state.client_names(key))
-    state.create_accounts(
-        key, [{"id": f"acc-{i}", "name": f"Account {i}"} for i in range(accounts)]
-    )
-    for i in range(accounts):
-        state.map_account(key, f"acc-{i}", client_ids[i])
+    add_mapped_accounts(state, key, accounts)
     skus = [s["id"] for s in state.vendor(VENDOR_KEY)["skus"][:3]]
     return key, skus
 

@@ -30,8 +30,7 @@ from typing import Any
 
 from gradient_desktop.sandbox.seed import VENDOR_KEY
 from tests.reliability.fault_proxy import Fault, FaultPlan, FaultProxy, RequestInfo
-from tests.reliability.helpers import FIGURES, new_partner, sized
-from tests.reliability.test_crash_safety import _child_env
+from tests.reliability.helpers import FIGURES, child_env, new_partner, sized
 
 KILLS = sized(5, 20)
 ALERTS = 6 * KILLS + 12
@@ -79,7 +78,7 @@ def test_killing_the_cli_mid_batch_never_duplicates_or_loses_an_alert(
 def _rounds(tmp_path: Path, sb: Any, key: str, proxy: FaultProxy) -> None:
     home = tmp_path / "gd-home"
     home.mkdir()
-    env = _child_env(home, tmp_path / "keyring.json")
+    env = child_env(home, tmp_path / "keyring.json")
     added = subprocess.run(
         [sys.executable, "-m", "gradient_desktop", "partner", "add", PARTNER,
          "--base-url", proxy.base_url, "--profile", "Northwind"],

@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 
 from gradient_desktop.sandbox.seed import VENDOR_KEY
-from tests.reliability.file_keyring import BACKEND, ENV_FILE
 from tests.reliability.helpers import (
     FIGURES,
     FULL,
     Pair,
+    child_env,
     fold,
     mixed_rows,
     new_partner,
@@ -38,7 +38,6 @@ from tests.reliability.helpers import (
     wrong_counts,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 #: GD_FULL=1 runs the issue's 20 kills; CI runs fewer rounds.
 ROUNDS = sized(6, 20)
 ROWS = sized(120, 300)
@@ -69,14 +68,11 @@ def test_base_url_push_killed_and_rerun_lands_every_total_exactly(
     partner_key, skus = new_partner(sb.state, ROWS + 10, prefix="baseurl")
     home = tmp_path / "gd-home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    env.update(
-        GRADIENT_DESKTOP_HOME=str(home),
-        PYTHONPATH=str(REPO),
-        PYTHON_KEYRING_BACKEND=BACKEND,
+    env = child_env(
+        home,
+        tmp_path / "keyring.json",
         GRADIENT_VENDOR_KEY=VENDOR_KEY,
         GRADIENT_PARTNER_KEY=partner_key,
-        **{ENV_FILE: str(tmp_path / "keyring.json")},
     )
     db_path = home / "data" / "gradient-desktop.sqlite3"
 

@@ -33,12 +33,12 @@ import pytest
 
 from gradient_desktop.sandbox.seed import VENDOR_KEY
 from gradient_desktop.sandbox.server import SandboxServer
-from tests.reliability.file_keyring import BACKEND, ENV_FILE
 from tests.reliability.helpers import (
     FIGURES,
     FULL,
     Pair,
     Row,
+    child_env,
     fold,
     mixed_rows,
     new_partner,
@@ -47,7 +47,6 @@ from tests.reliability.helpers import (
     wrong_counts,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 ROUNDS = sized(20, 60)
 ROWS = sized(200, 500)
 PARTNER = "Contoso"
@@ -83,28 +82,13 @@ class CliEnv:
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def _child_env(home: Path, keyring_file: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("GRADIENT_VENDOR_KEY", "GRADIENT_PARTNER_KEY", "PYTHONWARNINGS")
-    }
-    env.update(
-        GRADIENT_DESKTOP_HOME=str(home),
-        PYTHONPATH=str(REPO),
-        PYTHON_KEYRING_BACKEND=BACKEND,
-        **{ENV_FILE: str(keyring_file)},
-    )
-    return env
-
-
 @pytest.fixture
 def cli_env(tmp_path: Path, sandbox_factory: Callable[..., SandboxServer]) -> Iterator[CliEnv]:
     sb = sandbox_factory(seed="demo")  # Gradient's 100 rps limit; the CLI keeps under it
     key, skus = new_partner(sb.state, ROWS + 10, prefix="crash")
     home = tmp_path / "gd-home"
     home.mkdir()
-    env = _child_env(home, tmp_path / "keyring.json")
+    env = child_env(home, tmp_path / "keyring.json")
     cli = CliEnv(sb, key, skus, home, env)
     added = subprocess.run(
         [

@@ -22,25 +22,7 @@ import pytest
 from gradient_desktop.sandbox.seed import VENDOR_KEY
 from gradient_desktop.sandbox.server import SandboxServer
 from gradient_desktop.store import InstanceLock
-from tests.reliability.file_keyring import BACKEND, ENV_FILE
-from tests.reliability.helpers import new_partner
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _env(home: Path, keyring_file: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("GRADIENT_VENDOR_KEY", "GRADIENT_PARTNER_KEY", "PYTHONWARNINGS")
-    }
-    env.update(
-        GRADIENT_DESKTOP_HOME=str(home),
-        PYTHONPATH=str(REPO),
-        PYTHON_KEYRING_BACKEND=BACKEND,
-        **{ENV_FILE: str(keyring_file)},
-    )
-    return env
+from tests.reliability.helpers import REPO, child_env, new_partner
 
 
 def _cli(
@@ -61,7 +43,7 @@ def home_with_db(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A data folder whose database holds one partner (added through the CLI)."""
     home = tmp_path / "gd-home"
     home.mkdir()
-    env = _env(home, tmp_path / "keyring.json")
+    env = child_env(home, tmp_path / "keyring.json")
     added = _cli(
         env,
         "partner",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import os
 import subprocess
 import sys
 import traceback
@@ -30,10 +29,8 @@ from gradient_desktop.sandbox.server import SandboxServer
 from gradient_desktop.store import PushRow
 from tests.keyring_backend import MemoryKeyring
 from tests.reliability.fault_proxy import Fault, FaultPlan, FaultProxy
-from tests.reliability.file_keyring import BACKEND, ENV_FILE
-from tests.reliability.helpers import FIGURES, fast_options
+from tests.reliability.helpers import FIGURES, child_env, fast_options
 
-REPO = Path(__file__).resolve().parents[2]
 VENDOR_KEY = "vk-SCAN-9f3Kq2LmX7pW4zR8yT1"
 PARTNER_KEY = "pk-SCAN-T5nB1vC6yH0dJ3sE8uQ"
 WRONG_PARTNER_KEY = "pk-WRONG-a8D2fG5hJ1kL4zX7"
@@ -201,13 +198,7 @@ def _provoke_errors(url: str, echo_url: str) -> list[BaseException]:
 
 def _cli_outputs(sb_url: str, home: Path, keyring_file: Path) -> list[str]:
     """stdout+stderr of the CLI's key-handling commands, good and failing."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADIENT_")}
-    env.update(
-        GRADIENT_DESKTOP_HOME=str(home),
-        PYTHONPATH=str(REPO),
-        PYTHON_KEYRING_BACKEND=BACKEND,
-        **{ENV_FILE: str(keyring_file)},
-    )
+    env = child_env(home, keyring_file)
     keys = {"GRADIENT_VENDOR_KEY": VENDOR_KEY, "GRADIENT_PARTNER_KEY": PARTNER_KEY}
     wrong = {"GRADIENT_VENDOR_KEY": VENDOR_KEY, "GRADIENT_PARTNER_KEY": WRONG_PARTNER_KEY}
     counts = home / "counts.csv"

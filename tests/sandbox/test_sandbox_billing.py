@@ -16,7 +16,7 @@ from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL, make_stat
 from gradient_desktop.sandbox.seed_billing import demo_usage
 from gradient_desktop.sandbox.server import SandboxOptions, SandboxServer
 from gradient_desktop.sandbox.state import SandboxState
-from tests.sandbox.test_sandbox import API, token
+from tests.sandbox.helpers import API
 
 B = "/_sandbox/billing"
 
@@ -27,11 +27,7 @@ def sb() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.fixture
-def api(sb: SandboxServer) -> Iterator[httpx.Client]:
-    headers = {"GRADIENT-TOKEN": token(PARTNER_DEMO)}
-    with httpx.Client(base_url=sb.base_url, headers=headers, timeout=10) as c:
-        yield c
+# ``api``: the demo partner's plain httpx client on this ``sb`` (tests/sandbox/conftest.py).
 
 
 class Partner:

@@ -4,7 +4,6 @@ user's keyring, and every key read is registered with the log redactor."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,16 +13,8 @@ from gradient_desktop.sandbox.seed import PARTNER_DEMO
 from gradient_desktop.services.context import AppContext, MissingKeyError
 from gradient_desktop.services.demo import ensure_demo_partner
 from gradient_desktop.services.partners import PartnerDirectory
-from tests.setup_helpers import open_ctx
 
 SERVICE = "gradient-desktop"
-
-
-@pytest.fixture
-def ctx() -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    c.close()
 
 
 def test_partner_keys_live_under_the_partner_id_and_survive_a_rename(

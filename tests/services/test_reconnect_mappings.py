@@ -5,23 +5,13 @@ bench/reconnect_mappings.py measures the time; this test checks the cause stays 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from gradient_desktop.services import mapping
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.integration import IntegrationService
 from gradient_desktop.services.setup import SetupFlow
-from tests.setup_helpers import open_ctx, run_demo_setup
-
-
-@pytest.fixture
-def ctx() -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    c.close()
+from tests.setup_helpers import run_demo_setup
 
 
 def test_reconnect_resends_mappings_concurrently_and_only_when_needed(ctx: AppContext) -> None:

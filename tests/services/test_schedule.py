@@ -8,7 +8,6 @@ import os
 import plistlib
 import shlex
 import shutil
-import sqlite3
 import subprocess
 import sys
 import uuid
@@ -21,7 +20,7 @@ from gradient_desktop.services import schedule
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.schedule import ScheduleError, When, parse_when
 from gradient_desktop.services.sources import FieldMap, RunStore, SourceConfig, SourceStore
-from tests.sync_helpers import demo_partners
+from tests.sync_helpers import demo_usage_rows, partner_usage_db
 
 ARGV = ["/opt/gd/bin/python", "-m", "gradient_desktop", "sync", "--all", "--scheduled"]
 
@@ -108,14 +107,8 @@ def test_a_real_crontab_entry_runs_sync_headless_and_is_removed(
         # A fresh machine: the demo partners, and a SQL source in the vendor's own database.
         ctx = AppContext.open()
         try:
-            partners = run_async(_setup(ctx))
-            db = tmp_path / "vendor.sqlite3"
-            conn = sqlite3.connect(db)
-            # The demo partners share account ids, so the rows name their partner.
-            conn.execute("CREATE TABLE usage (partner TEXT, account TEXT, sku TEXT, n INTEGER)")
-            conn.executemany("INSERT INTO usage VALUES (?, ?, ?, ?)", partners)
-            conn.commit()
-            conn.close()
+            rows = run_async(demo_usage_rows(ctx))
+            db = partner_usage_db(tmp_path / "vendor.sqlite3", rows)
             SourceStore(ctx).save(
                 SourceConfig(
                     name="product db",
@@ -149,7 +142,7 @@ def test_a_real_crontab_entry_runs_sync_headless_and_is_removed(
         try:
             runs = RunStore(ctx).unseen_scheduled()
             assert [r.status for r in runs] == ["ok"], output
-            assert runs[0].landed == len(partners) and runs[0].changed == len(partners)
+            assert runs[0].landed == len(rows) and runs[0].changed == len(rows)
         finally:
             ctx.close()
         # The run left its trace in the app's redacted log as well.
@@ -162,26 +155,6 @@ def test_a_real_crontab_entry_runs_sync_headless_and_is_removed(
     finally:
         subprocess.run(["crontab", "-u", user, "-r"], capture_output=True)
         subprocess.run(["userdel", user], check=False)
-
-
-async def _setup(ctx: AppContext) -> list[tuple[str, str, str, int]]:
-    from sqlmodel import select
-
-    from gradient_desktop.store.models import Mapping, PartnerService
-
-    try:
-        partners = await demo_partners(ctx, accounts=3)
-    finally:
-        await ctx.aclose()
-    rows = []
-    with ctx.db.session() as s:
-        for p in partners:
-            service = s.exec(
-                select(PartnerService).where(PartnerService.partner_id == p.id)
-            ).first()
-            for i, m in enumerate(s.exec(select(Mapping).where(Mapping.partner_id == p.id))):
-                rows.append((p.name, m.source_id, service.name, i + 2))
-    return rows
 
 
 def test_schedule_set_says_what_scheduled_runs_need_from_the_keyring(

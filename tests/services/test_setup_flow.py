@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,13 +30,6 @@ from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.qa import IntegrationCheck
 from gradient_desktop.services.setup import NEXT_STEP, SetupError, SetupFlow, Step
 from tests.setup_helpers import open_ctx, run_demo_setup
-
-
-@pytest.fixture
-def ctx() -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    c.close()
 
 
 def test_navigation_map_is_a_straight_line_from_vendor_to_done() -> None:

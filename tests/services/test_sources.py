@@ -31,13 +31,6 @@ from gradient_desktop.services.sources.readers import read_records
 from tests.sync_helpers import sku_ids, sku_names, two_partners, usage_db
 
 
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[AppContext]:
-    context = AppContext.open(tmp_path / "db.sqlite3")
-    yield context
-    context.close()
-
-
 def _file(path: Path, **kw: Any) -> SourceConfig:
     return SourceConfig(name="export", kind="file", path=str(path), **kw)
 

@@ -97,13 +97,6 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[AppContext]:
-    context = AppContext.open(tmp_path / "db.sqlite3")
-    yield context
-    context.close()
-
-
 def _fill(url: str, rows: list[tuple[str, str, float]]) -> None:
     import psycopg
 

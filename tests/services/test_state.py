@@ -5,10 +5,7 @@ against the demo sandbox on a real socket."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.demo import ensure_demo_partner
@@ -17,14 +14,7 @@ from gradient_desktop.services.push import PushService
 from gradient_desktop.services.qa import IntegrationCheck
 from gradient_desktop.services.state import age, when
 from gradient_desktop.store import PushRow
-from tests.setup_helpers import open_ctx, run_demo_setup
-
-
-@pytest.fixture
-def ctx() -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    c.close()
+from tests.setup_helpers import run_demo_setup
 
 
 def test_a_touch_that_changes_nothing_announces_nothing(ctx: AppContext) -> None:

@@ -8,20 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceStore
 from gradient_desktop.services.sync import SyncService
 from tests.sync_helpers import sku_ids, sku_names, two_partners, usage_db
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Any:
-    context = AppContext.open(tmp_path / "db.sqlite3")
-    yield context
-    context.close()
 
 
 def _sql_source(path: Path, name: str = "product db") -> SourceConfig:
@@ -32,6 +23,22 @@ def _sql_source(path: Path, name: str = "product db") -> SourceConfig:
         query="SELECT customer, product, qty FROM usage",
         mapping=FieldMap(account="customer", service="product", count="qty"),
     )
+
+
+def _csv_export(ctx: AppContext, tmp_path: Path, text: str) -> Path:
+    """A CSV export with an ``op`` column (set, add or subtract), saved as the source "export";
+    returns its path, to write the next export over it."""
+    path = tmp_path / "usage.csv"
+    path.write_text(text)
+    SourceStore(ctx).save(
+        SourceConfig(
+            name="export",
+            kind="file",
+            path=str(path),
+            mapping=FieldMap(account="acct", service="svc", count="n", op="op"),
+        )
+    )
+    return path
 
 
 def _run(ctx: AppContext, run_async: Any, **kw: Any) -> Any:
@@ -128,15 +135,7 @@ def test_add_rows_are_not_repeated_while_their_source_is_unchanged(
 ) -> None:
     run_async(two_partners(ctx, sandbox))
     sid, name = sku_ids(sandbox)[0], sku_names(sandbox)[0]
-    csv_path = tmp_path / "usage.csv"
-    csv_path.write_text(f"acct,svc,n,op\nc-0,{name},10,set\n")
-    source = SourceConfig(
-        name="export",
-        kind="file",
-        path=str(csv_path),
-        mapping=FieldMap(account="acct", service="svc", count="n", op="op"),
-    )
-    SourceStore(ctx).save(source)
+    csv_path = _csv_export(ctx, tmp_path, f"acct,svc,n,op\nc-0,{name},10,set\n")
     assert _run(ctx, run_async).landed == 1
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},3,add\n")
     assert _run(ctx, run_async).landed == 1
@@ -212,15 +211,7 @@ def test_an_add_skipped_for_one_partner_still_reaches_the_others_later(
 ) -> None:
     run_async(two_partners(ctx, sandbox))
     sid, name = sku_ids(sandbox)[0], sku_names(sandbox)[0]
-    csv_path = tmp_path / "usage.csv"
-    csv_path.write_text(f"acct,svc,n,op\nc-0,{name},10,set\nf-0,{name},20,set\n")
-    source = SourceConfig(
-        name="export",
-        kind="file",
-        path=str(csv_path),
-        mapping=FieldMap(account="acct", service="svc", count="n", op="op"),
-    )
-    SourceStore(ctx).save(source)
+    csv_path = _csv_export(ctx, tmp_path, f"acct,svc,n,op\nc-0,{name},10,set\nf-0,{name},20,set\n")
     assert _run(ctx, run_async).landed == 2
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},1,add\nf-0,{name},2,add\n")
     assert _run(ctx, run_async, partners=["Contoso"]).landed == 1
@@ -274,16 +265,7 @@ def test_an_add_to_a_count_never_set_is_refused_for_that_partner_only(
     them, and the sync says so for that partner while the others land."""
     contoso, _ = run_async(two_partners(ctx, sandbox))
     name = sku_names(sandbox)[0]
-    csv_path = tmp_path / "usage.csv"
-    csv_path.write_text(f"acct,svc,n,op\nc-0,{name},3,add\nf-0,{name},4,set\n")
-    SourceStore(ctx).save(
-        SourceConfig(
-            name="export",
-            kind="file",
-            path=str(csv_path),
-            mapping=FieldMap(account="acct", service="svc", count="n", op="op"),
-        )
-    )
+    csv_path = _csv_export(ctx, tmp_path, f"acct,svc,n,op\nc-0,{name},3,add\nf-0,{name},4,set\n")
     result = _run(ctx, run_async)
     assert result.exit_code() == 2 and result.landed == 1
     refused = next(p for p in result.partners if p.name == "Contoso")

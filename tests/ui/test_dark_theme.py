@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from gradient_desktop.services.context import AppContext
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtGui, QtWidgets
 from tests.contrast import contrast_ratio, low_contrast
-from tests.gui_helpers import close_ctx, open_ctx, settle
+from tests.gui_helpers import settle
 from tests.usage_helpers import connected_partner, service_ids
 
 pytestmark = pytest.mark.gui
@@ -38,11 +39,10 @@ def test_theme_tokens_are_readable_on_their_own_scheme() -> None:
 
 
 def test_every_page_is_readable_after_switching_to_dark(
-    qtbot: Any, qloop: Any, sandbox: Any, themed: theme.ThemeManager
+    qtbot: Any, qloop: Any, ctx: AppContext, sandbox: Any, themed: theme.ThemeManager
 ) -> None:
     from gradient_desktop.ui.main_window import MainWindow
 
-    ctx = open_ctx()
     partner = qloop.run_until_complete(connected_partner(ctx, sandbox, 6))
     sid = service_ids(ctx, partner)[0]
     window = MainWindow(ctx)
@@ -80,16 +80,14 @@ def test_every_page_is_readable_after_switching_to_dark(
     assert not low_contrast(window)
     assert plot.backgroundBrush().color().lightness() > 200
     window.close()
-    close_ctx(qloop, ctx)
 
 
 def test_setup_wizard_help_is_readable_in_dark(
-    qtbot: Any, qloop: Any, themed: theme.ThemeManager
+    qtbot: Any, qloop: Any, ctx: AppContext, themed: theme.ThemeManager
 ) -> None:
     from gradient_desktop.services.setup import SetupFlow
     from gradient_desktop.ui.wizard import SetupWizard
 
-    ctx = open_ctx()
     themed.apply("dark")
     wizard = SetupWizard(ctx, SetupFlow.new(ctx))
     qtbot.addWidget(wizard)
@@ -103,11 +101,10 @@ def test_setup_wizard_help_is_readable_in_dark(
     assert not findings, "\n".join(str(f) for f in findings)
     wizard.reject()
     QtWidgets.QApplication.processEvents()
-    close_ctx(qloop, ctx)
 
 
 def test_first_run_and_dialogs_are_readable_in_dark(
-    qtbot: Any, qloop: Any, themed: theme.ThemeManager
+    qtbot: Any, qloop: Any, ctx: AppContext, themed: theme.ThemeManager
 ) -> None:
     import keyring
     import keyring.backends.fail
@@ -116,7 +113,6 @@ def test_first_run_and_dialogs_are_readable_in_dark(
     from gradient_desktop.ui.first_run import show_first_run
     from gradient_desktop.ui.main_window import MainWindow
 
-    ctx = open_ctx()
     themed.apply("dark")
     keyring.set_keyring(keyring.backends.fail.Keyring())  # the first run then shows its warning
     window = MainWindow(ctx)
@@ -136,4 +132,3 @@ def test_first_run_and_dialogs_are_readable_in_dark(
     for d in opened:
         d.close()
     window.close()
-    close_ctx(qloop, ctx)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gradient_desktop.config import Settings, data_dir, log_dir
-from gradient_desktop.logsetup import LOG_FILENAME, MASK, clear_secrets, register_secret
+from gradient_desktop.logsetup import LOG_FILENAME, MASK, register_secret
 from gradient_desktop.services.context import AppContext
 
 pytestmark = pytest.mark.gui
@@ -37,18 +37,6 @@ def restore_look(qapp: Any) -> Iterator[None]:
     manager = getattr(qapp, "theme_manager", None)
     if manager is not None:
         manager.theme, manager.scheme = "system", ""
-
-
-@pytest.fixture
-def clean_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    level = root.level
-    yield
-    for handler in [h for h in root.handlers if getattr(h, "_gradient_desktop", False)]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-    clear_secrets()
 
 
 # -- About -----------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ scheduled run found on opening shows a banner."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,8 @@ import pytest
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import RunStore
 from gradient_desktop.ui.sync.page import SyncPage
-from tests.gui_helpers import (
-    run,
-    screenshot,
-    settle,
-    wait_until,
-)
-from tests.services.test_schedule import _setup
+from tests.gui_helpers import run, screenshot, settle, wait_until
+from tests.sync_helpers import demo_usage_rows, partner_usage_db
 
 pytestmark = pytest.mark.gui
 
@@ -28,14 +22,8 @@ pytestmark = pytest.mark.gui
 def test_configure_preview_save_and_sync_all_now(
     qtbot: Any, qloop: Any, ctx: AppContext, tmp_path: Path
 ) -> None:
-    rows = run(qloop, _setup(ctx))
-    db = tmp_path / "vendor.sqlite3"
-    conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE usage (partner TEXT, account TEXT, sku TEXT, n INTEGER)")
-    conn.executemany("INSERT INTO usage VALUES (?, ?, ?, ?)", rows)
-    conn.execute("INSERT INTO usage VALUES ('Nobody', 'x', 'y', 'many')")
-    conn.commit()
-    conn.close()
+    rows = run(qloop, demo_usage_rows(ctx))
+    db = partner_usage_db(tmp_path / "vendor.sqlite3", [*rows, ("Nobody", "x", "y", "many")])
 
     page = SyncPage(ctx)
     qtbot.addWidget(page)

@@ -12,6 +12,8 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.setup import Step
 from gradient_desktop.ui.geometry import available_geometry, clamp_rect, default_rect
 from gradient_desktop.ui.qt import QtCore
+from tests.gui_helpers import wait_until
+from tests.ui.wizard.helpers import next_page, open_wizard, page
 
 pytestmark = pytest.mark.gui
 R, S = QtCore.QRect, QtCore.QSize
@@ -53,14 +55,10 @@ def test_main_window_opens_within_the_screen_and_clamps_a_remembered_geometry(
 
 
 def test_setup_wizard_keeps_one_size_on_every_step(qtbot: Any, qloop: Any, ctx: AppContext) -> None:
-    from tests.ui.wizard.test_wizard import next_page, open_wizard, page
-
     wizard = open_wizard(qtbot, ctx)
     size = wizard.size()
     assert available_geometry(wizard).contains(wizard.geometry())
     sizes = {int(Step.VENDOR): wizard.size()}
-    from tests.gui_helpers import wait_until
-
     vendor = page(wizard)
     wait_until(qloop, lambda: vendor.name_edit.text() == "Northwind Cloud Backup")
     for step in (Step.PRODUCT, Step.PARTNER_KEY, Step.AUTHENTICATE, Step.MAP_CLIENTS):

@@ -14,21 +14,17 @@ from dataclasses import dataclass
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.mapping.icons import state_color, state_icon
 from gradient_desktop.ui.mapping.pane_model import (
+    ACCOUNT_STATE_TIPS,
+    CLIENT_STATE_TIPS,
     DECORATION,
     FAILED_COLOR,
     FONT,
     FOREGROUND,
     SUGGESTION_COLOR,
+    SYNC_TIPS,
     TOOLTIP,
 )
-from gradient_desktop.ui.mapping.state import (
-    CONFLICT,
-    MAPPED,
-    STALE,
-    SUGGESTED,
-    UNMAPPED,
-    GridState,
-)
+from gradient_desktop.ui.mapping.state import GridState
 from gradient_desktop.ui.qt import QtGui
 
 #: (state, row position) → the cell's text / the row's sort key.
@@ -43,8 +39,19 @@ class Column:
     header: str
     width: int
     display: Cell
-    sort: Cell
+    #: The sort key; None sorts by the text shown.
+    sort: Cell | None = None
     roles: Roles | None = None
+
+
+def _text(key: str, header: str, width: int, read: Callable[[GridState, int], str]) -> Column:
+    """A column of plain text, sorted without regard to case."""
+    return Column(key, header, width, read, lambda st, i: read(st, i).lower())
+
+
+def _account(read: Callable[[GridState, str], object]) -> Cell:
+    """A cell read from the account's id (its state, its sync label)."""
+    return lambda st, i: read(st, st.left.ids[i])
 
 
 def with_headers(columns: Sequence[Column], **headers: str) -> tuple[Column, ...]:
@@ -64,6 +71,11 @@ def _target_text(st: GridState, i: int) -> str:
         return st.target_name(target)
     hit = st.suggestion(rid)
     return f"{st.target_name(hit[0])}  ({hit[1]} %)" if hit else ""
+
+
+def _target_sort(st: GridState, i: int) -> str:
+    target = st.mapping.get(st.left.ids[i])
+    return "\uffff" if target is None else st.target_name(target).lower()  # unmapped last
 
 
 def _target_roles(st: GridState, rid: str, role: int) -> object:
@@ -91,66 +103,36 @@ def _why_roles(st: GridState, rid: str, role: int) -> object:
     return None
 
 
-def _left_state_roles(st: GridState, rid: str, role: int) -> object:
-    state = st.left_state(rid)
+def _state_roles(state: str, tips: dict[str, str], role: int) -> object:
     if role == DECORATION:
         return state_icon(state)
     if role == FOREGROUND:
         return state_color(state)
     if role == TOOLTIP:
-        return _STATE_TIPS.get(state)
+        return tips.get(state)
     return None
+
+
+def _left_state_roles(st: GridState, rid: str, role: int) -> object:
+    return _state_roles(st.left_state(rid), ACCOUNT_STATE_TIPS, role)
 
 
 def _sync_roles(st: GridState, rid: str, role: int) -> object:
     if role == TOOLTIP:
-        return st.sync_error.get(rid) or _SYNC_TIPS.get(st.sync_label(rid))
+        return st.sync_error.get(rid) or SYNC_TIPS.get(st.sync_label(rid))
     if role == FOREGROUND and st.sync.get(rid) == "failed":
         return theme.color(FAILED_COLOR)
     return None
 
 
 ACCOUNT_COLUMNS: tuple[Column, ...] = (
-    Column("id", "Account ID", 84, lambda st, i: st.left.ids[i], lambda st, i: st.left.ids[i]),
-    Column(
-        "name", "Name", 210, lambda st, i: st.left.names[i], lambda st, i: st.left.names[i].lower()
-    ),
-    Column(
-        "desc",
-        "Description",
-        130,
-        lambda st, i: st.left.descs[i],
-        lambda st, i: st.left.descs[i].lower(),
-    ),
-    Column(
-        "target",
-        "Mapped to",
-        210,
-        _target_text,
-        lambda st, i: (
-            st.target_name(st.mapping[st.left.ids[i]]).lower()
-            if st.left.ids[i] in st.mapping
-            else "\uffff"
-        ),
-        _target_roles,
-    ),
-    Column("why", "Why suggested", 280, _why_text, lambda st, i: _why_text(st, i), _why_roles),
-    Column(
-        "state",
-        "State",
-        96,
-        lambda st, i: st.left_state(st.left.ids[i]),
-        lambda st, i: st.left_state(st.left.ids[i]),
-        _left_state_roles,
-    ),
-    Column(
-        "sync",
-        "Sync",
-        90,
-        lambda st, i: st.sync_label(st.left.ids[i]),
-        lambda st, i: st.sync_label(st.left.ids[i]),
-        _sync_roles,
-    ),
+    Column("id", "Account ID", 84, lambda st, i: st.left.ids[i]),
+    _text("name", "Name", 210, lambda st, i: st.left.names[i]),
+    _text("desc", "Description", 130, lambda st, i: st.left.descs[i]),
+    Column("target", "Mapped to", 210, _target_text, _target_sort, _target_roles),
+    Column("why", "Why suggested", 280, _why_text, roles=_why_roles),
+    Column("state", "State", 96, _account(GridState.left_state), roles=_left_state_roles),
+    Column("sync", "Sync", 90, _account(GridState.sync_label), roles=_sync_roles),
 )
 
 # -- clients (right) -------------------------------------------------------------------------------
@@ -164,63 +146,28 @@ def _right_state_text(st: GridState, i: int) -> str:
 
 
 def _right_state_roles(st: GridState, rid: str, role: int) -> object:
-    state = st.right_state(rid)
-    if role == DECORATION:
-        return state_icon(state)
-    if role == FOREGROUND:
-        return state_color(state)
-    if role == TOOLTIP:
-        return _CLIENT_TIPS.get(state)
-    return None
+    return _state_roles(st.right_state(rid), CLIENT_STATE_TIPS, role)
+
+
+def _right_state_sort(st: GridState, i: int) -> str:
+    return st.right_state(st.right.ids[i])
 
 
 def _count_text(st: GridState, i: int) -> str | None:
-    n = st.target_count.get(st.right.ids[i], 0)
+    n = _count_sort(st, i)
     return str(n) if n else None
 
 
+def _count_sort(st: GridState, i: int) -> int:
+    return st.target_count.get(st.right.ids[i], 0)
+
+
 CLIENT_COLUMNS: tuple[Column, ...] = (
-    Column(
-        "name",
-        "Name",
-        230,
-        lambda st, i: st.right.names[i],
-        lambda st, i: st.right.names[i].lower(),
-    ),
-    Column("id", "Client ID", 84, lambda st, i: st.right.ids[i], lambda st, i: st.right.ids[i]),
-    Column(
-        "count",
-        "Mapped",
-        64,
-        _count_text,
-        lambda st, i: st.target_count.get(st.right.ids[i], 0),
-    ),
-    Column(
-        "state",
-        "State",
-        108,
-        _right_state_text,
-        lambda st, i: st.right_state(st.right.ids[i]),
-        _right_state_roles,
-    ),
+    _text("name", "Name", 230, lambda st, i: st.right.names[i]),
+    Column("id", "Client ID", 84, lambda st, i: st.right.ids[i]),
+    Column("count", "Mapped", 64, _count_text, _count_sort),
+    Column("state", "State", 108, _right_state_text, _right_state_sort, _right_state_roles),
 )
 
 _ITALIC = QtGui.QFont()
 _ITALIC.setItalic(True)
-_STATE_TIPS = {
-    MAPPED: "Mapped to this Gradient client.",
-    UNMAPPED: "Not mapped: drag it onto a client, or select a client and press Ctrl+M.",
-    SUGGESTED: "Not mapped yet; a suggested client is waiting: Enter accepts it.",
-    CONFLICT: "Another account is mapped to the same client; unmap one of them (Delete).",
-    STALE: "The client no longer exists in Gradient; map the account to another client.",
-}
-_CLIENT_TIPS = {
-    STALE: "Gone from Gradient since the last sync; its accounts need a new client.",
-    CONFLICT: "More than one account is mapped here, and each client may have only one.",
-}
-_SYNC_TIPS = {
-    "saved": "Saved here; being sent to Gradient.",
-    "saved · sent on publish": "Saved here; Gradient gets it when the accounts are published.",
-    "syncing…": "Being sent to Gradient.",
-    "synced": "Gradient has this mapping.",
-}

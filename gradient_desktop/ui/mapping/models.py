@@ -48,28 +48,12 @@ class AccountsModel(PaneModel):
     def row_state(self, row: int) -> str:
         return self.state.left_state(self.state.left.ids[row])
 
-    def canDropMimeData(
-        self,
-        data: QtCore.QMimeData,
-        action: Qt.DropAction,
-        row: int,
-        column: int,
-        parent: ModelIndex,
-    ) -> bool:
+    def accepts_drop(self, data: QtCore.QMimeData, row: int, parent: ModelIndex) -> bool:
         return bool(self._dropped_accounts(data))
 
-    def dropMimeData(
-        self,
-        data: QtCore.QMimeData,
-        action: Qt.DropAction,
-        row: int,
-        column: int,
-        parent: ModelIndex,
-    ) -> bool:
+    def drop(self, data: QtCore.QMimeData, row: int, parent: ModelIndex) -> bool:
         """A drop on the accounts pane unmaps: dragged accounts, or every account of dragged
         clients ("drag it back")."""
-        if action == Qt.DropAction.IgnoreAction:
-            return True
         ids = [i for i in self._dropped_accounts(data) if i in self.state.mapping]
         if not ids:
             return False
@@ -111,29 +95,13 @@ class ClientsModel(PaneModel):
             return self.id_at(r)
         return None
 
-    def canDropMimeData(
-        self,
-        data: QtCore.QMimeData,
-        action: Qt.DropAction,
-        row: int,
-        column: int,
-        parent: ModelIndex,
-    ) -> bool:
+    def accepts_drop(self, data: QtCore.QMimeData, row: int, parent: ModelIndex) -> bool:
         if self._target(row, parent) is None:
             return False
         return bool(decode_ids(data, ACCOUNT_MIME, self.state.left.pos))
 
-    def dropMimeData(
-        self,
-        data: QtCore.QMimeData,
-        action: Qt.DropAction,
-        row: int,
-        column: int,
-        parent: ModelIndex,
-    ) -> bool:
+    def drop(self, data: QtCore.QMimeData, row: int, parent: ModelIndex) -> bool:
         """Accounts dropped on a client are mapped to it (the grid makes it one undo step)."""
-        if action == Qt.DropAction.IgnoreAction:
-            return True
         target = self._target(row, parent)
         ids = [
             i

@@ -2,7 +2,7 @@
 in Python, ``layoutChanged`` with persistent indexes carried along, ids as JSON MIME data.
 
 No QSortFilterProxyModel (it calls back into Python millions of times at 50,000 rows; see
-PITFALLS). Also the grid's roles, colours, filters and MIME types.
+PITFALLS). Also the grid's roles, colours, state tooltips, filters and MIME types.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from gradient_desktop.ui.mapping.columns import Column
 
 Qt = QtCore.Qt
+Mime = QtCore.QMimeData
+Drop = Qt.DropAction
 ACCOUNT_MIME = "application/x-gradient-account-ids"
 CLIENT_MIME = "application/x-gradient-client-ids"
 TEXT_MIME = "text/plain"
@@ -53,6 +55,24 @@ STATE_COLORS = {
     SUGGESTED: "accent",
     CONFLICT: "error",
     STALE: "warning",
+}
+#: Tooltips of the state and sync columns.
+ACCOUNT_STATE_TIPS = {
+    MAPPED: "Mapped to this Gradient client.",
+    UNMAPPED: "Not mapped: drag it onto a client, or select a client and press Ctrl+M.",
+    SUGGESTED: "Not mapped yet; a suggested client is waiting: Enter accepts it.",
+    CONFLICT: "Another account is mapped to the same client; unmap one of them (Delete).",
+    STALE: "The client no longer exists in Gradient; map the account to another client.",
+}
+CLIENT_STATE_TIPS = {
+    STALE: "Gone from Gradient since the last sync; its accounts need a new client.",
+    CONFLICT: "More than one account is mapped here, and each client may have only one.",
+}
+SYNC_TIPS = {
+    "saved": "Saved here; being sent to Gradient.",
+    "saved · sent on publish": "Saved here; Gradient gets it when the accounts are published.",
+    "syncing…": "Being sent to Gradient.",
+    "synced": "Gradient has this mapping.",
 }
 SUGGESTION_COLOR = "accent"
 FAILED_COLOR = "error"
@@ -121,6 +141,14 @@ class PaneModel(QtCore.QAbstractTableModel):
     def row_state(self, row: int) -> str:
         raise NotImplementedError
 
+    def accepts_drop(self, data: QtCore.QMimeData, row: int, parent: ModelIndex) -> bool:
+        """Whether dropping ``data`` on ``row`` (or on ``parent``'s row) would do something."""
+        raise NotImplementedError
+
+    def drop(self, data: QtCore.QMimeData, row: int, parent: ModelIndex) -> bool:
+        """Act on a drop (ask the grid to map or unmap); False when it does nothing."""
+        raise NotImplementedError
+
     # -- Qt model API ----------------------------------------------------------------------------
 
     def rowCount(self, parent: ModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008
@@ -169,6 +197,13 @@ class PaneModel(QtCore.QAbstractTableModel):
     def supportedDropActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
 
+    # Qt's drop entry points; each pane says what a drop means in accepts_drop() and drop().
+    def canDropMimeData(self, data: Mime, action: Drop, row: int, _c: int, at: ModelIndex) -> bool:
+        return self.accepts_drop(data, row, at)
+
+    def dropMimeData(self, data: Mime, action: Drop, row: int, _c: int, at: ModelIndex) -> bool:
+        return action == Qt.DropAction.IgnoreAction or self.drop(data, row, at)
+
     def mimeTypes(self) -> list[str]:
         return [ACCOUNT_MIME, CLIENT_MIME, TEXT_MIME]
 
@@ -192,7 +227,8 @@ class PaneModel(QtCore.QAbstractTableModel):
         return next(n for n, c in enumerate(self.columns) if c.key == key)
 
     def sort_key(self, column: int) -> Callable[[int], Any]:
-        read, st = self.columns[column].sort, self.state
+        spec, st = self.columns[column], self.state
+        read = spec.sort or spec.display
         return lambda i: read(st, i)
 
     def reload(self) -> None:

@@ -56,41 +56,46 @@ class PaneHeader(QtWidgets.QWidget):
         self.search.returnPressed.connect(view.setFocus)
 
 
+def _button(text: str, tip: str) -> QtWidgets.QPushButton:
+    button = QtWidgets.QPushButton(text)
+    button.setToolTip(tip)
+    return button
+
+
 class SuggestionBar(QtWidgets.QWidget):
     """Actions on the selection and on suggestions, plus a line for messages."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.map_button = QtWidgets.QPushButton("&Map selected")
-        self.map_button.setToolTip(
-            "Map the selected accounts to the current client (Ctrl+M, or Enter in the client list)."
+        self.map_button = _button(
+            "&Map selected",
+            "Map the selected accounts to the current client (Ctrl+M, or Enter in the client list).",
         )
-        self.unmap_button = QtWidgets.QPushButton("&Unmap")
-        self.unmap_button.setToolTip("Unmap the selected accounts (Delete).")
-        self.accept_button = QtWidgets.QPushButton("Accept s&elected suggestions")
-        self.accept_button.setToolTip(
-            "Accept the suggestions of the selected accounts (Enter in the account list)."
+        self.unmap_button = _button("&Unmap", "Unmap the selected accounts (Delete).")
+        self.accept_button = _button(
+            "Accept s&elected suggestions",
+            "Accept the suggestions of the selected accounts (Enter in the account list).",
         )
+        # The threshold as a number and as a slider, kept equal.
         self.threshold = QtWidgets.QSpinBox()
-        self.threshold.setRange(50, 100)
-        self.threshold.setValue(AUTO_ACCEPT)
         self.threshold.setSuffix(" %")
-        self.threshold.setAccessibleName("Suggestion confidence threshold")
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.slider.setRange(50, 100)
-        self.slider.setValue(AUTO_ACCEPT)
         self.slider.setFixedWidth(110)
-        self.slider.setAccessibleName("Suggestion confidence threshold slider")
+        for box, name in ((self.threshold, ""), (self.slider, " slider")):
+            box.setRange(50, 100)
+            box.setValue(AUTO_ACCEPT)
+            box.setAccessibleName(f"Suggestion confidence threshold{name}")
         self.slider.valueChanged.connect(self.threshold.setValue)
         self.threshold.valueChanged.connect(self.slider.setValue)
         threshold_label = QtWidgets.QLabel("&Threshold")
         threshold_label.setBuddy(self.threshold)
-        self.accept_all_button = QtWidgets.QPushButton("Accept &all ≥ threshold")
-        self.accept_all_button.setToolTip(
-            "Accept every suggestion at or above the threshold, as one undo step (Ctrl+Shift+A)."
+        self.accept_all_button = _button(
+            "Accept &all ≥ threshold",
+            "Accept every suggestion at or above the threshold, as one undo step (Ctrl+Shift+A).",
         )
-        self.suggest_button = QtWidgets.QPushButton("Su&ggest again")
-        self.suggest_button.setToolTip("Recompute suggestions for the unmapped accounts.")
+        self.suggest_button = _button(
+            "Su&ggest again", "Recompute suggestions for the unmapped accounts."
+        )
         self.one_per_client = QtWidgets.QCheckBox("&One account per client")
         self.one_per_client.setChecked(True)
         self.one_per_client.setToolTip("Flag a client mapped from two accounts as a conflict.")

@@ -11,46 +11,11 @@ from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL, VENDOR_KE
 from gradient_desktop.sandbox.server import SandboxOptions, SandboxServer
 from gradient_desktop.services.context import DEMO_PROFILE, AppContext
 from gradient_desktop.services.partners import PartnerDirectory
-from gradient_desktop.services.setup import SetupFlow, Step
-from tests.gui_helpers import (
-    close_ctx,
-    in_loop,
-    open_ctx,
-    screenshot,
-    settle,
-    wait_until,
-)
+from gradient_desktop.services.setup import Step
+from tests.gui_helpers import close_ctx, in_loop, open_ctx, screenshot, settle, wait_until
+from tests.ui.wizard.helpers import next_page, open_wizard, page
 
 pytestmark = pytest.mark.gui
-
-
-def open_wizard(qtbot: Any, ctx: AppContext, flow: SetupFlow | None = None) -> Any:
-    from gradient_desktop.ui.wizard import SetupWizard
-
-    wizard = SetupWizard(ctx, flow or SetupFlow.new(ctx))
-    qtbot.addWidget(wizard)
-    # Not qtbot.waitExposed: it spins Qt outside the asyncio loop, and the page's first
-    # request would then run with no running loop (pytest-qt has no qasync support, #448).
-    wizard.show()
-    settle(qloop_of(wizard))
-    return wizard
-
-
-def qloop_of(_widget: Any) -> Any:
-    import asyncio
-
-    return asyncio.get_event_loop()
-
-
-def page(wizard: Any) -> Any:
-    return wizard.currentPage()
-
-
-def next_page(qloop: Any, wizard: Any, expected: Step) -> Any:
-    wait_until(qloop, lambda: page(wizard).isComplete())
-    wizard.next()
-    assert wizard.currentId() == expected, page(wizard).error_label.text()
-    return page(wizard)
 
 
 def drive_demo_to_mapping(qloop: Any, wizard: Any, *, shots: bool = False) -> Any:
