@@ -207,3 +207,23 @@ def test_systemd_accepts_the_units_it_would_be_given(when: When, tmp_path: Path)
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "when",
+    [When(every_min=m) for m in schedule.INTERVALS] + [When(daily=(0, 0)), When(daily=(23, 5))],
+)
+def test_what_each_os_was_told_reads_back_as_the_same_schedule(when: When) -> None:
+    """The Sync page shows the schedule the OS keeps (not "Off" while one is set): every
+    schedule it can set reads back from the crontab line, the timer unit and the plist."""
+    from crontab import CronTab
+
+    job = CronTab(tab="").new(command="x")
+    job.setall(schedule.cron_schedule(when))
+    back = schedule.when_of_cron(job.slices.render())  # "@hourly" for "0 * * * *"
+    # Cron cannot tell "every 24 hours" from "every day at 00:00": the same job either way.
+    assert back == (When(daily=(0, 0)) if when == When(every_min=1440) else when)
+    assert schedule.when_of_timer(schedule.systemd_units(when, ARGV, {})[1]) == when
+    assert schedule.when_of_plist(schedule.launchd_plist(when, ARGV, {}, Path("/l"))) == when
+    assert schedule.when_of_cron("*/7 3 * * 1") is None  # a line edited by hand
+    assert schedule.when_of_plist(b"not a plist") is None

@@ -87,15 +87,17 @@ class SyncPage(QtWidgets.QWidget):
             self.schedule_combo.addItem(label, value)
         self.daily = QtWidgets.QTimeEdit(QtCore.QTime(2, 0))
         self.daily.setDisplayFormat("HH:mm")
-        apply = QtWidgets.QPushButton("Apply schedule")
-        apply.clicked.connect(self.apply_schedule)
+        self.apply_button = QtWidgets.QPushButton("Apply schedule")
+        self.apply_button.clicked.connect(self.apply_schedule)
         self.schedule_label = QtWidgets.QLabel()
         self.schedule_label.setWordWrap(True)
         # Wraps onto a second line when narrow (ARCHITECTURE: sizes fit the screen).
         bar_widget = QtWidgets.QWidget()
         bar = FlowLayout(bar_widget)
         bar.addWidget(group(self.sync_button, self.dry_run))
-        bar.addWidget(group(QtWidgets.QLabel("Schedule:"), self.schedule_combo, self.daily, apply))
+        bar.addWidget(
+            group(QtWidgets.QLabel("Schedule:"), self.schedule_combo, self.daily, self.apply_button)
+        )
         self.message = QtWidgets.QLabel("")
         self.message.setWordWrap(True)
         self.progress_box = QtWidgets.QWidget()
@@ -310,15 +312,40 @@ class SyncPage(QtWidgets.QWidget):
     # -- schedule --------------------------------------------------------------------------
 
     def show_schedule(self) -> None:
+        """Say what the OS keeps, and set the schedule controls to it (not to "Off" while a
+        schedule is set)."""
         try:
-            shown = schedule.detect().show()
+            backend = schedule.detect()
+            when = backend.when()
+            shown = backend.show() if when is None else None
         except schedule.ScheduleError as exc:
-            shown = str(exc)
-        self.schedule_label.setText(
-            f"Scheduled by the system: {shown}"
-            if shown
-            else "No scheduled sync: syncs run only when you ask."
-        )
+            self.schedule_label.setText(str(exc))
+            return
+        if when is not None:
+            index = self._schedule_index(when)
+            self.schedule_combo.setCurrentIndex(index)
+            if when.daily:
+                self.daily.setTime(QtCore.QTime(*when.daily))
+            text = f"Scheduled by the system ({backend.name}): sync {when.describe()}."
+        elif shown:
+            text = f"Scheduled by the system: {shown}"
+        else:
+            self.schedule_combo.setCurrentIndex(0)
+            text = "No scheduled sync: syncs run only when you ask."
+        self.schedule_label.setText(text)
+
+    def _schedule_index(self, when: schedule.When) -> int:
+        """The combo entry for ``when``; one is added for an interval set from the command
+        line (e.g. every 2 hours)."""
+        for i in range(1, self.schedule_combo.count()):
+            data = self.schedule_combo.itemData(i)
+            if data == "daily":
+                if when.daily:
+                    return i
+            elif not when.daily and schedule.parse_when(every=data) == when:
+                return i
+        self.schedule_combo.addItem(when.describe().capitalize(), f"{when.every_min}m")
+        return self.schedule_combo.count() - 1
 
     def apply_schedule(self) -> None:
         value = self.schedule_combo.currentData()
