@@ -1,6 +1,6 @@
 """The Sync page: usage sources (list + editor with preview), "Sync all now" with a progress bar
-per partner, the OS schedule, and the last runs with their details. On opening, it shows what
-scheduled runs did while the app was closed; a failed one raises a tray message and a banner.
+per partner, the OS schedule, and the last runs with their details. What scheduled runs did
+(and taking over those the open app kept from running) is ``scheduled.py``'s job.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from gradient_desktop.store.models import SyncRun
 from gradient_desktop.ui.flow_layout import FlowLayout, group
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.sync.editor import SourceEditor
+from gradient_desktop.ui.sync.scheduled import IN_APP_TRIGGER, ScheduledRuns
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
 SCHEDULES = [
@@ -141,7 +142,9 @@ class SyncPage(QtWidgets.QWidget):
         self.reload_sources()
         self.reload_runs()
         self._schedule_shown = False
-        QtCore.QTimer.singleShot(0, self.report_scheduled_runs)
+        self._trigger = "app"
+        # Reports what scheduled runs did, and runs those the open app kept from running.
+        self.scheduled = ScheduledRuns(self)
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         # Asking the OS (systemctl/crontab) costs a subprocess: only once the page is seen.
@@ -193,15 +196,27 @@ class SyncPage(QtWidgets.QWidget):
             self.sync_all()
 
     def sync_all(self) -> None:
+        self.start_sync("app")
+
+    def start_sync(self, trigger: str) -> None:
+        """Sync every source to every partner; ``trigger`` says who asked (the runs table)."""
+        self._trigger = trigger
         for i in reversed(range(self.progress_form.rowCount())):
             self.progress_form.removeRow(i)
         self.bars.clear()
         self.progress_scroll.show()
         self.sync_button.setEnabled(False)
-        self.message.setText("Reading the sources…")
+        scheduled = trigger == IN_APP_TRIGGER
+        self.message.setText(
+            "The scheduled sync runs here, as the app is open. Reading the sources…"
+            if scheduled
+            else "Reading the sources…"
+        )
         self.tasks.start(
             SyncService(self.ctx).run(
-                dry_run=self.dry_run.isChecked(), trigger="app", on_progress=self._progress
+                dry_run=self.dry_run.isChecked() and not scheduled,
+                trigger=trigger,
+                on_progress=self._progress,
             ),
             on_done=self._synced,
             on_error=self._failed,
@@ -220,11 +235,15 @@ class SyncPage(QtWidgets.QWidget):
         self.sync_button.setEnabled(True)
         self.message.setText(result.message)
         self.reload_runs()
+        if self._trigger == IN_APP_TRIGGER and result.status == "failed":
+            self.scheduled.failed(f"The scheduled sync failed: {result.message}")
 
     def _failed(self, exc: BaseException) -> None:
         self.sync_button.setEnabled(True)
         self.message.setText(describe_error(exc))
         self.reload_runs()
+        if self._trigger == IN_APP_TRIGGER:
+            self.scheduled.failed(f"The scheduled sync failed: {describe_error(exc)}")
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -268,46 +287,6 @@ class SyncPage(QtWidgets.QWidget):
         lines += [f"Error: {e}" for e in details.get("errors", [])]
         lines += [f"Not matched: {u}" for u in details.get("unmatched", [])]
         self.details.setPlainText("\n".join(lines))
-
-    def report_scheduled_runs(self) -> None:
-        """What scheduled runs did since the app was last open; a failure is raised loudly."""
-        unseen = self.runs.unseen_scheduled()
-        if not unseen:
-            return
-        self.runs.mark_seen([r.id or 0 for r in unseen])
-        failed = [r for r in unseen if r.status == "failed"]
-        skipped = sum(1 for r in unseen if r.status == "skipped")
-        ran = len(unseen) - skipped
-        landed = sum(r.landed for r in unseen)
-        text = f"{ran} scheduled sync(s) ran since the app was last open; {landed} count(s) landed."
-        if skipped:
-            text += f" {skipped} did not run because the app was open then."
-        if failed:
-            last = failed[-1]
-            text = (
-                f"A scheduled sync failed ({last.started_at.astimezone():%Y-%m-%d %H:%M}): "
-                f"{last.message} " + text
-            )
-            self._tray(text)
-            tabs = getattr(self.window(), "tabs", None)
-            if isinstance(tabs, QtWidgets.QTabWidget):
-                tabs.setCurrentWidget(self)  # a failure is not left on a hidden tab
-        self.banner.setText(text)
-        self.banner.show()
-
-    def _tray(self, text: str) -> None:
-        if not QtWidgets.QSystemTrayIcon.isSystemTrayAvailable():
-            return
-        icon = self.window().windowIcon() if self.window() else QtGui.QIcon()
-        if icon.isNull():
-            icon = self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning)
-        self.tray = QtWidgets.QSystemTrayIcon(icon, self)
-        self.tray.show()
-        self.tray.showMessage(
-            "Gradient Desktop: scheduled sync failed",
-            text,
-            QtWidgets.QSystemTrayIcon.MessageIcon.Warning,
-        )
 
     # -- schedule --------------------------------------------------------------------------
 
