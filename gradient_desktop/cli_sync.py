@@ -289,9 +289,11 @@ def _schedule(args: argparse.Namespace) -> int:
             spec = schedule.parse_when(every=args.every, daily=args.daily)
             where = backend.install(spec, schedule.command_line())
             print(f"Scheduled `gradient-desktop sync --all` {spec.describe()} ({where}).")
+            from gradient_desktop.services.schedule_keys import keyring_advice
+
             ctx = _context()
             try:
-                advice = schedule.keyring_advice(ctx)
+                advice = keyring_advice(ctx, backend)
             finally:
                 ctx.close()
             if advice:

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gradient_desktop.services.context import AppContext
-
 JOB_NAME = "gradient-desktop-sync"
 TASK_NAME = "Gradient Desktop sync"
 LAUNCHD_LABEL = "com.gradient-desktop.sync"
@@ -79,11 +77,14 @@ def command_line() -> list[str]:
 
 def job_environment() -> dict[str, str]:
     """Variables the job needs that the OS would not give it: the data folder when it is not
-    the default, and on Linux the session bus, through which the Secret Service keyring
+    the default, a keyring backend chosen by environment, and on Linux the session bus, through which the Secret Service keyring
     answers while the user is logged in (cron gives a job no session)."""
     env = {}
-    if os.environ.get("GRADIENT_DESKTOP_HOME"):
-        env["GRADIENT_DESKTOP_HOME"] = os.environ["GRADIENT_DESKTOP_HOME"]
+    # The data folder, and keyring's own setting of the backend to use (else the job would
+    # look for another keyring than the one holding the keys).
+    for name in ("GRADIENT_DESKTOP_HOME", "PYTHON_KEYRING_BACKEND"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     if sys.platform.startswith("linux") and hasattr(os, "getuid"):
         bus = Path(f"/run/user/{os.getuid()}/bus")
         if bus.exists():
@@ -362,29 +363,3 @@ def detect() -> Cron | SystemdUser | Schtasks | Launchd:
     if forced == "systemd" or (not forced and SystemdUser.usable()):
         return SystemdUser()
     return Cron()
-
-
-def keyring_advice(ctx: AppContext) -> str | None:
-    """What to do when scheduled runs may not reach the partner keys; None when they can."""
-    from sqlmodel import select
-
-    from gradient_desktop.secrets import SecretStoreError
-    from gradient_desktop.store.models import Partner
-
-    with ctx.db.session() as s:
-        partners = [p for p in s.exec(select(Partner)) if not ctx.is_demo_url(p.base_url)]
-    if not partners:
-        return None  # demo partners need no keys
-    try:
-        ctx.secrets.check_backend()
-    except SecretStoreError as exc:
-        # str(exc) already says how to get a working keyring on this OS.
-        return f"Warning: scheduled runs will not be able to read the partner keys. {exc}"
-    backend = ctx.secrets.backend_name()
-    if sys.platform.startswith("linux"):
-        return (
-            f"Keys are read from {backend}, which opens with your login: scheduled runs work "
-            "while you are logged in. A run while you are logged out fails, and the app shows "
-            "why the next time you open it."
-        )
-    return None

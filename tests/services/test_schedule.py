@@ -19,6 +19,7 @@ import pytest
 from gradient_desktop.services import schedule
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.schedule import ScheduleError, When, parse_when
+from gradient_desktop.services.schedule_keys import keyring_advice, keyring_in_job, keys_needed
 from gradient_desktop.services.sources import FieldMap, RunStore, SourceConfig, SourceStore
 from tests.sync_helpers import demo_usage_rows, partner_usage_db
 
@@ -168,20 +169,60 @@ def test_schedule_set_says_what_scheduled_runs_need_from_the_keyring(
 
     ctx = AppContext.open()
     try:
-        assert schedule.keyring_advice(ctx) is None  # no partner needs a key
+        assert keyring_advice(ctx) is None  # no partner needs a key
         directory = PartnerDirectory(ctx)
         directory.add(
             "Contoso", directory.save_profile("p", sandbox.base_url, VENDOR_KEY), PARTNER_DEMO
         )
+        SourceStore(ctx).save(
+            SourceConfig(name="shop db", kind="sql", url="sqlite:///x", query="SELECT 1"), "pw"
+        )
+        assert keys_needed(ctx) == ["Contoso", "source 'shop db'"]
         monkeypatch.setattr(sys, "platform", "linux")
-        advice = schedule.keyring_advice(ctx) or ""
+        advice = keyring_advice(ctx) or ""
         assert "scheduled runs work while you are logged in" in advice
         keyring.set_keyring(FailKeyring())
-        warning = schedule.keyring_advice(ctx) or ""
+        warning = keyring_advice(ctx) or ""
         assert warning.startswith(
-            "Warning: scheduled runs will not be able to read the partner keys."
+            "Warning: scheduled runs will not be able to read the keys of Contoso, "
+            "source 'shop db'. No secure key storage"
         )
         assert "gnome-keyring" in warning  # what to install
+    finally:
+        ctx.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="cron runs on Linux here")
+def test_for_cron_the_keyring_is_asked_where_cron_runs_the_job(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The terminal's keyring answers (the in-memory one here); cron's bare environment has no
+    desktop session, so this installation's selfcheck, run there, decides."""
+    from gradient_desktop.sandbox.seed import PARTNER_DEMO, VENDOR_KEY
+    from gradient_desktop.services.partners import PartnerDirectory
+
+    if Path(f"/run/user/{os.getuid()}/bus").exists():
+        pytest.skip("a desktop session bus exists: cron jobs may reach its keyring here")
+    ctx = AppContext.open()
+    try:
+        directory = PartnerDirectory(ctx)
+        directory.add(
+            "Contoso", directory.save_profile("p", sandbox.base_url, VENDOR_KEY), PARTNER_DEMO
+        )
+        assert keyring_in_job() is False
+        warning = keyring_advice(ctx, schedule.Cron()) or ""
+        assert warning.startswith(
+            "Warning: cron starts scheduled runs outside your desktop session, where the system "
+            "keyring does not answer, so they cannot read the keys of Contoso."
+        )
+        assert "leave the app open: it runs the scheduled syncs itself" in warning
+        # A keyring chosen by keyring's own variable travels with the job, and then answers.
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyring_backend.MemoryKeyring")
+        monkeypatch.chdir(Path(__file__).resolve().parents[2])  # where `tests` imports from
+        assert keyring_in_job() is True
+        assert "scheduled runs work while you are logged in" in (
+            keyring_advice(ctx, schedule.Cron()) or ""
+        )
     finally:
         ctx.close()
 

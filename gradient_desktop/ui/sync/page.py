@@ -5,9 +5,10 @@ per partner, the OS schedule, and the last runs with their details. What schedul
 
 from __future__ import annotations
 
+import asyncio
 import json
 
-from gradient_desktop.services import schedule
+from gradient_desktop.services import schedule, schedule_keys
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import RunStore, SourceStore
 from gradient_desktop.services.sync import SyncResult, SyncService
@@ -326,6 +327,10 @@ class SyncPage(QtWidgets.QWidget):
         self.schedule_combo.addItem(when.describe().capitalize(), f"{when.every_min}m")
         return self.schedule_combo.count() - 1
 
+    def _add_advice(self, done: str, advice: str | None) -> None:
+        if advice and self.message.text() == done:  # not over a sync started meanwhile
+            self.message.setText(f"{done} {advice}")
+
     def apply_schedule(self) -> None:
         value = self.schedule_combo.currentData()
         try:
@@ -340,8 +345,14 @@ class SyncPage(QtWidgets.QWidget):
                     else schedule.parse_when(every=value)
                 )
                 where = backend.install(when, schedule.command_line())
-                advice = schedule.keyring_advice(self.ctx) or ""
-                self.message.setText(f"Syncing {when.describe()} ({where}). {advice}".strip())
+                done = f"Syncing {when.describe()} ({where})."
+                self.message.setText(done)
+                # Whether the job will reach the keys: may start a process (cron's probe).
+                needs = schedule_keys.keys_needed(self.ctx)
+                self.tasks.start(
+                    asyncio.to_thread(schedule_keys.advice, needs, self.ctx.secrets, backend),
+                    on_done=lambda advice: self._add_advice(done, advice),
+                )
         except schedule.ScheduleError as exc:
             self.message.setText(str(exc))
         self.show_schedule()
