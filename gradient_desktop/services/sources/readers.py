@@ -75,8 +75,8 @@ def _stable_bytes(config: SourceConfig, path: Path) -> bytes:
             return data
     raise SourceError(
         config.name,
-        f"{path} kept changing while it was read (is an export still writing it?). "
-        "Nothing was sent; the next sync tries again.",
+        f"{path} kept changing while it was read (is an export still writing it?); "
+        "the next sync tries again.",
     )
 
 
@@ -254,7 +254,7 @@ async def read_http(config: SourceConfig, secret: str | None) -> list[Record]:
             except httpx.TimeoutException:
                 raise SourceError(
                     config.name,
-                    f"{url} did not answer within {config.timeout_s:g} s; nothing was sent.",
+                    f"{url} did not answer within {config.timeout_s:g} s.",
                 ) from None
             except httpx.HTTPError as exc:
                 raise SourceError(
