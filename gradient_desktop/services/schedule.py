@@ -278,6 +278,8 @@ class SystemdUser:
         for cmd in (["daemon-reload"], ["enable", "--now", f"{JOB_NAME}.timer"]):
             done = _run(["systemctl", "--user", *cmd])
             if done.returncode != 0:
+                # No unit files left behind: show() would report a timer systemd never took.
+                self.remove()
                 raise ScheduleError(
                     f"systemctl --user {' '.join(cmd)} failed: {done.stderr.strip()}"
                 )

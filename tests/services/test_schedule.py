@@ -268,3 +268,25 @@ def test_what_each_os_was_told_reads_back_as_the_same_schedule(when: When) -> No
     assert schedule.when_of_plist(schedule.launchd_plist(when, ARGV, {}, Path("/l"))) == when
     assert schedule.when_of_cron("*/7 3 * * 1") is None  # a line edited by hand
     assert schedule.when_of_plist(b"not a plist") is None
+
+
+def test_where_systemctl_user_cannot_work_the_crontab_is_used_and_no_unit_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This machine's case (no user systemd: no session bus, systemd is not PID 1): the
+    schedule goes to the crontab, and a systemd timer forced onto it fails without leaving
+    unit files that show() would report as a schedule."""
+    if not sys.platform.startswith("linux") or shutil.which("systemctl") is None:
+        pytest.skip("needs systemctl (Linux)")
+    if schedule.SystemdUser.usable():
+        pytest.skip("systemctl --user works here: the systemd timer is used")
+    monkeypatch.delenv(schedule.BACKEND_ENV, raising=False)
+    assert isinstance(schedule.detect(), schedule.Cron)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv(schedule.BACKEND_ENV, "systemd")
+    timer = schedule.detect()
+    assert isinstance(timer, schedule.SystemdUser)
+    with pytest.raises(ScheduleError, match=r"^systemctl --user daemon-reload failed: "):
+        timer.install(When(every_min=60), ARGV)
+    assert list((tmp_path / "systemd" / "user").iterdir()) == []
+    assert timer.show() is None and timer.when() is None
