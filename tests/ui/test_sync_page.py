@@ -216,3 +216,34 @@ def test_a_scheduled_run_kept_off_by_the_open_app_is_run_by_the_app(
     )
     assert page.banner.text().endswith("does not exist. Nothing was sent.")
     assert tray_messages == [("Gradient Desktop: scheduled sync failed", page.banner.text(), True)]
+
+
+def test_editing_a_source_keeps_every_setting_it_was_made_with(
+    qtbot: Any, qloop: Any, ctx: AppContext
+) -> None:
+    """A source made on the command line (its own token header, a longer time-out) opens in
+    the editor with those settings, so saving it from the app does not quietly reset them."""
+    from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceStore
+
+    made = SourceConfig(
+        name="product api", kind="http", url="https://usage.example.com/v1/usage",
+        records_path="data.items", next_path="links.next", auth_header="X-Api-Key",
+        timeout_s=90.0, has_secret=True,
+        mapping=FieldMap(account="tenant", service="sku", count="bytes", op="op", count_unit="bytes"),
+    )  # fmt: skip
+    SourceStore(ctx).save(made, secret="k-1")
+    page = SyncPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1100, 800)
+    page.show()
+    settle(qloop)
+    page.sources.setCurrentRow(0)
+    ed = page.editor
+    assert ed.config() == made
+    assert ed.auth_header.isVisible() and ed.timeout.isVisible() and not ed.path.isVisible()
+    ed.kind.setCurrentIndex(ed.kind.findData("file"))
+    assert not ed.auth_header.isVisible() and not ed.timeout.isVisible()
+    # The time of day is there to set only for a daily schedule.
+    assert not page.daily.isEnabled()
+    page.schedule_combo.setCurrentIndex(page.schedule_combo.findData("daily"))
+    assert page.daily.isEnabled()

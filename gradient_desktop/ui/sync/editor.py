@@ -48,6 +48,13 @@ class SourceEditor(QtWidgets.QWidget):
         self.records.setPlaceholderText("where the list is in the JSON, e.g. data.items")
         self.next = QtWidgets.QLineEdit()
         self.next.setPlaceholderText("where the next page's link is, e.g. links.next")
+        self.auth_header = QtWidgets.QLineEdit()
+        self.auth_header.setPlaceholderText("Authorization (the token is sent as Bearer …)")
+        self.timeout = QtWidgets.QSpinBox()
+        self.timeout.setRange(1, 600)
+        self.timeout.setValue(30)
+        self.timeout.setSuffix(" s")
+        self.timeout.setToolTip("How long to wait for the database or the endpoint")
         self.secret = QtWidgets.QLineEdit()
         self.secret.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
         self.secret.setPlaceholderText("password or token (kept in the system keyring)")
@@ -71,7 +78,9 @@ class SourceEditor(QtWidgets.QWidget):
             "query": ("&Query", self.query),
             "records": ("Records at", self.records),
             "next": ("Next page at", self.next),
+            "auth_header": ("Token header", self.auth_header),
             "secret": ("Password/token", self.secret),
+            "timeout": ("Time-out", self.timeout),
         }
         for label, widget in self._rows.values():
             form.addRow(label, widget)
@@ -124,6 +133,7 @@ class SourceEditor(QtWidgets.QWidget):
             self.url,
             self.records,
             self.next,
+            self.auth_header,
             self.secret,
             self.account,
             self.service,
@@ -133,6 +143,7 @@ class SourceEditor(QtWidgets.QWidget):
         ):
             w.textChanged.connect(self._changed)
         self.query.textChanged.connect(self._changed)
+        self.timeout.valueChanged.connect(self._changed)
         self.bytes.toggled.connect(self._changed)
         self._show_rows()
 
@@ -146,8 +157,8 @@ class SourceEditor(QtWidgets.QWidget):
         kind = self.kind.currentData()
         wanted = {
             "file": {"path", "pattern", "sheet", "records"},
-            "sql": {"url", "query", "secret"},
-            "http": {"url", "records", "next", "secret"},
+            "sql": {"url", "query", "secret", "timeout"},
+            "http": {"url", "records", "next", "auth_header", "secret", "timeout"},
         }[kind]
         for key, (_, widget) in self._rows.items():
             self._form.setRowVisible(widget, key in wanted)
@@ -171,6 +182,8 @@ class SourceEditor(QtWidgets.QWidget):
             query=self.query.toPlainText().strip(),
             records_path=self.records.text().strip(),
             next_path=self.next.text().strip(),
+            auth_header=self.auth_header.text().strip(),
+            timeout_s=float(self.timeout.value()),
             has_secret=bool(self.secret.text()) or self._had_secret,
             mapping=FieldMap(
                 account=self.account.text().strip(),
@@ -194,6 +207,8 @@ class SourceEditor(QtWidgets.QWidget):
         self.query.setPlainText(config.query)
         self.records.setText(config.records_path)
         self.next.setText(config.next_path)
+        self.auth_header.setText(config.auth_header)
+        self.timeout.setValue(max(1, min(600, round(config.timeout_s))))
         self.secret.clear()
         self.secret.setPlaceholderText(
             "stored in the keyring (type to replace)" if config.has_secret else "password or token"

@@ -89,6 +89,10 @@ class SyncPage(QtWidgets.QWidget):
             self.schedule_combo.addItem(label, value)
         self.daily = QtWidgets.QTimeEdit(QtCore.QTime(2, 0))
         self.daily.setDisplayFormat("HH:mm")
+        self.daily.setEnabled(False)  # only "Every day at…" has a time of day
+        self.schedule_combo.currentIndexChanged.connect(
+            lambda _i: self.daily.setEnabled(self.schedule_combo.currentData() == "daily")
+        )
         self.apply_button = QtWidgets.QPushButton("Apply schedule")
         self.apply_button.clicked.connect(self.apply_schedule)
         self.schedule_label = QtWidgets.QLabel()
