@@ -212,7 +212,7 @@ def read_sql(config: SourceConfig, secret: str | None) -> list[Record]:
 def _db_reason(config: SourceConfig, exc: Any) -> str:
     """A sentence for a driver error; the driver's first line (never the URL or password)."""
     orig = exc.orig
-    args = getattr(orig, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(orig, "args", None) or ())
     if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
         detail = args[1]  # pymysql: (error number, message); the number means nothing to a user
     else:
