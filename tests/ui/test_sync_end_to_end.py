@@ -1,5 +1,5 @@
 """Issue #13's "Done when", walked through the app's own widgets on a fresh data folder: with
-the two demo partners connected, a SQL source (a real SQLite file) is added through the Sync
+the two demo partners connected by the setup wizard's demo path, a SQL source (a real SQLite file) is added through the Sync
 page's form, "Sync all now" sends every mapped count (read back from the sandbox, not from our
 ledger), an hourly schedule set on the page appears in the OS's own crontab listing, its exact
 command line runs headless in cron's bare environment with exit 0 while the app is closed, the
@@ -22,16 +22,36 @@ from sqlmodel import select
 from gradient_desktop.config import log_dir
 from gradient_desktop.services import schedule
 from gradient_desktop.services.context import AppContext
-from gradient_desktop.store.models import Partner, PartnerService
+from gradient_desktop.store.models import Mapping, Partner, PartnerService
 from gradient_desktop.ui.main_window import MainWindow
 from gradient_desktop.ui.sync.page import SyncPage
 from tests.gui_helpers import close_ctx, open_ctx, run, settle, shown, wait_until
-from tests.services.test_schedule import _setup, _throwaway_user
+from tests.services.test_schedule import _throwaway_user
+from tests.setup_helpers import run_demo_setup
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 #: What cron gives a job (cron(8)): no virtualenv on PATH, no display, no session bus.
 CRON_ENV = {"HOME": "/root", "LOGNAME": "root", "PATH": "/usr/bin:/bin", "SHELL": "/bin/sh"}
+
+
+async def _two_demo_partners(ctx: AppContext) -> list[tuple[str, str, str, int]]:
+    """The setup wizard's demo path, run twice (a fresh machine's first partner, then the
+    second: the wizard offers the next demo partner), as a user would click through it. Returns
+    the vendor's usage: a new count for every mapped account × chosen service of each."""
+    try:
+        await run_demo_setup(ctx)
+        await run_demo_setup(ctx)
+    finally:
+        await ctx.aclose()
+    rows = []
+    with ctx.db.session() as s:
+        for p in s.exec(select(Partner).order_by(Partner.name)):
+            services = s.exec(select(PartnerService).where(PartnerService.partner_id == p.id))
+            mapped = s.exec(select(Mapping).where(Mapping.partner_id == p.id)).all()
+            for svc in services:
+                rows += [(p.name, m.source_id, svc.name, 1000 + i) for i, m in enumerate(mapped)]
+    return rows
 
 
 def _crontab(user: str) -> str:
@@ -77,14 +97,16 @@ def test_configure_sync_all_now_schedule_hourly_run_headless_and_remove(
 def _walk(qtbot: Any, qloop: Any, tmp_path: Path, user: str) -> None:
     ctx = open_ctx()
     try:
-        rows = run(qloop, _setup(ctx))  # the two demo partners, 3 mapped accounts each
+        rows = run(qloop, _two_demo_partners(ctx))
         db = tmp_path / "vendor.sqlite3"
         conn = sqlite3.connect(db)
         conn.execute("CREATE TABLE usage (partner TEXT, account TEXT, sku TEXT, n INTEGER)")
         conn.executemany("INSERT INTO usage VALUES (?, ?, ?, ?)", rows)
         conn.commit()
         conn.close()
-        assert _landed(ctx) == {}
+        before = _landed(ctx)  # the wizard's first usage sync: other numbers, same cells
+        assert set(before) == {(p, a, sv) for p, a, sv, _ in rows}
+        assert all(before[(p, a, sv)] != n for p, a, sv, n in rows)
 
         window, page = _window(qtbot, qloop, ctx)
         assert page.schedule_label.text() == "No scheduled sync: syncs run only when you ask."
@@ -117,7 +139,10 @@ def _walk(qtbot: Any, qloop: Any, tmp_path: Path, user: str) -> None:
             "Contoso Managed Services (demo)",
             "Fabrikam IT Partners (demo)",
         ]
-        assert [(b.value(), b.maximum()) for b in page.bars.values()] == [(3, 3), (3, 3)]
+        per_partner = {p: sum(1 for r in rows if r[0] == p) for p in page.bars}
+        assert {p: (b.value(), b.maximum()) for p, b in page.bars.items()} == {
+            p: (n, n) for p, n in per_partner.items()
+        }
         # Every mapped count, as Gradient's side (the sandbox) holds it.
         assert _landed(ctx) == {(p, a, s): n for p, a, s, n in rows}
 
