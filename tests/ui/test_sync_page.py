@@ -122,6 +122,8 @@ def test_a_failed_scheduled_run_shows_a_banner_and_a_tray_message_once(
         in page.banner.text()
     )
     assert tray_messages == [("Gradient Desktop: scheduled sync failed", page.banner.text(), True)]
+    page.scheduled.banner.dismiss.click()  # read: the user puts it away
+    assert not page.banner.isVisible()
     again = SyncPage(ctx)
     qtbot.addWidget(again)
     again.show()

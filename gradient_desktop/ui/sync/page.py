@@ -39,14 +39,11 @@ class SyncPage(QtWidgets.QWidget):
         self.runs = RunStore(ctx)
         self.bars: dict[str, QtWidgets.QProgressBar] = {}
 
-        self.banner = QtWidgets.QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setAccessibleName("Scheduled sync notice")
-        self.banner.setAutoFillBackground(True)
-        self.banner.setForegroundRole(QtGui.QPalette.ColorRole.ToolTipText)
-        self.banner.setBackgroundRole(QtGui.QPalette.ColorRole.ToolTipBase)
-        self.banner.setContentsMargins(8, 6, 8, 6)
-        self.banner.hide()
+        self._trigger = "app"
+        # Reports what scheduled runs did (in a banner over the page), and runs those the
+        # open app kept from running.
+        self.scheduled = ScheduledRuns(self)
+        self.banner = self.scheduled.banner.label
 
         # sources
         self.sources = QtWidgets.QListWidget()
@@ -137,7 +134,7 @@ class SyncPage(QtWidgets.QWidget):
         lower.addWidget(runs)
         lower.setSizes([430, 90, 240])
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.banner)
+        layout.addWidget(self.scheduled.banner)
         layout.addWidget(bar_widget)
         layout.addWidget(self.schedule_label)
         layout.addWidget(self.message)
@@ -147,9 +144,6 @@ class SyncPage(QtWidgets.QWidget):
         self.reload_sources()
         self.reload_runs()
         self._schedule_shown = False
-        self._trigger = "app"
-        # Reports what scheduled runs did, and runs those the open app kept from running.
-        self.scheduled = ScheduledRuns(self)
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         # Asking the OS (systemctl/crontab) costs a subprocess: only once the page is seen.

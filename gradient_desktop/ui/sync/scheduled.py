@@ -21,6 +21,32 @@ IN_APP_TRIGGER = "schedule (app open)"
 TRAY_TITLE = "Gradient Desktop: scheduled sync failed"
 
 
+class Banner(QtWidgets.QFrame):
+    """A notice over the Sync page, in the palette's tooltip colours (readable in the dark
+    theme), until the user dismisses it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAutoFillBackground(True)
+        self.setForegroundRole(QtGui.QPalette.ColorRole.ToolTipText)
+        self.setBackgroundRole(QtGui.QPalette.ColorRole.ToolTipBase)
+        self.label = QtWidgets.QLabel()
+        self.label.setWordWrap(True)
+        self.label.setAccessibleName("Scheduled sync notice")
+        self.label.setForegroundRole(QtGui.QPalette.ColorRole.ToolTipText)
+        self.dismiss = QtWidgets.QPushButton("Dismiss")
+        self.dismiss.clicked.connect(self.hide)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.dismiss, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def say(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
 class ScheduledRuns(QtCore.QObject):
     #: How often the app looks for a scheduled run it must take over (the shortest schedule is
     #: 5 minutes: a run starts at most this much later than the OS asked).
@@ -31,6 +57,7 @@ class ScheduledRuns(QtCore.QObject):
         self.page = page
         self.runs = page.runs
         self.tray: QtWidgets.QSystemTrayIcon | None = None
+        self.banner = Banner()  # laid out by the page
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(self.POLL_MS)
         self.timer.timeout.connect(self.take_over_skipped)
@@ -55,8 +82,7 @@ class ScheduledRuns(QtCore.QObject):
             when = last.started_at.astimezone()
             self.failed(f"A scheduled sync failed ({when:%Y-%m-%d %H:%M}): {last.message} {text}")
             return
-        self.page.banner.setText(text)
-        self.page.banner.show()
+        self.banner.say(text)
 
     def take_over_skipped(self) -> None:
         """The OS's job ran while the app was open and left a skipped record: sync now."""
@@ -70,8 +96,7 @@ class ScheduledRuns(QtCore.QObject):
 
     def failed(self, text: str) -> None:
         """A scheduled sync failed: banner, tray message, and the Sync page to the front."""
-        self.page.banner.setText(text)
-        self.page.banner.show()
+        self.banner.say(text)
         self._tray(text)
         tabs = getattr(self.page.window(), "tabs", None)
         if isinstance(tabs, QtWidgets.QTabWidget):
