@@ -24,6 +24,7 @@ from gradient_desktop.services import schedule
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.store.models import Mapping, Partner, PartnerService
 from gradient_desktop.ui.main_window import MainWindow
+from gradient_desktop.ui.qt import QtWidgets
 from gradient_desktop.ui.sync.page import SyncPage
 from tests.gui_helpers import close_ctx, open_ctx, run, settle, shown, wait_until
 from tests.services.test_schedule import _throwaway_user
@@ -88,13 +89,15 @@ def test_configure_sync_all_now_schedule_hourly_run_headless_and_remove(
     # The page asks schedule.detect() where to register; here: that user's crontab.
     monkeypatch.setattr(schedule, "detect", lambda: schedule.Cron(user=user))
     try:
-        _walk(qtbot, qloop, tmp_path, user)
+        _walk(qtbot, qloop, tmp_path, user, monkeypatch)
     finally:
         subprocess.run(["crontab", "-u", user, "-r"], capture_output=True)
         subprocess.run(["userdel", user], check=False)
 
 
-def _walk(qtbot: Any, qloop: Any, tmp_path: Path, user: str) -> None:
+def _walk(
+    qtbot: Any, qloop: Any, tmp_path: Path, user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ctx = open_ctx()
     try:
         rows = run(qloop, _two_demo_partners(ctx))
@@ -114,7 +117,13 @@ def _walk(qtbot: Any, qloop: Any, tmp_path: Path, user: str) -> None:
         ed.name.setText("product db")
         ed.kind.setCurrentIndex(ed.kind.findData("sql"))
         assert ed.url.isVisible() and ed.query.isVisible() and not ed.path.isVisible()
-        ed.url.setText(f"sqlite:///{db}")
+        # The user picks the database file (the OS's file dialog answers with its path).
+        monkeypatch.setattr(
+            QtWidgets.QFileDialog, "getOpenFileName", staticmethod(lambda *_a: (str(db), ""))
+        )
+        assert ed.db_browse.isVisible()
+        ed.db_browse.click()
+        assert ed.url.text() == f"sqlite:///{db}"
         ed.query.setPlainText("SELECT partner, account, sku, n FROM usage")
         for field, value in (
             (ed.account, "account"),

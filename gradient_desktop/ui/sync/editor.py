@@ -40,7 +40,15 @@ class SourceEditor(QtWidgets.QWidget):
         self.sheet = QtWidgets.QLineEdit()
         self.sheet.setPlaceholderText("Excel sheet (empty: the first)")
         self.url = QtWidgets.QLineEdit()
-        self.url.setPlaceholderText("postgresql+psycopg://user@host/db, or https://…")
+        # A SQLite database is a file: picked like one, written as its address for the user.
+        self.db_browse = QtWidgets.QPushButton("SQLite file…")
+        self.db_browse.setToolTip("Pick a SQLite database file")
+        self.db_browse.clicked.connect(self._browse_database)
+        url_row = QtWidgets.QWidget()
+        url_layout = QtWidgets.QHBoxLayout(url_row)
+        url_layout.setContentsMargins(0, 0, 0, 0)
+        url_layout.addWidget(self.url, 1)
+        url_layout.addWidget(self.db_browse)
         self.query = QtWidgets.QPlainTextEdit()
         self.query.setPlaceholderText("SELECT customer_id, product, quantity FROM usage")
         self.query.setMaximumHeight(70)
@@ -74,7 +82,7 @@ class SourceEditor(QtWidgets.QWidget):
             "path": ("File or folder", path_row),
             "pattern": ("Pattern", self.pattern),
             "sheet": ("Sheet", self.sheet),
-            "url": ("&Address", self.url),
+            "url": ("&Address", url_row),
             "query": ("&Query", self.query),
             "records": ("Records at", self.records),
             "next": ("Next page at", self.next),
@@ -162,7 +170,24 @@ class SourceEditor(QtWidgets.QWidget):
         }[kind]
         for key, (_, widget) in self._rows.items():
             self._form.setRowVisible(widget, key in wanted)
+        self.db_browse.setVisible(kind == "sql")
+        self.url.setPlaceholderText(
+            "sqlite:///path/to/file.db, postgresql+psycopg://user@host/db or "
+            "mysql+pymysql://user@host/db (no password here)"
+            if kind == "sql"
+            else "https://product.example.com/api/usage"
+        )
         self._changed()
+
+    def _browse_database(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self,
+            "SQLite database",
+            "",
+            "SQLite databases (*.sqlite *.sqlite3 *.db);;All files (*)",
+        )
+        if path:
+            self.url.setText(f"sqlite:///{path}")
 
     def _browse(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
