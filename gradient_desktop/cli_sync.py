@@ -305,6 +305,9 @@ def _schedule(args: argparse.Namespace) -> int:
             )
             return EXIT_OK
         shown = backend.show()
+        when = backend.when() if shown else None
+        if when is not None:
+            print(f"Syncing {when.describe()} ({backend.name}). What the system keeps:")
         print(
             shown
             or "No scheduled sync is set. Add one with: gradient-desktop schedule set --every 1h"

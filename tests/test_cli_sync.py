@@ -140,7 +140,9 @@ def test_schedule_set_says_when_the_job_cannot_reach_the_keyring(
             "keyring does not answer, so they cannot read the keys of Contoso, Fabrikam."
         ) in out
         assert main(["schedule", "show"]) == 0
-        assert schedule.JOB_NAME in capsys.readouterr().out
+        first, listed = capsys.readouterr().out.splitlines()
+        assert first == "Syncing every hour (your crontab). What the system keeps:"
+        assert listed.startswith("your crontab: @hourly ") and schedule.JOB_NAME in listed
         assert main(["schedule", "remove"]) == 0
         assert capsys.readouterr().out == "Removed the scheduled sync.\n"
     finally:
