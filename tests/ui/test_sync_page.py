@@ -219,6 +219,11 @@ def test_a_scheduled_run_kept_off_by_the_open_app_is_run_by_the_app(
     assert page.banner.text().endswith("does not exist. Nothing was sent.")
     assert tray_messages == [("Gradient Desktop: scheduled sync failed", page.banner.text(), True)]
 
+    os_job_fires()
+    page.close()  # the app quits: its store closes next, so the timer must not reach for it
+    page.scheduled.take_over_skipped()
+    assert not page.tasks.busy and len(RunStore(ctx).unseen_scheduled()) == 1
+
 
 def test_editing_a_source_keeps_every_setting_it_was_made_with(
     qtbot: Any, qloop: Any, ctx: AppContext

@@ -86,6 +86,8 @@ class ScheduledRuns(QtCore.QObject):
 
     def take_over_skipped(self) -> None:
         """The OS's job ran while the app was open and left a skipped record: sync now."""
+        if not self.page.window().isVisible():
+            return  # the app is closing (or closed): its store may be gone
         if not self.page.sync_button.isEnabled():
             return  # a sync is running; the next look finds the record still unseen
         skipped = [r for r in self.runs.unseen_scheduled() if r.status == "skipped"]
