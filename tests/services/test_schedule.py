@@ -290,3 +290,47 @@ def test_where_systemctl_user_cannot_work_the_crontab_is_used_and_no_unit_is_lef
         timer.install(When(every_min=60), ARGV)
     assert list((tmp_path / "systemd" / "user").iterdir()) == []
     assert timer.show() is None and timer.when() is None
+
+
+def test_the_systemd_timer_path_writes_verifiable_units_and_drives_systemctl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No user systemd can run here (systemd is not PID 1), so ``systemctl`` is a recording
+    stand-in on PATH: what is checked is which commands the backend runs, in which order, and
+    that the unit files it leaves are the ones systemd-analyze accepts and read back as the
+    schedule. The real systemctl's answers are not imitated beyond exit 0."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("systemd runs on Linux")
+    bindir, calls = tmp_path / "bin", tmp_path / "calls"
+    bindir.mkdir()
+    fake = bindir / "systemctl"
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {shlex.quote(str(calls))}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv(schedule.BACKEND_ENV, raising=False)
+
+    timer = schedule.detect()  # `systemctl --user show-environment` answered: systemd it is
+    assert isinstance(timer, schedule.SystemdUser)
+    assert timer.install(When(daily=(2, 30)), schedule.command_line()) == "a systemd user timer"
+    units = tmp_path / "config" / "systemd" / "user"
+    assert sorted(p.name for p in units.iterdir()) == [
+        "gradient-desktop-sync.service",
+        "gradient-desktop-sync.timer",
+    ]
+    assert timer.when() == When(daily=(2, 30))
+    if shutil.which("systemd-analyze", path=os.environ["PATH"].split(os.pathsep, 1)[1]):
+        done = subprocess.run(
+            ["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in units.iterdir())],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert timer.remove() is True
+    assert list(units.iterdir()) == [] and timer.when() is None and timer.show() is None
+    assert calls.read_text().splitlines() == [
+        "--user show-environment",
+        "--user daemon-reload",
+        "--user enable --now gradient-desktop-sync.timer",
+        "--user disable --now gradient-desktop-sync.timer",
+        "--user daemon-reload",
+    ]
