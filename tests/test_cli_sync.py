@@ -13,7 +13,7 @@ import pytest
 from gradient_desktop.cli import main
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL
 from gradient_desktop.services.context import AppContext
-from tests.sync_helpers import sku_names, two_partners, usage_db
+from tests.sync_helpers import sku_names, throwaway_user, two_partners, usage_db
 
 
 @pytest.fixture
@@ -123,11 +123,10 @@ def test_schedule_set_says_when_the_job_cannot_reach_the_keyring(
     import os
 
     from gradient_desktop.services import schedule
-    from tests.services.test_schedule import _throwaway_user
 
     if Path(f"/run/user/{os.getuid()}/bus").exists():
         pytest.skip("a desktop session bus exists: cron jobs may reach its keyring here")
-    user = _throwaway_user()
+    user = throwaway_user()
     monkeypatch.setattr(schedule, "detect", lambda: schedule.Cron(user=user))
     try:
         assert main(["schedule", "set", "--every", "1h"]) == 0

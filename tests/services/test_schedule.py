@@ -10,7 +10,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.schedule import ScheduleError, When, parse_when
 from gradient_desktop.services.schedule_keys import keyring_advice, keyring_in_job, keys_needed
 from gradient_desktop.services.sources import FieldMap, RunStore, SourceConfig, SourceStore
-from tests.sync_helpers import demo_usage_rows, partner_usage_db
+from tests.sync_helpers import demo_usage_rows, partner_usage_db, throwaway_user
 
 ARGV = ["/opt/gd/bin/python", "-m", "gradient_desktop", "sync", "--all", "--scheduled"]
 
@@ -87,23 +86,11 @@ def test_macos_launchd_agent() -> None:
     assert every["StartInterval"] == 3600 and "EnvironmentVariables" not in every
 
 
-def _throwaway_user() -> str:
-    if not sys.platform.startswith("linux"):
-        pytest.skip("the crontab test runs on Linux")
-    if shutil.which("crontab") is None:
-        pytest.skip("no crontab program (scripts/test.sh installs the cron package when root)")
-    if os.geteuid() != 0 or shutil.which("useradd") is None:
-        pytest.skip("a throw-away user for the crontab test needs root and useradd")
-    name = f"gdsync{uuid.uuid4().hex[:8]}"
-    subprocess.run(["useradd", "--no-create-home", name], check=True)
-    return name
-
-
 @pytest.mark.slow
 def test_a_real_crontab_entry_runs_sync_headless_and_is_removed(
     isolated_home: Path, tmp_path: Path, run_async: Any
 ) -> None:
-    user = _throwaway_user()
+    user = throwaway_user()
     try:
         # A fresh machine: the demo partners, and a SQL source in the vendor's own database.
         ctx = AppContext.open()

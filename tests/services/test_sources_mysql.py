@@ -26,8 +26,7 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceError, SourceStore
 from gradient_desktop.services.sources.readers import read_records
 from gradient_desktop.services.sync import SyncService
-from tests.services.test_sources_postgres import _free_port
-from tests.sync_helpers import sku_ids, sku_names, two_partners
+from tests.sync_helpers import free_port, sku_ids, sku_names, two_partners
 
 PASSWORD = "my-Secret-73"
 pytestmark = pytest.mark.slow
@@ -89,7 +88,7 @@ def mariadb() -> Iterator[_Server]:
     if init.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)
         pytest.skip(f"mariadb-install-db failed: {(init.stderr or init.stdout).strip()[-300:]}")
-    port = _free_port()
+    port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [server, "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}",
@@ -127,13 +126,6 @@ def mariadb() -> Iterator[_Server]:
             proc.kill()
             proc.wait()
         shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[AppContext]:
-    context = AppContext.open(tmp_path / "db.sqlite3")
-    yield context
-    context.close()
 
 
 def _fill(db: _Server, rows: list[tuple[str, str, float]]) -> None:
@@ -185,7 +177,7 @@ def test_wrong_password_unreachable_server_and_failing_query_are_named(
     ) as err:
         run_async(read_records(_source(mariadb.url), "not-the-password"))
     assert "not-the-password" not in str(err.value)
-    closed = f"mysql+pymysql://vendor@127.0.0.1:{_free_port()}/shop"
+    closed = f"mysql+pymysql://vendor@127.0.0.1:{free_port()}/shop"
     with pytest.raises(
         SourceError,
         match=r"^Source 'shop db': cannot reach the database at .*127\.0\.0\.1.*Check that it is running\.$",

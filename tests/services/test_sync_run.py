@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceStore
 from gradient_desktop.services.sync import SyncService
-from tests.sync_helpers import sku_ids, sku_names, two_partners, usage_db
+from tests.sync_helpers import free_port, sku_ids, sku_names, two_partners, usage_db
 
 
 def _sql_source(path: Path, name: str = "product db") -> SourceConfig:
@@ -326,13 +328,8 @@ def _failing_query(tmp_path: Path, name: str) -> tuple[SourceConfig, Any]:
 
 
 def _unreachable_mysql(tmp_path: Path, name: str) -> tuple[SourceConfig, Any]:
-    import socket
-
     pytest.importorskip("pymysql", reason="the MySQL driver (extra 'mysql') is not installed")
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"mysql+pymysql://app@127.0.0.1:{port}/shop"
+    url = f"mysql+pymysql://app@127.0.0.1:{free_port()}/shop"
     return SourceConfig(name="shop db", kind="sql", url=url, query="SELECT 1", timeout_s=3), (
         lambda: None
     )

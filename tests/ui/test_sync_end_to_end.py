@@ -5,7 +5,7 @@ ledger), an hourly schedule set on the page appears in the OS's own crontab list
 command line runs headless in cron's bare environment with exit 0 while the app is closed, the
 reopened app shows what that run did and which schedule is set, and the page removes it again.
 
-The crontab belongs to a throw-away user (tests/services/test_schedule.py): nothing of the
+The crontab belongs to a throw-away user (tests/sync_helpers.py): nothing of the
 machine's own crontabs is touched, and concurrent test runs cannot remove each other's entry.
 """
 
@@ -27,8 +27,8 @@ from gradient_desktop.ui.main_window import MainWindow
 from gradient_desktop.ui.qt import QtWidgets
 from gradient_desktop.ui.sync.page import SyncPage
 from tests.gui_helpers import close_ctx, open_ctx, run, settle, shown, wait_until
-from tests.services.test_schedule import _throwaway_user
 from tests.setup_helpers import run_demo_setup
+from tests.sync_helpers import throwaway_user
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -85,7 +85,7 @@ def _window(qtbot: Any, qloop: Any, ctx: AppContext) -> tuple[MainWindow, SyncPa
 def test_configure_sync_all_now_schedule_hourly_run_headless_and_remove(
     qtbot: Any, qloop: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    user = _throwaway_user()
+    user = throwaway_user()
     # The page asks schedule.detect() where to register; here: that user's crontab.
     monkeypatch.setattr(schedule, "detect", lambda: schedule.Cron(user=user))
     try:
