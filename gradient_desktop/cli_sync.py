@@ -289,9 +289,11 @@ def _schedule(args: argparse.Namespace) -> int:
             spec = schedule.parse_when(every=args.every, daily=args.daily)
             where = backend.install(spec, schedule.command_line())
             print(f"Scheduled `gradient-desktop sync --all` {spec.describe()} ({where}).")
+            from gradient_desktop.services.schedule_keys import keyring_advice
+
             ctx = _context()
             try:
-                advice = schedule.keyring_advice(ctx)
+                advice = keyring_advice(ctx, backend)
             finally:
                 ctx.close()
             if advice:
@@ -303,6 +305,9 @@ def _schedule(args: argparse.Namespace) -> int:
             )
             return EXIT_OK
         shown = backend.show()
+        when = backend.when() if shown else None
+        if when is not None:
+            print(f"Syncing {when.describe()} ({backend.name}). What the system keeps:")
         print(
             shown
             or "No scheduled sync is set. Add one with: gradient-desktop schedule set --every 1h"

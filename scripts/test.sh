@@ -48,10 +48,12 @@ if [ -n "$want_x" ]; then
   fi
 fi
 
-# Usage sources and schedules (issue #13): a real PostgreSQL server and a real crontab.
+# Usage sources and schedules (issue #13): real PostgreSQL and MariaDB servers (the tests start
+# them in throw-away folders on free ports) and a real crontab.
 want_db=""
 command -v crontab >/dev/null 2>&1 || want_db="cron"
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || want_db="$want_db postgresql"
+[ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1 || want_db="$want_db mariadb-server"
 want_db=$(echo $want_db)  # trim
 if [ -n "$want_db" ]; then
   if can_apt_install; then
@@ -59,7 +61,7 @@ if [ -n "$want_db" ]; then
     # shellcheck disable=SC2086  # one word per package
     apt_install_quietly $want_db || echo "!! could not install $want_db: those tests will be skipped"
   else
-    echo "!! missing $want_db and not root: the PostgreSQL and crontab tests will be skipped"
+    echo "!! missing $want_db and not root: the PostgreSQL, MariaDB and crontab tests will be skipped"
   fi
 fi
 

@@ -1,12 +1,21 @@
 """Test helpers for usage sources and sync (issue #13): two partners connected the way the app
 connects them, each with its own accounts mapped and the vendor's services selected, on a live
-sandbox; and a SQLite usage database the way a vendor's product would keep one."""
+sandbox; a SQLite usage database the way a vendor's product would keep one; a throw-away user
+whose crontab the schedule tests may write; a free loopback port for the database servers."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL, VENDOR_KEY
 from gradient_desktop.services.context import AppContext
@@ -106,3 +115,25 @@ def partner_usage_db(path: Path, rows: list[tuple[str, str, str, Any]]) -> Path:
     """A vendor's SQLite database whose ``usage`` rows name their partner (partner, account,
     sku, n): the demo partners share account ids."""
     return usage_db(path, rows, "partner TEXT, account TEXT, sku TEXT, n INTEGER")
+
+
+def throwaway_user() -> str:
+    """A new Linux user for a crontab test (the machine's own crontabs stay untouched, and
+    concurrent runs cannot remove each other's entry); skips, saying why, where none can be
+    made. The caller removes it (``crontab -u NAME -r``, ``userdel NAME``)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the crontab test runs on Linux")
+    if shutil.which("crontab") is None:
+        pytest.skip("no crontab program (scripts/test.sh installs the cron package when root)")
+    if os.geteuid() != 0 or shutil.which("useradd") is None:
+        pytest.skip("a throw-away user for the crontab test needs root and useradd")
+    name = f"gdsync{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "--no-create-home", name], check=True)
+    return name
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a database server, or for one that is down)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

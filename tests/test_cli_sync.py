@@ -13,7 +13,7 @@ import pytest
 from gradient_desktop.cli import main
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL
 from gradient_desktop.services.context import AppContext
-from tests.sync_helpers import sku_names, two_partners, usage_db
+from tests.sync_helpers import sku_names, throwaway_user, two_partners, usage_db
 
 
 @pytest.fixture
@@ -112,3 +112,40 @@ def test_a_scheduled_run_while_the_app_is_open_is_recorded_as_skipped(
         ]
     finally:
         ctx.close()
+
+
+@pytest.mark.slow
+def test_schedule_set_says_when_the_job_cannot_reach_the_keyring(
+    partners: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two partners whose keys are in the keyring; the job goes into a throw-away user's
+    crontab; cron's bare environment reaches no keyring here, and `schedule set` says so."""
+    import os
+
+    from gradient_desktop.services import schedule
+
+    if Path(f"/run/user/{os.getuid()}/bus").exists():
+        pytest.skip("a desktop session bus exists: cron jobs may reach its keyring here")
+    user = throwaway_user()
+    monkeypatch.setattr(schedule, "detect", lambda: schedule.Cron(user=user))
+    try:
+        assert main(["schedule", "set", "--every", "1h"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(
+            "Scheduled `gradient-desktop sync --all` every hour (your crontab).\n"
+        )
+        assert (
+            "Warning: cron starts scheduled runs outside your desktop session, where the system "
+            "keyring does not answer, so they cannot read the keys of Contoso, Fabrikam."
+        ) in out
+        assert main(["schedule", "show"]) == 0
+        first, listed = capsys.readouterr().out.splitlines()
+        assert first == "Syncing every hour (your crontab). What the system keeps:"
+        assert listed.startswith("your crontab: @hourly ") and schedule.JOB_NAME in listed
+        assert main(["schedule", "remove"]) == 0
+        assert capsys.readouterr().out == "Removed the scheduled sync.\n"
+    finally:
+        import subprocess
+
+        subprocess.run(["crontab", "-u", user, "-r"], capture_output=True)
+        subprocess.run(["userdel", user], check=False)

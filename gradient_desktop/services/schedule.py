@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gradient_desktop.services.context import AppContext
-
 JOB_NAME = "gradient-desktop-sync"
 TASK_NAME = "Gradient Desktop sync"
 LAUNCHD_LABEL = "com.gradient-desktop.sync"
 #: Tests and unusual setups pick a backend: "systemd" or "cron".
 BACKEND_ENV = "GRADIENT_DESKTOP_SCHEDULER"
+#: Every interval a schedule may have, in minutes.
+INTERVALS = (5, 10, 15, 20, 30, *(h * 60 for h in (1, 2, 3, 4, 6, 8, 12, 24)))
 _EVERY = re.compile(r"^\s*(\d+)\s*(m|min|h|hr|hour|hours)?\s*$", re.IGNORECASE)
 
 
@@ -43,7 +43,9 @@ class When:
         if self.daily is not None:
             return f"every day at {self.daily[0]:02d}:{self.daily[1]:02d}"
         m = self.every_min or 0
-        return f"every {m // 60} hour(s)" if m % 60 == 0 else f"every {m} minute(s)"
+        if m == 60:
+            return "every hour"
+        return f"every {m // 60} hours" if m % 60 == 0 else f"every {m} minutes"
 
 
 def parse_when(every: str | None = None, daily: str | None = None) -> When:
@@ -59,7 +61,7 @@ def parse_when(every: str | None = None, daily: str | None = None) -> When:
     minutes = n * 60 if (m.group(2) or "h").lower().startswith("h") else n
     # Cron can only repeat on divisors of an hour or of a day; the same rule everywhere keeps
     # one schedule meaning the same thing on every OS.
-    if not (minutes in (5, 10, 15, 20, 30) or (minutes % 60 == 0 and 24 % (minutes // 60) == 0)):
+    if minutes not in INTERVALS:
         raise ScheduleError(
             "Choose 5, 10, 15, 20 or 30 minutes, or 1, 2, 3, 4, 6, 8, 12 or 24 hours."
         )
@@ -75,11 +77,14 @@ def command_line() -> list[str]:
 
 def job_environment() -> dict[str, str]:
     """Variables the job needs that the OS would not give it: the data folder when it is not
-    the default, and on Linux the session bus, through which the Secret Service keyring
+    the default, a keyring backend chosen by environment, and on Linux the session bus, through which the Secret Service keyring
     answers while the user is logged in (cron gives a job no session)."""
     env = {}
-    if os.environ.get("GRADIENT_DESKTOP_HOME"):
-        env["GRADIENT_DESKTOP_HOME"] = os.environ["GRADIENT_DESKTOP_HOME"]
+    # The data folder, and keyring's own setting of the backend to use (else the job would
+    # look for another keyring than the one holding the keys).
+    for name in ("GRADIENT_DESKTOP_HOME", "PYTHON_KEYRING_BACKEND"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     if sys.platform.startswith("linux") and hasattr(os, "getuid"):
         bus = Path(f"/run/user/{os.getuid()}/bus")
         if bus.exists():
@@ -98,6 +103,19 @@ def cron_schedule(when: When) -> str:
         return f"*/{m} * * * *"
     hours = m // 60
     return "0 * * * *" if hours == 1 else ("0 0 * * *" if hours == 24 else f"0 */{hours} * * *")
+
+
+def when_of_cron(expr: str) -> When | None:
+    """The schedule a cron expression written by ``cron_schedule`` stands for (python-crontab
+    reads "0 * * * *" back as "@hourly"); None for a line edited by hand."""
+    expr = " ".join(expr.split())
+    expr = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *"}.get(expr, expr)
+    daily = re.fullmatch(r"(\d{1,2}) (\d{1,2}) \* \* \*", expr)
+    if daily and int(daily.group(2)) < 24 and int(daily.group(1)) < 60:
+        return When(daily=(int(daily.group(2)), int(daily.group(1))))
+    return next(
+        (When(every_min=m) for m in INTERVALS if cron_schedule(When(every_min=m)) == expr), None
+    )
 
 
 def cron_command(argv: list[str], env: dict[str, str], log_file: Path) -> str:
@@ -124,6 +142,15 @@ def systemd_units(when: When, argv: list[str], env: dict[str, str]) -> tuple[str
     return service, timer
 
 
+def when_of_timer(timer: str) -> When | None:
+    """The schedule of a timer unit written by ``systemd_units``."""
+    daily = re.search(r"^OnCalendar=\*-\*-\* (\d\d):(\d\d):00$", timer, re.MULTILINE)
+    if daily:
+        return When(daily=(int(daily.group(1)), int(daily.group(2))))
+    every = re.search(r"^OnUnitActiveSec=(\d+)min$", timer, re.MULTILINE)
+    return When(every_min=int(every.group(1))) if every else None
+
+
 def schtasks_create(when: When, argv: list[str]) -> list[str]:
     if when.daily is not None:
         sched = ["/SC", "DAILY", "/ST", f"{when.daily[0]:02d}:{when.daily[1]:02d}"]
@@ -142,6 +169,18 @@ def schtasks_create(when: When, argv: list[str]) -> list[str]:
         subprocess.list2cmdline(argv),
         *sched,
     ]
+
+
+def when_of_plist(data: bytes) -> When | None:
+    try:
+        doc = plistlib.loads(data)
+    except Exception:  # plistlib raises InvalidFileException, ValueError, ExpatError
+        return None
+    cal = doc.get("StartCalendarInterval")
+    if isinstance(cal, dict) and "Hour" in cal:
+        return When(daily=(int(cal["Hour"]), int(cal.get("Minute", 0))))
+    interval = doc.get("StartInterval")
+    return When(every_min=int(interval) // 60) if isinstance(interval, int) else None
 
 
 def launchd_plist(when: When, argv: list[str], env: dict[str, str], log_file: Path) -> bytes:
@@ -213,6 +252,10 @@ class Cron:
         jobs = list(self._tab().find_comment(JOB_NAME))
         return f"{self.name}: {jobs[0]}" if jobs else None
 
+    def when(self) -> When | None:
+        jobs = list(self._tab().find_comment(JOB_NAME))
+        return when_of_cron(jobs[0].slices.render()) if jobs else None
+
 
 class SystemdUser:
     name = "a systemd user timer"
@@ -235,6 +278,8 @@ class SystemdUser:
         for cmd in (["daemon-reload"], ["enable", "--now", f"{JOB_NAME}.timer"]):
             done = _run(["systemctl", "--user", *cmd])
             if done.returncode != 0:
+                # No unit files left behind: show() would report a timer systemd never took.
+                self.remove()
                 raise ScheduleError(
                     f"systemctl --user {' '.join(cmd)} failed: {done.stderr.strip()}"
                 )
@@ -254,6 +299,10 @@ class SystemdUser:
         out = _run(["systemctl", "--user", "list-timers", f"{JOB_NAME}.timer", "--no-pager"])
         return out.stdout.strip() or f"{self.name} ({self.dir})"
 
+    def when(self) -> When | None:
+        path = self.dir / f"{JOB_NAME}.timer"
+        return when_of_timer(path.read_text(encoding="utf-8")) if path.exists() else None
+
 
 class Schtasks:
     name = "Windows Task Scheduler"
@@ -270,6 +319,9 @@ class Schtasks:
     def show(self) -> str | None:
         out = _run(["schtasks", "/Query", "/TN", TASK_NAME, "/FO", "LIST"])
         return out.stdout.strip() if out.returncode == 0 else None
+
+    def when(self) -> When | None:
+        return None  # schtasks' listing is localised: show() carries it as Windows says it
 
 
 class Launchd:
@@ -298,6 +350,9 @@ class Launchd:
     def show(self) -> str | None:
         return f"{self.name}: {self.path}" if self.path.exists() else None
 
+    def when(self) -> When | None:
+        return when_of_plist(self.path.read_bytes()) if self.path.exists() else None
+
 
 def detect() -> Cron | SystemdUser | Schtasks | Launchd:
     if sys.platform == "win32":
@@ -310,29 +365,3 @@ def detect() -> Cron | SystemdUser | Schtasks | Launchd:
     if forced == "systemd" or (not forced and SystemdUser.usable()):
         return SystemdUser()
     return Cron()
-
-
-def keyring_advice(ctx: AppContext) -> str | None:
-    """What to do when scheduled runs may not reach the partner keys; None when they can."""
-    from sqlmodel import select
-
-    from gradient_desktop.secrets import SecretStoreError
-    from gradient_desktop.store.models import Partner
-
-    with ctx.db.session() as s:
-        partners = [p for p in s.exec(select(Partner)) if not ctx.is_demo_url(p.base_url)]
-    if not partners:
-        return None  # demo partners need no keys
-    try:
-        ctx.secrets.check_backend()
-    except SecretStoreError as exc:
-        # str(exc) already says how to get a working keyring on this OS.
-        return f"Warning: scheduled runs will not be able to read the partner keys. {exc}"
-    backend = ctx.secrets.backend_name()
-    if sys.platform.startswith("linux"):
-        return (
-            f"Keys are read from {backend}, which opens with your login: scheduled runs work "
-            "while you are logged in. A run while you are logged out fails, and the app shows "
-            "why the next time you open it."
-        )
-    return None

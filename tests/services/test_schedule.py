@@ -10,7 +10,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,9 @@ import pytest
 from gradient_desktop.services import schedule
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.schedule import ScheduleError, When, parse_when
+from gradient_desktop.services.schedule_keys import keyring_advice, keyring_in_job, keys_needed
 from gradient_desktop.services.sources import FieldMap, RunStore, SourceConfig, SourceStore
-from tests.sync_helpers import demo_usage_rows, partner_usage_db
+from tests.sync_helpers import demo_usage_rows, partner_usage_db, throwaway_user
 
 ARGV = ["/opt/gd/bin/python", "-m", "gradient_desktop", "sync", "--all", "--scheduled"]
 
@@ -86,23 +86,11 @@ def test_macos_launchd_agent() -> None:
     assert every["StartInterval"] == 3600 and "EnvironmentVariables" not in every
 
 
-def _throwaway_user() -> str:
-    if not sys.platform.startswith("linux"):
-        pytest.skip("the crontab test runs on Linux")
-    if shutil.which("crontab") is None:
-        pytest.skip("no crontab program (scripts/test.sh installs the cron package when root)")
-    if os.geteuid() != 0 or shutil.which("useradd") is None:
-        pytest.skip("a throw-away user for the crontab test needs root and useradd")
-    name = f"gdsync{uuid.uuid4().hex[:8]}"
-    subprocess.run(["useradd", "--no-create-home", name], check=True)
-    return name
-
-
 @pytest.mark.slow
 def test_a_real_crontab_entry_runs_sync_headless_and_is_removed(
     isolated_home: Path, tmp_path: Path, run_async: Any
 ) -> None:
-    user = _throwaway_user()
+    user = throwaway_user()
     try:
         # A fresh machine: the demo partners, and a SQL source in the vendor's own database.
         ctx = AppContext.open()
@@ -168,20 +156,60 @@ def test_schedule_set_says_what_scheduled_runs_need_from_the_keyring(
 
     ctx = AppContext.open()
     try:
-        assert schedule.keyring_advice(ctx) is None  # no partner needs a key
+        assert keyring_advice(ctx) is None  # no partner needs a key
         directory = PartnerDirectory(ctx)
         directory.add(
             "Contoso", directory.save_profile("p", sandbox.base_url, VENDOR_KEY), PARTNER_DEMO
         )
+        SourceStore(ctx).save(
+            SourceConfig(name="shop db", kind="sql", url="sqlite:///x", query="SELECT 1"), "pw"
+        )
+        assert keys_needed(ctx) == ["Contoso", "source 'shop db'"]
         monkeypatch.setattr(sys, "platform", "linux")
-        advice = schedule.keyring_advice(ctx) or ""
+        advice = keyring_advice(ctx) or ""
         assert "scheduled runs work while you are logged in" in advice
         keyring.set_keyring(FailKeyring())
-        warning = schedule.keyring_advice(ctx) or ""
+        warning = keyring_advice(ctx) or ""
         assert warning.startswith(
-            "Warning: scheduled runs will not be able to read the partner keys."
+            "Warning: scheduled runs will not be able to read the keys of Contoso, "
+            "source 'shop db'. No secure key storage"
         )
         assert "gnome-keyring" in warning  # what to install
+    finally:
+        ctx.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="cron runs on Linux here")
+def test_for_cron_the_keyring_is_asked_where_cron_runs_the_job(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The terminal's keyring answers (the in-memory one here); cron's bare environment has no
+    desktop session, so this installation's selfcheck, run there, decides."""
+    from gradient_desktop.sandbox.seed import PARTNER_DEMO, VENDOR_KEY
+    from gradient_desktop.services.partners import PartnerDirectory
+
+    if Path(f"/run/user/{os.getuid()}/bus").exists():
+        pytest.skip("a desktop session bus exists: cron jobs may reach its keyring here")
+    ctx = AppContext.open()
+    try:
+        directory = PartnerDirectory(ctx)
+        directory.add(
+            "Contoso", directory.save_profile("p", sandbox.base_url, VENDOR_KEY), PARTNER_DEMO
+        )
+        assert keyring_in_job() is False
+        warning = keyring_advice(ctx, schedule.Cron()) or ""
+        assert warning.startswith(
+            "Warning: cron starts scheduled runs outside your desktop session, where the system "
+            "keyring does not answer, so they cannot read the keys of Contoso."
+        )
+        assert "leave the app open: it runs the scheduled syncs itself" in warning
+        # A keyring chosen by keyring's own variable travels with the job, and then answers.
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.keyring_backend.MemoryKeyring")
+        monkeypatch.chdir(Path(__file__).resolve().parents[2])  # where `tests` imports from
+        assert keyring_in_job() is True
+        assert "scheduled runs work while you are logged in" in (
+            keyring_advice(ctx, schedule.Cron()) or ""
+        )
     finally:
         ctx.close()
 
@@ -207,3 +235,89 @@ def test_systemd_accepts_the_units_it_would_be_given(when: When, tmp_path: Path)
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "when",
+    [When(every_min=m) for m in schedule.INTERVALS] + [When(daily=(0, 0)), When(daily=(23, 5))],
+)
+def test_what_each_os_was_told_reads_back_as_the_same_schedule(when: When) -> None:
+    """The Sync page shows the schedule the OS keeps (not "Off" while one is set): every
+    schedule it can set reads back from the crontab line, the timer unit and the plist."""
+    from crontab import CronTab
+
+    job = CronTab(tab="").new(command="x")
+    job.setall(schedule.cron_schedule(when))
+    back = schedule.when_of_cron(job.slices.render())  # "@hourly" for "0 * * * *"
+    # Cron cannot tell "every 24 hours" from "every day at 00:00": the same job either way.
+    assert back == (When(daily=(0, 0)) if when == When(every_min=1440) else when)
+    assert schedule.when_of_timer(schedule.systemd_units(when, ARGV, {})[1]) == when
+    assert schedule.when_of_plist(schedule.launchd_plist(when, ARGV, {}, Path("/l"))) == when
+    assert schedule.when_of_cron("*/7 3 * * 1") is None  # a line edited by hand
+    assert schedule.when_of_plist(b"not a plist") is None
+
+
+def test_where_systemctl_user_cannot_work_the_crontab_is_used_and_no_unit_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This machine's case (no user systemd: no session bus, systemd is not PID 1): the
+    schedule goes to the crontab, and a systemd timer forced onto it fails without leaving
+    unit files that show() would report as a schedule."""
+    if not sys.platform.startswith("linux") or shutil.which("systemctl") is None:
+        pytest.skip("needs systemctl (Linux)")
+    if schedule.SystemdUser.usable():
+        pytest.skip("systemctl --user works here: the systemd timer is used")
+    monkeypatch.delenv(schedule.BACKEND_ENV, raising=False)
+    assert isinstance(schedule.detect(), schedule.Cron)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv(schedule.BACKEND_ENV, "systemd")
+    timer = schedule.detect()
+    assert isinstance(timer, schedule.SystemdUser)
+    with pytest.raises(ScheduleError, match=r"^systemctl --user daemon-reload failed: "):
+        timer.install(When(every_min=60), ARGV)
+    assert list((tmp_path / "systemd" / "user").iterdir()) == []
+    assert timer.show() is None and timer.when() is None
+
+
+def test_the_systemd_timer_path_writes_verifiable_units_and_drives_systemctl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No user systemd can run here (systemd is not PID 1), so ``systemctl`` is a recording
+    stand-in on PATH: what is checked is which commands the backend runs, in which order, and
+    that the unit files it leaves are the ones systemd-analyze accepts and read back as the
+    schedule. The real systemctl's answers are not imitated beyond exit 0."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("systemd runs on Linux")
+    bindir, calls = tmp_path / "bin", tmp_path / "calls"
+    bindir.mkdir()
+    fake = bindir / "systemctl"
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {shlex.quote(str(calls))}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv(schedule.BACKEND_ENV, raising=False)
+
+    timer = schedule.detect()  # `systemctl --user show-environment` answered: systemd it is
+    assert isinstance(timer, schedule.SystemdUser)
+    assert timer.install(When(daily=(2, 30)), schedule.command_line()) == "a systemd user timer"
+    units = tmp_path / "config" / "systemd" / "user"
+    assert sorted(p.name for p in units.iterdir()) == [
+        "gradient-desktop-sync.service",
+        "gradient-desktop-sync.timer",
+    ]
+    assert timer.when() == When(daily=(2, 30))
+    if shutil.which("systemd-analyze", path=os.environ["PATH"].split(os.pathsep, 1)[1]):
+        done = subprocess.run(
+            ["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in units.iterdir())],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert timer.remove() is True
+    assert list(units.iterdir()) == [] and timer.when() is None and timer.show() is None
+    assert calls.read_text().splitlines() == [
+        "--user show-environment",
+        "--user daemon-reload",
+        "--user enable --now gradient-desktop-sync.timer",
+        "--user disable --now gradient-desktop-sync.timer",
+        "--user daemon-reload",
+    ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -25,16 +24,10 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceError, SourceStore
 from gradient_desktop.services.sources.readers import read_records
 from gradient_desktop.services.sync import SyncService
-from tests.sync_helpers import sku_ids, sku_names, two_partners
+from tests.sync_helpers import free_port, sku_ids, sku_names, two_partners
 
 PASSWORD = "pg-Secret-41"
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +55,7 @@ def postgres() -> Iterator[str]:
         full = ["runuser", "-u", "postgres", "--", *cmd] if root else list(cmd)
         return subprocess.run(full, capture_output=True, text=True, timeout=120, check=False)
 
-    port = _free_port()
+    port = free_port()
     init = as_owner(
         str(bindir / "initdb"),
         "-D",
@@ -144,7 +137,7 @@ def test_wrong_password_unreachable_server_and_failing_query_are_named(
     ) as err:
         run_async(read_records(_source(postgres), "not-the-password"))
     assert "not-the-password" not in str(err.value)
-    closed = postgres.rsplit(":", 1)[0] + f":{_free_port()}/postgres"
+    closed = postgres.rsplit(":", 1)[0] + f":{free_port()}/postgres"
     with pytest.raises(
         SourceError, match=r"cannot reach the database at .*Check that it is running"
     ):

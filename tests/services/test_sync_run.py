@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceStore
 from gradient_desktop.services.sync import SyncService
-from tests.sync_helpers import sku_ids, sku_names, two_partners, usage_db
+from tests.sync_helpers import free_port, sku_ids, sku_names, two_partners, usage_db
 
 
 def _sql_source(path: Path, name: str = "product db") -> SourceConfig:
@@ -279,3 +281,96 @@ def test_an_add_to_a_count_never_set_is_refused_for_that_partner_only(
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},3,add\nf-0,{name},4,set\n")
     assert _run(ctx, run_async).landed == 1
     assert sandbox.state.counts(PARTNER_DEMO)[(sku_ids(sandbox)[0], "c-0")]["unitCount"] == 13
+
+
+def _changing_file(tmp_path: Path, name: str) -> tuple[SourceConfig, Any]:
+    """An export still being written for as long as the sync runs."""
+    import threading
+    import time
+
+    path = tmp_path / "export.csv"
+    path.write_text(f"accountId,serviceId,unitCount\nf-0,{name},1\n")
+    stop = threading.Event()
+
+    def writer() -> None:
+        with open(path, "a") as fh:
+            while not stop.is_set():
+                fh.write(f"f-1,{name},1\n")
+                fh.flush()
+                time.sleep(0.002)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+
+    def done() -> None:
+        stop.set()
+        thread.join()
+
+    return SourceConfig(name="nightly export", kind="file", path=str(path)), done
+
+
+def _silent_http(tmp_path: Path, name: str) -> tuple[SourceConfig, Any]:
+    """An endpoint that accepts the connection and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/usage"
+    return SourceConfig(name="product api", kind="http", url=url, timeout_s=0.5), server.close
+
+
+def _failing_query(tmp_path: Path, name: str) -> tuple[SourceConfig, Any]:
+    db = usage_db(tmp_path / "other.sqlite3", [("f-0", name, 1.0)])
+    config = _sql_source(db, "billing db")
+    config.query = "SELECT customer, product, qty FROM usage_2026"  # renamed by an upgrade
+    return config, lambda: None
+
+
+def _unreachable_mysql(tmp_path: Path, name: str) -> tuple[SourceConfig, Any]:
+    pytest.importorskip("pymysql", reason="the MySQL driver (extra 'mysql') is not installed")
+    url = f"mysql+pymysql://app@127.0.0.1:{free_port()}/shop"
+    return SourceConfig(name="shop db", kind="sql", url=url, query="SELECT 1", timeout_s=3), (
+        lambda: None
+    )
+
+
+@pytest.mark.parametrize(
+    ("bad_source", "expected"),
+    [
+        (_changing_file, r"Source 'nightly export': .*export\.csv kept changing while it was read"),
+        (_silent_http, r"Source 'product api': http://127\.0\.0\.1:\d+/usage did not answer within 0\.5 s\."),
+        (_failing_query, r"Source 'billing db': the query failed \(no such table: usage_2026\)"),
+        (_unreachable_mysql, r"Source 'shop db': cannot reach the database at mysql\+pymysql://app@127"),
+    ],
+    ids=["file-changing-while-read", "http-timeout", "failing-query", "unreachable-database"],
+)  # fmt: skip
+def test_one_bad_source_names_itself_and_nothing_of_any_source_is_sent(
+    ctx: AppContext,
+    sandbox: Any,
+    run_async: Any,
+    tmp_path: Path,
+    bad_source: Any,
+    expected: str,
+) -> None:
+    """A good source for both partners plus one that cannot be read whole: the run stops
+    before anything is queued, for every partner, and its message names the bad source once."""
+    import re
+
+    partners = run_async(two_partners(ctx, sandbox))
+    name = sku_names(sandbox)[0]
+    SourceStore(ctx).save(_sql_source(usage_db(tmp_path / "v.sqlite3", [("c-0", name, 5.0)])))
+    config, cleanup = bad_source(tmp_path, name)
+    try:
+        SourceStore(ctx).save(config)
+        result = _run(ctx, run_async)
+    finally:
+        cleanup()
+    assert result.status == "failed" and result.exit_code() == 2
+    assert re.match(expected, result.message), result.message
+    assert result.message.endswith(".") and result.message.count("Nothing was sent.") == 1
+    assert result.message.lower().count("nothing was sent") == 1
+    assert sandbox.state.counts(PARTNER_DEMO) == {} and sandbox.state.counts(PARTNER_SMALL) == {}
+    assert all(ctx.outbox.pending_count(p.id or 0) == 0 for p in partners)
+    run = SyncService(ctx).runs.recent()[0]
+    assert (run.status, run.message) == ("failed", result.message)

@@ -78,8 +78,30 @@ def test_configure_preview_save_and_sync_all_now(
     screenshot(page, "sync_page.png")
 
 
-def test_a_failed_scheduled_run_shows_a_banner_once(
-    qtbot: Any, qloop: Any, ctx: AppContext
+@pytest.fixture
+def tray_messages(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, bool]]:
+    """A desktop with a system tray (offscreen Qt has none): the real QSystemTrayIcon is made
+    and shown; what it is asked to pop up is recorded with whether the icon was visible."""
+    from gradient_desktop.ui.qt import QtWidgets
+
+    shown: list[tuple[str, str, bool]] = []
+    tray = QtWidgets.QSystemTrayIcon
+    monkeypatch.setattr(tray, "isSystemTrayAvailable", staticmethod(lambda: True))
+    monkeypatch.setattr(
+        tray,
+        "showMessage",
+        lambda self, title, text, *_: shown.append((title, text, self.isVisible())),
+    )
+    return shown
+
+
+# Offscreen Qt has no tray window to follow; it says so when a tray icon is shown.
+TRAY_WARNING = "No such signal QPlatformNativeInterface::systemTrayWindowChanged"
+
+
+@pytest.mark.qt_log_ignore(TRAY_WARNING)
+def test_a_failed_scheduled_run_shows_a_banner_and_a_tray_message_once(
+    qtbot: Any, qloop: Any, ctx: AppContext, tray_messages: list[tuple[str, str, bool]]
 ) -> None:
     runs = RunStore(ctx)
     runs.finish(runs.start("schedule"), status="ok", landed=4, message="4 landed.")
@@ -99,11 +121,15 @@ def test_a_failed_scheduled_run_shows_a_banner_once(
         "2 scheduled sync(s) ran since the app was last open; 4 count(s) landed."
         in page.banner.text()
     )
+    assert tray_messages == [("Gradient Desktop: scheduled sync failed", page.banner.text(), True)]
+    page.scheduled.banner.dismiss.click()  # read: the user puts it away
+    assert not page.banner.isVisible()
     again = SyncPage(ctx)
     qtbot.addWidget(again)
     again.show()
     settle(qloop)
     assert not again.banner.isVisible()  # shown once
+    assert len(tray_messages) == 1
 
 
 def test_sync_page_shortcuts_are_listed_and_unique_in_the_window(
@@ -122,3 +148,109 @@ def test_sync_page_shortcuts_are_listed_and_unique_in_the_window(
     }
     others = {r.keys for r in rows if r.group != "Sync"}
     assert not others & set(mine.values())
+
+
+@pytest.mark.qt_log_ignore(TRAY_WARNING)
+def test_a_scheduled_run_kept_off_by_the_open_app_is_run_by_the_app(
+    qtbot: Any,
+    qloop: Any,
+    ctx: AppContext,
+    tmp_path: Path,
+    tray_messages: list[tuple[str, str, bool]],
+) -> None:
+    """The app holds the data folder, so the OS's job records a skipped run (the real CLI
+    path); the open app finds that record and syncs itself, and says so when it fails."""
+    import asyncio
+
+    from gradient_desktop.cli import main
+    from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceStore
+    from gradient_desktop.store import InstanceLock
+    from gradient_desktop.ui.sync.scheduled import IN_APP_TRIGGER
+
+    rows = run(qloop, demo_usage_rows(ctx))
+    db = partner_usage_db(tmp_path / "vendor.sqlite3", rows)
+    SourceStore(ctx).save(
+        SourceConfig(
+            name="product db", kind="sql", url=f"sqlite:///{db}",
+            query="SELECT partner, account, sku, n FROM usage",
+            mapping=FieldMap(account="account", service="sku", count="n", partner="partner"),
+        )
+    )  # fmt: skip
+    page = SyncPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    settle(qloop)
+    assert page.scheduled.timer.isActive() and page.scheduled.timer.interval() == 30_000
+
+    def os_job_fires() -> None:
+        with InstanceLock():  # the running app holds the data folder
+            assert main(["sync", "--all", "--scheduled"]) == 2
+        asyncio.set_event_loop(qloop)  # main's asyncio.run cleared it
+
+    os_job_fires()
+    page.scheduled.take_over_skipped()  # what the timer calls
+    wait_until(qloop, lambda: not page.tasks.busy)
+    assert (
+        page.message.text() == f"{len(rows)} row(s) read, {len(rows)} changed, {len(rows)} landed."
+    )
+    landed = {
+        (name, account): body["unitCount"]
+        for name in ("Contoso Managed Services (demo)", "Fabrikam IT Partners (demo)")
+        for (_, account), body in ctx.demo.state.counts(ctx.demo.partner_key(name)).items()
+    }
+    assert landed == {(p, a): n for p, a, _, n in rows}
+    runs = RunStore(ctx).recent()
+    assert [(r.trigger, r.status) for r in runs[:2]] == [
+        (IN_APP_TRIGGER, "ok"),
+        ("schedule", "skipped"),
+    ]
+    assert RunStore(ctx).unseen_scheduled() == []  # taken over: not reported again
+    page.scheduled.take_over_skipped()
+    assert not page.tasks.busy  # nothing left to take over
+
+    db.unlink()  # the vendor's database is gone when the next one fires
+    os_job_fires()
+    page.scheduled.take_over_skipped()
+    wait_until(qloop, lambda: not page.tasks.busy)
+    assert page.banner.isVisible()
+    assert page.banner.text().startswith(
+        "The scheduled sync failed: Source 'product db': the database file "
+    )
+    assert page.banner.text().endswith("does not exist. Nothing was sent.")
+    assert tray_messages == [("Gradient Desktop: scheduled sync failed", page.banner.text(), True)]
+
+    os_job_fires()
+    page.close()  # the app quits: its store closes next, so the timer must not reach for it
+    page.scheduled.take_over_skipped()
+    assert not page.tasks.busy and len(RunStore(ctx).unseen_scheduled()) == 1
+
+
+def test_editing_a_source_keeps_every_setting_it_was_made_with(
+    qtbot: Any, qloop: Any, ctx: AppContext
+) -> None:
+    """A source made on the command line (its own token header, a longer time-out) opens in
+    the editor with those settings, so saving it from the app does not quietly reset them."""
+    from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceStore
+
+    made = SourceConfig(
+        name="product api", kind="http", url="https://usage.example.com/v1/usage",
+        records_path="data.items", next_path="links.next", auth_header="X-Api-Key",
+        timeout_s=90.0, has_secret=True,
+        mapping=FieldMap(account="tenant", service="sku", count="bytes", op="op", count_unit="bytes"),
+    )  # fmt: skip
+    SourceStore(ctx).save(made, secret="k-1")
+    page = SyncPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1100, 800)
+    page.show()
+    settle(qloop)
+    page.sources.setCurrentRow(0)
+    ed = page.editor
+    assert ed.config() == made
+    assert ed.auth_header.isVisible() and ed.timeout.isVisible() and not ed.path.isVisible()
+    ed.kind.setCurrentIndex(ed.kind.findData("file"))
+    assert not ed.auth_header.isVisible() and not ed.timeout.isVisible()
+    # The time of day is there to set only for a daily schedule.
+    assert not page.daily.isEnabled()
+    page.schedule_combo.setCurrentIndex(page.schedule_combo.findData("daily"))
+    assert page.daily.isEnabled()

@@ -6,6 +6,8 @@ password, an HTTP token) never are: they live in the keyring under the source's 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -107,6 +109,19 @@ class SourceConfig:
 
 
 _MAP_KEYS = {f.name for f in fields(FieldMap)}
+
+
+def store_secret_advice(name: str, what: str = "password") -> str:
+    """How to store a source's secret, in the app or in a terminal (the name quoted so the
+    command can be pasted as it is: source names may hold spaces)."""
+    if not re.fullmatch(r"[\w.@+-]+", name):
+        # Double quotes work in sh, cmd.exe and PowerShell alike, unless the name holds
+        # characters those shells expand inside them.
+        name = f'"{name}"' if not re.search(r'["$`\\!%]', name) else shlex.quote(name)
+    return (
+        f"Type the right {what} in the source's Password/token field on the Sync page, "
+        f"or run: gradient-desktop source secret {name}"
+    )
 
 
 def redact_url(url: str) -> str:

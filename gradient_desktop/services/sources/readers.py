@@ -17,7 +17,12 @@ from typing import Any
 from urllib.parse import urljoin
 
 from gradient_desktop.services import csvio
-from gradient_desktop.services.sources.config import SourceConfig, SourceError, redact_url
+from gradient_desktop.services.sources.config import (
+    SourceConfig,
+    SourceError,
+    redact_url,
+    store_secret_advice,
+)
 
 Record = tuple[int, dict[str, Any]]
 #: A file is read once it has not changed for this long (an export may still be writing it),
@@ -70,8 +75,8 @@ def _stable_bytes(config: SourceConfig, path: Path) -> bytes:
             return data
     raise SourceError(
         config.name,
-        f"{path} kept changing while it was read (is an export still writing it?). "
-        "Nothing was sent; the next sync tries again.",
+        f"{path} kept changing while it was read (is an export still writing it?); "
+        "the next sync tries again.",
     )
 
 
@@ -206,13 +211,19 @@ def read_sql(config: SourceConfig, secret: str | None) -> list[Record]:
 
 def _db_reason(config: SourceConfig, exc: Any) -> str:
     """A sentence for a driver error; the driver's first line (never the URL or password)."""
-    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+    orig = exc.orig
+    args: tuple[Any, ...] = tuple(getattr(orig, "args", None) or ())
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        detail = args[1]  # pymysql: (error number, message); the number means nothing to a user
+    else:
+        detail = str(orig) if orig is not None else type(exc).__name__
+    detail = (detail.strip().splitlines() or [type(exc).__name__])[0]
     low = detail.lower()
     where = redact_url(config.url)
     if "password" in low or "access denied" in low or "authentication" in low:
         return (
             f"the database at {where} refused the user name or password ({detail}). "
-            "Store the right password with: gradient-desktop source secret " + config.name
+            + store_secret_advice(config.name)
         )
     if exc.connection_invalidated or "connect" in low or "timeout" in low or "resolve" in low:
         return f"cannot reach the database at {where} ({detail}). Check that it is running."
@@ -243,7 +254,7 @@ async def read_http(config: SourceConfig, secret: str | None) -> list[Record]:
             except httpx.TimeoutException:
                 raise SourceError(
                     config.name,
-                    f"{url} did not answer within {config.timeout_s:g} s; nothing was sent.",
+                    f"{url} did not answer within {config.timeout_s:g} s.",
                 ) from None
             except httpx.HTTPError as exc:
                 raise SourceError(
@@ -252,8 +263,8 @@ async def read_http(config: SourceConfig, secret: str | None) -> list[Record]:
             if response.status_code in (401, 403):
                 raise SourceError(
                     config.name,
-                    f"{url} refused the request ({response.status_code}); store the right token "
-                    f"with: gradient-desktop source secret {config.name}",
+                    f"{url} refused the request ({response.status_code}). "
+                    + store_secret_advice(config.name, "token"),
                 )
             if response.status_code != 200:
                 raise SourceError(config.name, f"{url} answered {response.status_code}.")

@@ -10,7 +10,11 @@ from typing import Any
 from sqlmodel import col, select
 
 from gradient_desktop.services.context import AppContext
-from gradient_desktop.services.sources.config import SourceConfig, SourceError
+from gradient_desktop.services.sources.config import (
+    SourceConfig,
+    SourceError,
+    store_secret_advice,
+)
 from gradient_desktop.services.sources.readers import read_records
 from gradient_desktop.services.sources.routing import Directory, Problem, Routed, route
 from gradient_desktop.store.models import Partner, SyncRun, UsageSource, utcnow
@@ -65,8 +69,8 @@ class SourceStore:
         if not value:
             raise SourceError(
                 config.name,
-                "its password or token is not in the keyring. Store it with: "
-                f"gradient-desktop source secret {config.name}",
+                "its password or token is not in the keyring. "
+                + store_secret_advice(config.name, "password or token"),
             )
         return value
 

@@ -40,7 +40,15 @@ class SourceEditor(QtWidgets.QWidget):
         self.sheet = QtWidgets.QLineEdit()
         self.sheet.setPlaceholderText("Excel sheet (empty: the first)")
         self.url = QtWidgets.QLineEdit()
-        self.url.setPlaceholderText("postgresql+psycopg://user@host/db, or https://…")
+        # A SQLite database is a file: picked like one, written as its address for the user.
+        self.db_browse = QtWidgets.QPushButton("SQLite file…")
+        self.db_browse.setToolTip("Pick a SQLite database file")
+        self.db_browse.clicked.connect(self._browse_database)
+        url_row = QtWidgets.QWidget()
+        url_layout = QtWidgets.QHBoxLayout(url_row)
+        url_layout.setContentsMargins(0, 0, 0, 0)
+        url_layout.addWidget(self.url, 1)
+        url_layout.addWidget(self.db_browse)
         self.query = QtWidgets.QPlainTextEdit()
         self.query.setPlaceholderText("SELECT customer_id, product, quantity FROM usage")
         self.query.setMaximumHeight(70)
@@ -48,6 +56,13 @@ class SourceEditor(QtWidgets.QWidget):
         self.records.setPlaceholderText("where the list is in the JSON, e.g. data.items")
         self.next = QtWidgets.QLineEdit()
         self.next.setPlaceholderText("where the next page's link is, e.g. links.next")
+        self.auth_header = QtWidgets.QLineEdit()
+        self.auth_header.setPlaceholderText("Authorization (the token is sent as Bearer …)")
+        self.timeout = QtWidgets.QSpinBox()
+        self.timeout.setRange(1, 600)
+        self.timeout.setValue(30)
+        self.timeout.setSuffix(" s")
+        self.timeout.setToolTip("How long to wait for the database or the endpoint")
         self.secret = QtWidgets.QLineEdit()
         self.secret.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
         self.secret.setPlaceholderText("password or token (kept in the system keyring)")
@@ -67,11 +82,13 @@ class SourceEditor(QtWidgets.QWidget):
             "path": ("File or folder", path_row),
             "pattern": ("Pattern", self.pattern),
             "sheet": ("Sheet", self.sheet),
-            "url": ("&Address", self.url),
+            "url": ("&Address", url_row),
             "query": ("&Query", self.query),
             "records": ("Records at", self.records),
             "next": ("Next page at", self.next),
+            "auth_header": ("Token header", self.auth_header),
             "secret": ("Password/token", self.secret),
+            "timeout": ("Time-out", self.timeout),
         }
         for label, widget in self._rows.values():
             form.addRow(label, widget)
@@ -124,6 +141,7 @@ class SourceEditor(QtWidgets.QWidget):
             self.url,
             self.records,
             self.next,
+            self.auth_header,
             self.secret,
             self.account,
             self.service,
@@ -133,6 +151,7 @@ class SourceEditor(QtWidgets.QWidget):
         ):
             w.textChanged.connect(self._changed)
         self.query.textChanged.connect(self._changed)
+        self.timeout.valueChanged.connect(self._changed)
         self.bytes.toggled.connect(self._changed)
         self._show_rows()
 
@@ -146,12 +165,29 @@ class SourceEditor(QtWidgets.QWidget):
         kind = self.kind.currentData()
         wanted = {
             "file": {"path", "pattern", "sheet", "records"},
-            "sql": {"url", "query", "secret"},
-            "http": {"url", "records", "next", "secret"},
+            "sql": {"url", "query", "secret", "timeout"},
+            "http": {"url", "records", "next", "auth_header", "secret", "timeout"},
         }[kind]
         for key, (_, widget) in self._rows.items():
             self._form.setRowVisible(widget, key in wanted)
+        self.db_browse.setVisible(kind == "sql")
+        self.url.setPlaceholderText(
+            "sqlite:///path/to/file.db, postgresql+psycopg://user@host/db or "
+            "mysql+pymysql://user@host/db (no password here)"
+            if kind == "sql"
+            else "https://product.example.com/api/usage"
+        )
         self._changed()
+
+    def _browse_database(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self,
+            "SQLite database",
+            "",
+            "SQLite databases (*.sqlite *.sqlite3 *.db);;All files (*)",
+        )
+        if path:
+            self.url.setText(f"sqlite:///{path}")
 
     def _browse(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
@@ -171,6 +207,8 @@ class SourceEditor(QtWidgets.QWidget):
             query=self.query.toPlainText().strip(),
             records_path=self.records.text().strip(),
             next_path=self.next.text().strip(),
+            auth_header=self.auth_header.text().strip(),
+            timeout_s=float(self.timeout.value()),
             has_secret=bool(self.secret.text()) or self._had_secret,
             mapping=FieldMap(
                 account=self.account.text().strip(),
@@ -194,6 +232,8 @@ class SourceEditor(QtWidgets.QWidget):
         self.query.setPlainText(config.query)
         self.records.setText(config.records_path)
         self.next.setText(config.next_path)
+        self.auth_header.setText(config.auth_header)
+        self.timeout.setValue(max(1, min(600, round(config.timeout_s))))
         self.secret.clear()
         self.secret.setPlaceholderText(
             "stored in the keyring (type to replace)" if config.has_secret else "password or token"

@@ -1,13 +1,14 @@
 """The Sync page: usage sources (list + editor with preview), "Sync all now" with a progress bar
-per partner, the OS schedule, and the last runs with their details. On opening, it shows what
-scheduled runs did while the app was closed; a failed one raises a tray message and a banner.
+per partner, the OS schedule, and the last runs with their details. What scheduled runs did
+(and taking over those the open app kept from running) is ``scheduled.py``'s job.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 
-from gradient_desktop.services import schedule
+from gradient_desktop.services import schedule, schedule_keys
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import RunStore, SourceStore
 from gradient_desktop.services.sync import SyncResult, SyncService
@@ -15,6 +16,7 @@ from gradient_desktop.store.models import SyncRun
 from gradient_desktop.ui.flow_layout import FlowLayout, group
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.sync.editor import SourceEditor
+from gradient_desktop.ui.sync.scheduled import IN_APP_TRIGGER, ScheduledRuns
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
 SCHEDULES = [
@@ -37,14 +39,11 @@ class SyncPage(QtWidgets.QWidget):
         self.runs = RunStore(ctx)
         self.bars: dict[str, QtWidgets.QProgressBar] = {}
 
-        self.banner = QtWidgets.QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setAccessibleName("Scheduled sync notice")
-        self.banner.setAutoFillBackground(True)
-        self.banner.setForegroundRole(QtGui.QPalette.ColorRole.ToolTipText)
-        self.banner.setBackgroundRole(QtGui.QPalette.ColorRole.ToolTipBase)
-        self.banner.setContentsMargins(8, 6, 8, 6)
-        self.banner.hide()
+        self._trigger = "app"
+        # Reports what scheduled runs did (in a banner over the page), and runs those the
+        # open app kept from running.
+        self.scheduled = ScheduledRuns(self)
+        self.banner = self.scheduled.banner.label
 
         # sources
         self.sources = QtWidgets.QListWidget()
@@ -87,15 +86,21 @@ class SyncPage(QtWidgets.QWidget):
             self.schedule_combo.addItem(label, value)
         self.daily = QtWidgets.QTimeEdit(QtCore.QTime(2, 0))
         self.daily.setDisplayFormat("HH:mm")
-        apply = QtWidgets.QPushButton("Apply schedule")
-        apply.clicked.connect(self.apply_schedule)
+        self.daily.setEnabled(False)  # only "Every day at…" has a time of day
+        self.schedule_combo.currentIndexChanged.connect(
+            lambda _i: self.daily.setEnabled(self.schedule_combo.currentData() == "daily")
+        )
+        self.apply_button = QtWidgets.QPushButton("Apply schedule")
+        self.apply_button.clicked.connect(self.apply_schedule)
         self.schedule_label = QtWidgets.QLabel()
         self.schedule_label.setWordWrap(True)
         # Wraps onto a second line when narrow (ARCHITECTURE: sizes fit the screen).
         bar_widget = QtWidgets.QWidget()
         bar = FlowLayout(bar_widget)
         bar.addWidget(group(self.sync_button, self.dry_run))
-        bar.addWidget(group(QtWidgets.QLabel("Schedule:"), self.schedule_combo, self.daily, apply))
+        bar.addWidget(
+            group(QtWidgets.QLabel("Schedule:"), self.schedule_combo, self.daily, self.apply_button)
+        )
         self.message = QtWidgets.QLabel("")
         self.message.setWordWrap(True)
         self.progress_box = QtWidgets.QWidget()
@@ -129,7 +134,7 @@ class SyncPage(QtWidgets.QWidget):
         lower.addWidget(runs)
         lower.setSizes([430, 90, 240])
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.banner)
+        layout.addWidget(self.scheduled.banner)
         layout.addWidget(bar_widget)
         layout.addWidget(self.schedule_label)
         layout.addWidget(self.message)
@@ -139,7 +144,6 @@ class SyncPage(QtWidgets.QWidget):
         self.reload_sources()
         self.reload_runs()
         self._schedule_shown = False
-        QtCore.QTimer.singleShot(0, self.report_scheduled_runs)
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         # Asking the OS (systemctl/crontab) costs a subprocess: only once the page is seen.
@@ -191,15 +195,27 @@ class SyncPage(QtWidgets.QWidget):
             self.sync_all()
 
     def sync_all(self) -> None:
+        self.start_sync("app")
+
+    def start_sync(self, trigger: str) -> None:
+        """Sync every source to every partner; ``trigger`` says who asked (the runs table)."""
+        self._trigger = trigger
         for i in reversed(range(self.progress_form.rowCount())):
             self.progress_form.removeRow(i)
         self.bars.clear()
         self.progress_scroll.show()
         self.sync_button.setEnabled(False)
-        self.message.setText("Reading the sources…")
+        scheduled = trigger == IN_APP_TRIGGER
+        self.message.setText(
+            "The scheduled sync runs here, as the app is open. Reading the sources…"
+            if scheduled
+            else "Reading the sources…"
+        )
         self.tasks.start(
             SyncService(self.ctx).run(
-                dry_run=self.dry_run.isChecked(), trigger="app", on_progress=self._progress
+                dry_run=self.dry_run.isChecked() and not scheduled,
+                trigger=trigger,
+                on_progress=self._progress,
             ),
             on_done=self._synced,
             on_error=self._failed,
@@ -218,11 +234,15 @@ class SyncPage(QtWidgets.QWidget):
         self.sync_button.setEnabled(True)
         self.message.setText(result.message)
         self.reload_runs()
+        if self._trigger == IN_APP_TRIGGER and result.status == "failed":
+            self.scheduled.failed(f"The scheduled sync failed: {result.message}")
 
     def _failed(self, exc: BaseException) -> None:
         self.sync_button.setEnabled(True)
         self.message.setText(describe_error(exc))
         self.reload_runs()
+        if self._trigger == IN_APP_TRIGGER:
+            self.scheduled.failed(f"The scheduled sync failed: {describe_error(exc)}")
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -267,58 +287,47 @@ class SyncPage(QtWidgets.QWidget):
         lines += [f"Not matched: {u}" for u in details.get("unmatched", [])]
         self.details.setPlainText("\n".join(lines))
 
-    def report_scheduled_runs(self) -> None:
-        """What scheduled runs did since the app was last open; a failure is raised loudly."""
-        unseen = self.runs.unseen_scheduled()
-        if not unseen:
-            return
-        self.runs.mark_seen([r.id or 0 for r in unseen])
-        failed = [r for r in unseen if r.status == "failed"]
-        skipped = sum(1 for r in unseen if r.status == "skipped")
-        ran = len(unseen) - skipped
-        landed = sum(r.landed for r in unseen)
-        text = f"{ran} scheduled sync(s) ran since the app was last open; {landed} count(s) landed."
-        if skipped:
-            text += f" {skipped} did not run because the app was open then."
-        if failed:
-            last = failed[-1]
-            text = (
-                f"A scheduled sync failed ({last.started_at.astimezone():%Y-%m-%d %H:%M}): "
-                f"{last.message} " + text
-            )
-            self._tray(text)
-            tabs = getattr(self.window(), "tabs", None)
-            if isinstance(tabs, QtWidgets.QTabWidget):
-                tabs.setCurrentWidget(self)  # a failure is not left on a hidden tab
-        self.banner.setText(text)
-        self.banner.show()
-
-    def _tray(self, text: str) -> None:
-        if not QtWidgets.QSystemTrayIcon.isSystemTrayAvailable():
-            return
-        icon = self.window().windowIcon() if self.window() else QtGui.QIcon()
-        if icon.isNull():
-            icon = self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning)
-        self.tray = QtWidgets.QSystemTrayIcon(icon, self)
-        self.tray.show()
-        self.tray.showMessage(
-            "Gradient Desktop: scheduled sync failed",
-            text,
-            QtWidgets.QSystemTrayIcon.MessageIcon.Warning,
-        )
-
     # -- schedule --------------------------------------------------------------------------
 
     def show_schedule(self) -> None:
+        """Say what the OS keeps, and set the schedule controls to it (not to "Off" while a
+        schedule is set)."""
         try:
-            shown = schedule.detect().show()
+            backend = schedule.detect()
+            when = backend.when()
+            shown = backend.show() if when is None else None
         except schedule.ScheduleError as exc:
-            shown = str(exc)
-        self.schedule_label.setText(
-            f"Scheduled by the system: {shown}"
-            if shown
-            else "No scheduled sync: syncs run only when you ask."
-        )
+            self.schedule_label.setText(str(exc))
+            return
+        if when is not None:
+            index = self._schedule_index(when)
+            self.schedule_combo.setCurrentIndex(index)
+            if when.daily:
+                self.daily.setTime(QtCore.QTime(*when.daily))
+            text = f"Scheduled by the system ({backend.name}): sync {when.describe()}."
+        elif shown:
+            text = f"Scheduled by the system: {shown}"
+        else:
+            self.schedule_combo.setCurrentIndex(0)
+            text = "No scheduled sync: syncs run only when you ask."
+        self.schedule_label.setText(text)
+
+    def _schedule_index(self, when: schedule.When) -> int:
+        """The combo entry for ``when``; one is added for an interval set from the command
+        line (e.g. every 2 hours)."""
+        for i in range(1, self.schedule_combo.count()):
+            data = self.schedule_combo.itemData(i)
+            if data == "daily":
+                if when.daily:
+                    return i
+            elif not when.daily and schedule.parse_when(every=data) == when:
+                return i
+        self.schedule_combo.addItem(when.describe().capitalize(), f"{when.every_min}m")
+        return self.schedule_combo.count() - 1
+
+    def _add_advice(self, done: str, advice: str | None) -> None:
+        if advice and self.message.text() == done:  # not over a sync started meanwhile
+            self.message.setText(f"{done} {advice}")
 
     def apply_schedule(self) -> None:
         value = self.schedule_combo.currentData()
@@ -334,8 +343,14 @@ class SyncPage(QtWidgets.QWidget):
                     else schedule.parse_when(every=value)
                 )
                 where = backend.install(when, schedule.command_line())
-                advice = schedule.keyring_advice(self.ctx) or ""
-                self.message.setText(f"Syncing {when.describe()} ({where}). {advice}".strip())
+                done = f"Syncing {when.describe()} ({where})."
+                self.message.setText(done)
+                # Whether the job will reach the keys: may start a process (cron's probe).
+                needs = schedule_keys.keys_needed(self.ctx)
+                self.tasks.start(
+                    asyncio.to_thread(schedule_keys.advice, needs, self.ctx.secrets, backend),
+                    on_done=lambda advice: self._add_advice(done, advice),
+                )
         except schedule.ScheduleError as exc:
             self.message.setText(str(exc))
         self.show_schedule()
