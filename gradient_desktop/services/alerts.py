@@ -181,7 +181,9 @@ class AlertService:
         self, partner: Partner, alerts: Sequence[NewAlert], *, origin: str
     ) -> tuple[list[AlertEntry], int]:
         assert partner.id is not None
-        return self.ledger.record(partner.id, alerts, origin=origin)
+        out = self.ledger.record(partner.id, alerts, origin=origin)
+        self.ctx.state.touch(partner.id)
+        return out
 
     async def send(
         self,
@@ -197,7 +199,22 @@ class AlertService:
         assert partner.id is not None
         report = SendReport()
         report.recovered_unknown = self.ledger.interrupted(partner.id, keep=self._in_flight)
-        ids = [e.id for e in (entries if entries is not None else self.ledger.queued(partner.id))]
+        rows = entries if entries is not None else self.ledger.queued(partner.id)
+        # Only this partner's rows go with this partner's key.
+        ids = [e.id for e in rows if e.partner_id == partner.id]
+        try:
+            await self._send_all(partner, ids, report, on_progress)
+        finally:
+            self.ctx.state.touch(partner.id)  # "alerts need you" follows (services/state.py)
+        return report
+
+    async def _send_all(
+        self,
+        partner: Partner,
+        ids: list[int | None],
+        report: SendReport,
+        on_progress: Progress | None,
+    ) -> None:
         client = self.ctx.client_for(partner)
         for index, entry_id in enumerate(ids):
             assert entry_id is not None
@@ -217,7 +234,6 @@ class AlertService:
                     if (r := self.ledger.by_id(i or 0)) and r.state == AlertState.QUEUED
                 )
                 break
-        return report
 
     async def _send_one(
         self, client: VendorApiClient, row: AlertEntry, report: SendReport
@@ -284,7 +300,7 @@ class AlertService:
         reason = None
         if status.status == "failed":
             reason = reason_in_words(status.errors, status.status_code, status.message)
-        return self.ledger.checked(
+        row = self.ledger.checked(
             row.id,
             remote_status=status.status or "pending",
             ticket_id=status.ticket_id,
@@ -292,6 +308,9 @@ class AlertService:
             reason=reason,
             next_check_in=None if status.is_final else delay,
         )
+        if status.is_final:
+            self.ctx.state.touch(partner.id)
+        return row
 
     async def trace(
         self,
@@ -348,6 +367,21 @@ class AlertService:
             if row.next_check_at is None or row.next_check_at <= now:
                 changed.append(await self.check(partner, row))
         return changed
+
+    # -- the user's decisions ------------------------------------------------------------------
+
+    def resolve(self, alert_id: str, choice: str, *, actor: str) -> AlertEntry:
+        """Apply a user's decision (``Resolution``) and update the partner's state."""
+        row = self.ledger.resolve(alert_id, choice, actor=actor)
+        self.ctx.state.touch(row.partner_id)
+        return row
+
+    def undo_resolve(self, alert_id: str, before: AlertEntry) -> AlertEntry:
+        """Take back a decision that sent nothing (mark as sent, cancel): the alert is as it
+        was before it (``before``, the row read just before the decision)."""
+        row = self.ledger.restore_decision(alert_id, before)
+        self.ctx.state.touch(row.partner_id)
+        return row
 
     # -- history --------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from gradient_desktop.store.db import Database
 from gradient_desktop.store.models import AlertEntry, AlertState, utcnow
@@ -91,12 +91,7 @@ class AlertLedger:
         added = 0
         with self.db.write_session() as s:
             for a in alerts:
-                query = select(AlertEntry).where(AlertEntry.alert_id == a.alert_id)
-                if a.source_key:
-                    query = select(AlertEntry).where(
-                        AlertEntry.partner_id == partner_id, AlertEntry.source_key == a.source_key
-                    )
-                existing = s.exec(query).first()
+                existing = self._existing(s, partner_id, a)
                 if existing is not None:
                     out.append(existing)
                     continue
@@ -118,6 +113,24 @@ class AlertLedger:
                 added += 1
             s.commit()
         return out, added
+
+    @staticmethod
+    def _existing(s: Session, partner_id: int, a: NewAlert) -> AlertEntry | None:
+        # By source key first (rows recorded before alertIds were derived from it), then by
+        # alertId: a source event routed to another partner since keeps its one row.
+        if a.source_key:
+            query = select(AlertEntry).where(
+                AlertEntry.partner_id == partner_id, AlertEntry.source_key == a.source_key
+            )
+            found = s.exec(query).first()
+            if found is not None:
+                return found
+        return s.exec(select(AlertEntry).where(AlertEntry.alert_id == a.alert_id)).first()
+
+    def is_recorded(self, partner_id: int, alert: NewAlert) -> bool:
+        """Whether ``record`` would find this alert already there (dry runs)."""
+        with self.db.session() as s:
+            return self._existing(s, partner_id, alert) is not None
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -257,6 +270,21 @@ class AlertLedger:
             else:
                 row.state = AlertState.CANCELLED.value
                 row.resolved_at = now
+            s.add(row)
+            s.commit()
+            return row
+
+    def restore_decision(self, alert_id: str, before: AlertEntry) -> AlertEntry:
+        """Undo "mark as sent" or "cancel" (nothing was sent by them): state, note and time
+        back to ``before``. ValueError when the alert moved on meanwhile."""
+        with self.db.write_session() as s:
+            row = s.exec(select(AlertEntry).where(AlertEntry.alert_id == alert_id)).first()
+            if row is None:
+                raise LookupError(f"No alert with id {alert_id} is recorded here.")
+            undoable = {AlertState.MARKED_SENT.value, AlertState.CANCELLED.value}
+            if row.state not in undoable or before.state not in _RESOLVABLE[Resolution.CANCEL]:
+                raise ValueError(f"The alert {row.title!r} changed since; nothing was undone.")
+            row.state, row.note, row.resolved_at = before.state, before.note, before.resolved_at
             s.add(row)
             s.commit()
             return row
