@@ -72,7 +72,9 @@ async def run_alert_source(
     config = SourceConfig(name=folder.name, kind="file", path=str(folder), emits="alerts")
     read = await read_alert_source(config, Directory(ctx, list(partners.values())))
     used = read.files
-    report = AlertSourceReport(files=len(used), problems=read.errors + read.unmatched)
+    report = AlertSourceReport(
+        files=len(used), problems=[str(p) for p in read.errors + read.unmatched]
+    )
     routed: dict[int, list[NewAlert]] = {}
     for event in read.events:
         routed.setdefault(event.partner_id, []).append(event.alert)

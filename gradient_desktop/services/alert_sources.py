@@ -37,11 +37,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gradient_desktop.services.alert_input import build_alert
-from gradient_desktop.services.sources.config import SourceConfig
+from sqlmodel import select
+
+from gradient_desktop.services.alert_input import build_alert, priority_name
+from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.sources.config import ALERT_FIELDS, SourceConfig
 from gradient_desktop.services.sources.readers import read_records
-from gradient_desktop.services.sources.routing import Directory, Routed, partner_of
+from gradient_desktop.services.sources.routing import Directory, Problem, Routed, partner_of
+from gradient_desktop.services.sources.store import Preview
 from gradient_desktop.store.alerts import NewAlert
+from gradient_desktop.store.models import Partner
 
 MAX_EVENT_FILE = 5 * 1024 * 1024
 #: The alert fields and the column names each is found under when not mapped (folded).
@@ -57,6 +62,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "key": ("eventid", "alertkey", "key"),
     "alert_id": ("alertid",),
 }
+assert tuple(ALIASES) == ALERT_FIELDS
 _NAMESPACE = uuid.UUID("5b8f8f5e-6c1d-4d39-9a49-3c2f1f0a7e15")
 
 
@@ -78,6 +84,20 @@ def _text(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class EventProblem(Problem):
+    """A problem of one event; ``where`` is "source, row N" or "file, event N"."""
+
+    where: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+def _problem(source: str, line: int, where: str, reason: str) -> EventProblem:
+    return EventProblem(source, line, reason, where)
+
+
+@dataclass(frozen=True)
 class AlertEvent:
     """One routed, checked alert of a source."""
 
@@ -94,8 +114,8 @@ class AlertRead:
     source: str
     read: int = 0
     events: list[AlertEvent] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    unmatched: list[str] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    unmatched: list[Problem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)  # folder files used whole
 
 
@@ -189,7 +209,7 @@ async def read_alert_source(
         try:
             got = mapper.map(record)
             if isinstance(got, str):
-                out.unmatched.append(f"{where}: {got}")
+                out.unmatched.append(_problem(config.name, line, where, got))
                 continue
             if got.own:
                 key = f"source:{config.name}:key:{got.own}"
@@ -199,7 +219,7 @@ async def read_alert_source(
                 key = f"{key}#{seen[key]}"
             alert = build_alert(got.fields, alert_id=alert_id_for(key), source_key=key)
         except ValueError as exc:
-            out.errors.append(f"{where}: {exc}")
+            out.errors.append(_problem(config.name, line, where, str(exc)))
             continue
         out.events.append(AlertEvent(config.name, where, got.partner_id, alert))
     return out
@@ -221,24 +241,26 @@ def _read_folder(config: SourceConfig, folder: Path, directory: Directory) -> Al
                 raise ValueError("the file is larger than 5 MB")
             doc = json.loads(raw)
         except (OSError, ValueError) as exc:
-            out.errors.append(f"{path.name}: cannot be read as JSON ({exc})")
+            out.errors.append(
+                _problem(config.name, 0, path.name, f"cannot be read as JSON ({exc})")
+            )
             continue
         digest = hashlib.sha256(raw).hexdigest()[:16]
         events: list[AlertEvent] = []
-        problems: list[str] = []
-        unmatched: list[str] = []
+        problems: list[Problem] = []
+        unmatched: list[Problem] = []
         for number, event in enumerate(_events(doc), start=1):
             out.read += 1
             where = f"{path.name}, event {number}"
             try:
                 got = mapper.map(event)
                 if isinstance(got, str):
-                    unmatched.append(f"{where}: {got}")
+                    unmatched.append(_problem(config.name, number, where, got))
                     continue
                 key = f"event:{got.own}" if got.own else f"file:{path.name}:{digest}:{number}"
                 alert = build_alert(got.fields, alert_id=alert_id_for(key), source_key=key)
             except ValueError as exc:
-                problems.append(f"{where}: {exc}")
+                problems.append(_problem(config.name, number, where, str(exc)))
                 continue
             events.append(AlertEvent(config.name, where, got.partner_id, alert))
         if problems or unmatched:  # nothing of a file with a problem is recorded
@@ -248,3 +270,34 @@ def _read_folder(config: SourceConfig, folder: Path, directory: Directory) -> Al
         out.files.append(path)
         out.events += events
     return out
+
+
+PREVIEW_COLUMNS = ["partner", "account", "title", "priority", "service", "key"]
+
+
+async def preview_alerts(
+    ctx: AppContext, config: SourceConfig, secret: str | None = None, limit: int = 20
+) -> Preview:
+    """An alert source's preview (``sources.preview`` for a source that emits alerts): the first
+    alerts as they would be sent, and every problem of the whole source."""
+    with ctx.db.session() as s:
+        partners = list(s.exec(select(Partner)))
+    read = await read_alert_source(config, Directory(ctx, partners), secret)
+    names = {p.id: p.name for p in partners}
+    rows = [
+        (
+            i,
+            {
+                "partner": names.get(e.partner_id, "?"),
+                "account": e.alert.account_id,
+                "title": e.alert.title,
+                "priority": priority_name(e.alert.priority),
+                "service": e.alert.service_id or "",
+                "key": e.alert.source_key or "",
+            },
+        )
+        for i, e in enumerate(read.events[:limit], start=1)
+    ]
+    return Preview(
+        list(PREVIEW_COLUMNS), rows, read.read, len(read.events), read.errors, read.unmatched
+    )

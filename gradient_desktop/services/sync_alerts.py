@@ -171,8 +171,8 @@ async def sync_alerts(
         if isinstance(read, BaseException):
             raise read
         result.read += read.read
-        result.errors += read.errors
-        result.unmatched += read.unmatched
+        result.errors += map(str, read.errors)
+        result.unmatched += map(str, read.unmatched)
         for event in read.events:
             if event.partner_id in wanted:
                 by_partner.setdefault(event.partner_id, []).append(event.alert)

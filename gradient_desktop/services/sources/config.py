@@ -14,6 +14,9 @@ from typing import Any
 KINDS = ("file", "sql", "http")
 #: What a source's rows are: unit counts (the usage sync) or alerts (``services/sync_alerts.py``).
 EMITS = ("usage", "alerts")
+#: The fields of an alert row (``alert_fields`` maps them to columns; alert_sources.py).
+ALERT_FIELDS = ("account", "title", "description", "priority", "status", "due", "service",
+                "partner", "key", "alert_id")  # fmt: skip
 COUNT_UNITS = ("units", "bytes")
 
 
