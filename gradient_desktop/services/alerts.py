@@ -206,6 +206,8 @@ class AlertService:
             await self._send_all(partner, ids, report, on_progress)
         finally:
             self.ctx.state.touch(partner.id)  # "alerts need you" follows (services/state.py)
+            if self.ctx.is_demo_url(partner.base_url) and self.ctx.demo.running:
+                self.ctx.demo.save()  # the demo's queue knows these alerts after a restart
         return report
 
     async def _send_all(

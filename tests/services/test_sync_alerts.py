@@ -161,9 +161,7 @@ def test_a_folder_of_events_is_one_set_of_alerts_for_the_sync_and_alert_source(
             await ctx.aclose()
 
     assert run_async(by_hand()).recorded == 2
-    SourceStore(ctx).save(
-        SourceConfig(name="drop", kind="file", path=str(folder), emits="alerts")
-    )
+    SourceStore(ctx).save(SourceConfig(name="drop", kind="file", path=str(folder), emits="alerts"))
     (folder / "b.json").write_text(
         json.dumps([{"accountId": "c-4", "title": "Licence expired", "partner": "Contoso"}])
     )
