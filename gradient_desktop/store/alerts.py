@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from gradient_desktop.store.db import Database
 from gradient_desktop.store.models import AlertEntry, AlertState, utcnow
 
-__all__ = ["FINAL_STATES", "AlertLedger", "NewAlert", "Resolution"]
+__all__ = ["FINAL_STATES", "NEEDS_YOU", "AlertLedger", "NewAlert", "Resolution"]
 
 #: States after which nothing more happens to an alert without the user.
 FINAL_STATES = frozenset(
@@ -40,6 +40,11 @@ FINAL_STATES = frozenset(
         AlertState.CANCELLED,
     }
 )
+
+
+#: States that wait for the user: an unknown outcome to confirm, a failure or refusal to fix and
+#: resend (or dismiss). The status bar, the Alerts page and its filter all count these.
+NEEDS_YOU = frozenset({AlertState.UNKNOWN, AlertState.FAILED, AlertState.REJECTED})
 
 
 class Resolution:
@@ -55,7 +60,13 @@ class Resolution:
 _RESOLVABLE = {
     Resolution.RESEND: {AlertState.UNKNOWN, AlertState.FAILED, AlertState.REJECTED},
     Resolution.MARK_SENT: {AlertState.UNKNOWN},
-    Resolution.CANCEL: {AlertState.UNKNOWN, AlertState.QUEUED},
+    # Cancelling a failed or refused alert dismisses it: the user will not resend it.
+    Resolution.CANCEL: {
+        AlertState.UNKNOWN,
+        AlertState.QUEUED,
+        AlertState.FAILED,
+        AlertState.REJECTED,
+    },
 }
 
 
@@ -330,6 +341,21 @@ class AlertLedger:
                 )
             )
             return int(conn.execute(query).scalar_one())
+
+    def needs_you(self, partner_id: int) -> tuple[int, int]:
+        """(outcome unknown, failed or refused) alerts of the partner: what waits for the user."""
+        with self.db.read() as conn:
+            query = (
+                select(AlertEntry.state, func.count())
+                .where(
+                    AlertEntry.partner_id == partner_id,
+                    col(AlertEntry.state).in_([s.value for s in NEEDS_YOU]),
+                )
+                .group_by(AlertEntry.state)
+            )
+            counts = dict(conn.execute(query).all())
+        unknown = int(counts.get(AlertState.UNKNOWN.value, 0))
+        return unknown, sum(int(n) for n in counts.values()) - unknown
 
     def count_by_state(self, partner_id: int | None = None) -> dict[str, int]:
         counts: dict[str, int] = {}
