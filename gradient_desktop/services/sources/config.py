@@ -82,6 +82,13 @@ class SourceConfig:
             raise SourceError(self.name, f"unknown kind {self.kind!r}; use file, sql or http.")
         if self.emits not in EMITS:
             raise SourceError(self.name, f"a source emits usage or alerts, not {self.emits!r}.")
+        unknown = [k for k in self.alert_fields if k not in ALERT_FIELDS]
+        if unknown:
+            raise SourceError(
+                self.name,
+                f"{unknown[0]!r} is not an alert field: write FIELD=COLUMN, FIELD one of "
+                f"{', '.join(ALERT_FIELDS)}.",
+            )
         m = self.mapping
         if not self.emits_alerts and not (m.account and m.service and m.count):
             raise SourceError(

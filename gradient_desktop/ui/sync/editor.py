@@ -6,6 +6,7 @@ from __future__ import annotations
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import FieldMap, Preview, SourceConfig, SourceStore, preview
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.sync.alert_box import AlertSourceBox
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
 KIND_LABELS = {"file": "File (CSV, JSON, XLSX)", "sql": "SQL database", "http": "HTTP endpoint"}
@@ -100,6 +101,9 @@ class SourceEditor(QtWidgets.QWidget):
         mform.addRow("Operation", self.op)
         mform.addRow("Partner", self.partner)
         mform.addRow("", self.bytes)
+        self.alert_box = AlertSourceBox()  # an alert source: its rows become PSA tickets
+        self.alert_box.toggled.connect(lambda on: mapping.setEnabled(not on))
+        self.alert_box.changed.connect(self._changed)
 
         self.preview_button = QtWidgets.QPushButton("&Preview")
         self.preview_button.setToolTip("Read the source and list its problems (Ctrl+Shift+P)")
@@ -127,6 +131,7 @@ class SourceEditor(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(mapping)
+        layout.addWidget(self.alert_box)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
@@ -218,7 +223,14 @@ class SourceEditor(QtWidgets.QWidget):
                 partner=self.partner.text().strip(),
                 count_unit="bytes" if self.bytes.isChecked() else "units",
             ),
+            **self._alert_values(),
         )
+
+    def _alert_values(self) -> dict[str, object]:
+        try:
+            return self.alert_box.values()
+        except ValueError:  # the preview refuses it, naming the columns as typed
+            return {"emits": "alerts", "alert_fields": {self.alert_box.columns.text(): ""}}
 
     def load(self, config: SourceConfig | None) -> None:
         config = config or SourceConfig(name="", kind="file")
@@ -248,6 +260,7 @@ class SourceEditor(QtWidgets.QWidget):
         ):
             w.setText(v)
         self.bytes.setChecked(m.count_unit == "bytes")
+        self.alert_box.load(config)
         self.table.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
