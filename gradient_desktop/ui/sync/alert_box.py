@@ -5,8 +5,6 @@ when it is edited in the app."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from gradient_desktop.services.sources.config import ALERT_FIELDS, SourceConfig
 from gradient_desktop.ui.qt import QtCore, QtWidgets
 
@@ -55,11 +53,11 @@ class AlertSourceBox(QtWidgets.QGroupBox):
         self.toggled.connect(lambda _on: self.changed.emit())
         self.columns.textChanged.connect(lambda _t: self.changed.emit())
 
-    def values(self) -> dict[str, Any]:
-        """The SourceConfig fields; raises ValueError for a column list it cannot read."""
+    def values(self) -> tuple[str, dict[str, str]]:
+        """(emits, alert_fields) of the SourceConfig; ValueError for columns it cannot read."""
         if not self.isChecked():
-            return {"emits": "usage", "alert_fields": {}}
-        return {"emits": "alerts", "alert_fields": parse_fields(self.columns.text())}
+            return "usage", {}
+        return "alerts", parse_fields(self.columns.text())
 
     def load(self, config: SourceConfig) -> None:
         self.setChecked(config.emits_alerts)

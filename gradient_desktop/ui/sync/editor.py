@@ -202,7 +202,7 @@ class SourceEditor(QtWidgets.QWidget):
             self.path.setText(path)
 
     def config(self) -> SourceConfig:
-        return SourceConfig(
+        config = SourceConfig(
             name=self.name.text().strip(),
             kind=self.kind.currentData(),
             path=self.path.text().strip(),
@@ -223,14 +223,12 @@ class SourceEditor(QtWidgets.QWidget):
                 partner=self.partner.text().strip(),
                 count_unit="bytes" if self.bytes.isChecked() else "units",
             ),
-            **self._alert_values(),
         )
-
-    def _alert_values(self) -> dict[str, object]:
         try:
-            return self.alert_box.values()
+            config.emits, config.alert_fields = self.alert_box.values()
         except ValueError:  # the preview refuses it, naming the columns as typed
-            return {"emits": "alerts", "alert_fields": {self.alert_box.columns.text(): ""}}
+            config.emits, config.alert_fields = "alerts", {self.alert_box.columns.text(): ""}
+        return config
 
     def load(self, config: SourceConfig | None) -> None:
         config = config or SourceConfig(name="", kind="file")
