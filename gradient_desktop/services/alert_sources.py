@@ -264,6 +264,10 @@ def _read_folder(config: SourceConfig, folder: Path, directory: Directory) -> Al
                 continue
             events.append(AlertEvent(config.name, where, got.partner_id, alert))
         if problems or unmatched:  # nothing of a file with a problem is recorded
+            if events:  # say why its good events wait too
+                first = (problems or unmatched)[0]
+                held = f"{first.reason} (none of {path.name}'s events is sent until this is fixed)"
+                (problems or unmatched)[0] = _problem(config.name, first.line, first.where, held)
             out.errors += problems
             out.unmatched += unmatched
             continue
