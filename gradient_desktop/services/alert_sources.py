@@ -213,6 +213,9 @@ async def read_alert_source(
                 continue
             if got.own:
                 key = f"source:{config.name}:key:{got.own}"
+                if key in seen:
+                    raise ValueError(f"the key {got.own!r} is also on row {seen[key]}")
+                seen[key] = line
             else:  # identical rows of one read are distinct events
                 key = f"source:{config.name}:row:{got.digest}"
                 seen[key] = seen.get(key, 0) + 1

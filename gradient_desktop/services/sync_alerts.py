@@ -181,7 +181,7 @@ async def sync_alerts(
         pa = PartnerAlerts(partner.name)
         alerts = by_partner.get(partner.id or 0, [])
         if dry_run:
-            pa.new = sum(1 for a in alerts if not service.ledger.is_recorded(partner.id or 0, a))
+            pa.new = len(alerts) - len(service.ledger.recorded(partner.id or 0, alerts))
         elif alerts:
             _, pa.new = service.record(partner, alerts, origin="source")
         result.new += pa.new

@@ -47,6 +47,9 @@ FINAL_STATES = frozenset(
 NEEDS_YOU = frozenset({AlertState.UNKNOWN, AlertState.FAILED, AlertState.REJECTED})
 
 
+_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+
+
 class Resolution:
     """What a user may decide for an alert (``AlertLedger.resolve``)."""
 
@@ -101,8 +104,9 @@ class AlertLedger:
         out: list[AlertEntry] = []
         added = 0
         with self.db.write_session() as s:
+            by_key, by_id = self._known(s, partner_id, alerts)
             for a in alerts:
-                existing = self._existing(s, partner_id, a)
+                existing = by_key.get(a.source_key or "") or by_id.get(a.alert_id)
                 if existing is not None:
                     out.append(existing)
                     continue
@@ -121,27 +125,45 @@ class AlertLedger:
                 )
                 s.add(row)
                 out.append(row)
+                by_id[a.alert_id] = row  # the same alert twice in one batch: one row
+                if a.source_key:
+                    by_key[a.source_key] = row
                 added += 1
             s.commit()
         return out, added
 
     @staticmethod
-    def _existing(s: Session, partner_id: int, a: NewAlert) -> AlertEntry | None:
-        # By source key first (rows recorded before alertIds were derived from it), then by
-        # alertId: a source event routed to another partner since keeps its one row.
-        if a.source_key:
+    def _known(
+        s: Session, partner_id: int, alerts: Sequence[NewAlert]
+    ) -> tuple[dict[str, AlertEntry], dict[str, AlertEntry]]:
+        """The rows already recorded for these alerts: by the partner's source key (rows
+        recorded before alertIds were derived from it), and by alertId (any partner: a source
+        event routed to another partner since keeps its one row). Looked up in chunks, so a
+        source of thousands of events costs a few queries, not two per event."""
+        keys = [a.source_key for a in alerts if a.source_key]
+        ids = [a.alert_id for a in alerts]
+        by_key: dict[str, AlertEntry] = {}
+        by_id: dict[str, AlertEntry] = {}
+        for i in range(0, len(keys), _CHUNK):
             query = select(AlertEntry).where(
-                AlertEntry.partner_id == partner_id, AlertEntry.source_key == a.source_key
+                AlertEntry.partner_id == partner_id,
+                col(AlertEntry.source_key).in_(keys[i : i + _CHUNK]),
             )
-            found = s.exec(query).first()
-            if found is not None:
-                return found
-        return s.exec(select(AlertEntry).where(AlertEntry.alert_id == a.alert_id)).first()
+            by_key.update((r.source_key or "", r) for r in s.exec(query))
+        for i in range(0, len(ids), _CHUNK):
+            query = select(AlertEntry).where(col(AlertEntry.alert_id).in_(ids[i : i + _CHUNK]))
+            by_id.update((r.alert_id, r) for r in s.exec(query))
+        return by_key, by_id
 
     def is_recorded(self, partner_id: int, alert: NewAlert) -> bool:
         """Whether ``record`` would find this alert already there (dry runs)."""
+        return bool(self.recorded(partner_id, [alert]))
+
+    def recorded(self, partner_id: int, alerts: Sequence[NewAlert]) -> set[str]:
+        """The alertIds of those alerts ``record`` would find already there (dry runs)."""
         with self.db.session() as s:
-            return self._existing(s, partner_id, alert) is not None
+            by_key, by_id = self._known(s, partner_id, alerts)
+        return {a.alert_id for a in alerts if (a.source_key or "") in by_key or a.alert_id in by_id}
 
     # -- sending ---------------------------------------------------------------------------
 

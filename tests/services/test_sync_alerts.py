@@ -96,18 +96,23 @@ def test_a_sql_alert_source_is_sent_by_the_sync_with_the_usage_and_never_twice(
         ("ev-3", "nobody", "Lost", "", "1", ""),  # no partner has this account
         ("ev-4", "c-2", "Bad priority", "", "7", ""),  # refused before anything is sent
         (None, "c-3", "Agent offline", "no key: its content is its identity", "low", ""),
+        ("ev-1", "c-5", "Same key again", "", "1", ""),  # one event per key
     ])  # fmt: skip
     SourceStore(ctx).save(_sql_alerts(db))
 
     first = _run(ctx, run_async, trigger="cli")
     assert first.landed == 1  # the usage half ran too
     alerts = first.alerts
-    assert (alerts.read, alerts.new, alerts.sent) == (5, 3, 3)
-    assert [s.split(": ", 1)[0] for s in alerts.errors] == ["monitoring, row 4"]
+    assert (alerts.read, alerts.new, alerts.sent) == (6, 3, 3)
+    assert [s.split(": ", 1)[0] for s in alerts.errors] == [
+        "monitoring, row 4",
+        "monitoring, row 6",
+    ]
+    assert alerts.errors[1].endswith("the key 'ev-1' is also on row 1")
     assert "priority '7' is not allowed" in alerts.errors[0]
     assert alerts.unmatched == ["monitoring, row 3: no partner has account 'nobody'"]
     assert first.status == "problems" and first.exit_code() == 1
-    assert "Alerts: 5 event(s) read, 3 new, 3 sent" in first.message
+    assert "Alerts: 6 event(s) read, 3 new, 3 sent" in first.message
     contoso, fabrikam = _tickets(sb, PARTNER_DEMO), _tickets(sb, PARTNER_SMALL)
     ev1 = alert_id_for("source:monitoring:key:ev-1")
     assert contoso[ev1] == 1 and sum(contoso.values()) == 2
@@ -125,7 +130,7 @@ def test_a_sql_alert_source_is_sent_by_the_sync_with_the_usage_and_never_twice(
     # The vendor fixes the bad row and a new event arrives: those two only.
     conn = sqlite3.connect(db)
     conn.execute("UPDATE events SET prio = '4' WHERE event_id = 'ev-4'")
-    conn.execute("DELETE FROM events WHERE event_id = 'ev-3'")
+    conn.execute("DELETE FROM events WHERE event_id = 'ev-3' OR title = 'Same key again'")
     conn.commit()
     conn.close()
     _alerts_db(db, [("ev-5", "f-0", "Disk failing", "", "very high", "")])
