@@ -275,10 +275,8 @@ def detail_lines(details: dict[str, Any] | None) -> list[str]:
     """The alert part of a run's details, as lines (the Sync page, ``sync`` output)."""
     if not details:
         return []
-    lines = [
-        f"Alerts: {details.get('read', 0)} event(s) read from {details.get('sources', 0)} "
-        f"source(s), {details.get('new', 0)} new, {details.get('sent', 0)} sent."
-    ]
+    # The run's message already has the totals; these are the figures per partner.
+    lines = [f"Alerts from {details.get('sources', 0)} source(s), by partner:"]
     for p in details.get("partners", []):
         figures = ", ".join(
             f"{p[k]} {label}"

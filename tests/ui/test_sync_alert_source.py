@@ -15,7 +15,7 @@ import pytest
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import SourceStore
 from gradient_desktop.ui.sync.page import SyncPage
-from tests.gui_helpers import run, settle, wait_until
+from tests.gui_helpers import run, screenshot, settle, wait_until
 from tests.services.test_schedule import _setup
 
 pytestmark = pytest.mark.gui
@@ -71,8 +71,10 @@ def test_an_alert_source_is_set_up_previewed_saved_and_sent_by_sync_all(
     wait_until(qloop, lambda: not page.tasks.busy)
     assert page.message.text().startswith(f"Alerts: {len(rows)} event(s) read, {len(rows)} new")
     details = page.details.toPlainText()
-    assert f"Alerts: {len(rows)} event(s) read from 1 source(s), {len(rows)} new" in details
+    assert details.startswith(f"Alerts: {len(rows)} event(s) read, {len(rows)} new")
+    assert "Alerts from 1 source(s), by partner:" in details
     assert "Contoso Managed Services (demo): 3 new, 3 sent." in details
+    screenshot(page, "sync_alert_source.png")  # the editor with "Rows are alerts", the run
     state = ctx.demo.state
     sent: Counter[str] = Counter()
     for name in ("Contoso Managed Services (demo)", "Fabrikam IT Partners (demo)"):

@@ -130,8 +130,8 @@ class SourceEditor(QtWidgets.QWidget):
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.alert_box)  # above the usage fields it turns off
         layout.addWidget(mapping)
-        layout.addWidget(self.alert_box)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
