@@ -250,8 +250,8 @@ def _read_folder(config: SourceConfig, folder: Path, directory: Directory) -> Al
             continue
         digest = hashlib.sha256(raw).hexdigest()[:16]
         events: list[AlertEvent] = []
-        problems: list[Problem] = []
-        unmatched: list[Problem] = []
+        problems: list[EventProblem] = []
+        unmatched: list[EventProblem] = []
         for number, event in enumerate(_events(doc), start=1):
             out.read += 1
             where = f"{path.name}, event {number}"

@@ -43,9 +43,12 @@ from gradient_desktop.api import (
     VendorApiClient,
 )
 from gradient_desktop.services.alert_input import priority_name
+from gradient_desktop.services.alert_words import reason_in_words, status_text
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.store.alerts import AlertLedger, NewAlert
 from gradient_desktop.store.models import AlertEntry, AlertState, Partner, VendorAccount
+
+__all__ = ["AlertService", "SendReport", "TraceReport", "reason_in_words", "status_text"]
 
 log = logging.getLogger(__name__)
 
@@ -64,49 +67,6 @@ Progress = Callable[[AlertEntry], None]
 #: Rows this process is sending right now, so a second send run in the same process (the app
 #: sends from a page while a source runs) never takes them for a crashed run's leftovers.
 _IN_FLIGHT: set[int] = set()
-
-
-def reason_in_words(
-    errors: Sequence[str] | None, status_code: int | None, message: str | None
-) -> str:
-    """Why Gradient could not create the ticket, as a sentence that says what to do."""
-    text = " ".join([*(errors or []), message or ""]).lower()
-    if "board" in text:
-        return (
-            "The MSP has not chosen a PSA board for alerts: in Synthesize, open the integration, "
-            "map a board for alerts, then resend."
-        )
-    if "account map" in text or "not mapped" in text or "unmapped" in text:
-        return (
-            "The MSP has not mapped this account to a PSA company in Synthesize, so Gradient "
-            "cannot tell whose ticket it is. Ask them to map it, then resend."
-        )
-    if "service" in text and ("map" in text or "not found" in text):
-        return "The service named in the alert is not mapped in Synthesize; resend without it or ask the MSP to map it."
-    if (status_code or 0) >= 500 or "unavailable" in text or "timeout" in text:
-        return (
-            "The partner's PSA did not accept the ticket (it was unreachable or failed). "
-            "Resend the alert once their PSA is back."
-        )
-    detail = "; ".join(errors or []) or message or "no reason given"
-    return f"Gradient could not create the ticket ({detail})."
-
-
-def status_text(row: AlertEntry) -> str:
-    """The one-word-ish status the history shows."""
-    state = AlertState(row.state)
-    if state is AlertState.ACCEPTED:
-        return "still pending" if row.checks else "sent, waiting for ticket"
-    return {
-        AlertState.QUEUED: "queued",
-        AlertState.SENDING: "sending",
-        AlertState.SUCCESS: "ticket created",
-        AlertState.FAILED: "failed",
-        AlertState.REJECTED: "rejected",
-        AlertState.UNKNOWN: "outcome unknown — confirm",
-        AlertState.MARKED_SENT: "marked as sent",
-        AlertState.CANCELLED: "cancelled",
-    }[state]
 
 
 @dataclass
