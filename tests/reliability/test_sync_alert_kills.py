@@ -17,20 +17,20 @@ the user settles at the end by looking at the PSA board (``alert confirm --mark-
 from __future__ import annotations
 
 import json
-import random
 import sqlite3
-import subprocess
-import sys
-import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from gradient_desktop.sandbox.seed import VENDOR_KEY
-from tests.reliability.fault_proxy import Fault, FaultPlan, FaultProxy, RequestInfo
-from tests.reliability.helpers import FIGURES, new_partner, sized
-from tests.reliability.test_alert_kills import PARTNER, _cli, _ledger, _run
-from tests.reliability.test_crash_safety import _child_env
+from tests.reliability.alert_kills import (
+    PARTNER,
+    Home,
+    cli_home,
+    kill_rounds,
+    ledger,
+    settle_and_count,
+)
+from tests.reliability.fault_proxy import FaultProxy
+from tests.reliability.helpers import new_partner, sized
 
 KILLS = sized(5, 20)
 SQL_EVENTS = 3 * KILLS + 6
@@ -45,12 +45,28 @@ def test_killing_the_scheduled_sync_mid_alert_batch_never_duplicates_or_loses_an
     key, _ = new_partner(sb.state, EVENTS, prefix="syncalertkill")
     proxy = FaultProxy(sb.base_url).start()
     try:
-        _rounds(tmp_path, sb, key, proxy)
+        h = cli_home(tmp_path, proxy.base_url, key)
+        _sources(tmp_path, h)
+        sync = ("sync", "--all", "--scheduled")
+        kills, held = kill_rounds(h, sb, key, proxy, sync, KILLS, seed=20261215)
+        assert kills == KILLS, "the batch finished before every kill landed; make it longer"
+
+        finished = h.run(*sync)
+        assert finished.returncode in (0, 1), finished.stdout + finished.stderr
+        assert "alerts:" in finished.stdout  # the summary has the alert table
+        states = ledger(h.db)
+        assert len(states) == EVENTS, (len(states), EVENTS)
+        assert "queued" not in states.values() and "sending" not in states.values()
+        again = h.run(*sync)  # every event is in the ledger: nothing new, nothing sent
+        assert "0 new, 0 sent" in again.stderr, again.stderr
+        settle_and_count(h, sb, key, "sync alert sources", kills, held)
     finally:
         proxy.stop()
 
 
-def _sources(tmp_path: Path, env: dict[str, str], home: Path) -> None:
+def _sources(tmp_path: Path, h: Home) -> None:
+    """A SQLite table of monitoring events (an event-id column) and a folder of three JSON
+    event files (every other event without an id of its own), added with the CLI."""
     db = tmp_path / "monitoring.sqlite3"
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE ev (event_id TEXT, account TEXT, title TEXT, prio INTEGER)")
@@ -62,7 +78,7 @@ def _sources(tmp_path: Path, env: dict[str, str], home: Path) -> None:
     conn.close()
     folder = tmp_path / "drop"
     folder.mkdir()
-    for f in range(3):  # three files; every other event has no id of its own
+    for f in range(3):
         events = [
             {"accountId": f"acc-{SQL_EVENTS + i}", "title": f"Backup {i} failed",
              "partner": PARTNER, **({"eventId": f"b-{i}"} if i % 2 else {})}
@@ -75,92 +91,5 @@ def _sources(tmp_path: Path, env: dict[str, str], home: Path) -> None:
          "--alert-field", "key=event_id", "--alert-field", "priority=prio"],
         ["drop", "--kind", "file", "--path", str(folder)],
     ):  # fmt: skip
-        added = _run(env, home, "source", "add", *args, "--alerts")
+        added = h.run("source", "add", *args, "--alerts")
         assert added.returncode == 0, added.stdout + added.stderr
-
-
-def _rounds(tmp_path: Path, sb: Any, key: str, proxy: FaultProxy) -> None:
-    home = tmp_path / "gd-home"
-    home.mkdir()
-    env = _child_env(home, tmp_path / "keyring.json")
-    added = subprocess.run(
-        [sys.executable, "-m", "gradient_desktop", "partner", "add", PARTNER,
-         "--base-url", proxy.base_url, "--profile", "Northwind"],
-        env={**env, "GRADIENT_VENDOR_KEY": VENDOR_KEY, "GRADIENT_PARTNER_KEY": key},
-        capture_output=True, text=True, timeout=60, cwd=home, check=False,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    _sources(tmp_path, env, home)
-    db = home / "data" / "gradient-desktop.sqlite3"
-    rng = random.Random(20261215)
-    sync = ("sync", "--all", "--scheduled")
-
-    def dispatched() -> int:
-        return len(sb.state.alert_log(key))
-
-    kills = held = 0
-    for round_no in range(KILLS):
-        target = rng.randint(1, 4)
-        hold = round_no % 2 == 1
-        count = [0]
-
-        def plan(
-            r: RequestInfo, target: int = target, hold: bool = hold, count: list[int] = count
-        ) -> Fault:
-            if r.method == "POST" and "/alerting/" in r.path:
-                count[0] += 1
-                if hold and count[0] == target:
-                    return Fault("hang_after")
-            return Fault()
-
-        proxy.set_plan(FaultPlan(plan))
-        before = dispatched()
-        proc = _cli(env, home, *sync)
-        deadline = time.monotonic() + 60
-        while dispatched() - before < target and proc.poll() is None:
-            assert time.monotonic() < deadline, "the sync made no progress"
-            time.sleep(0.003)
-        landed = proc.poll() is None
-        time.sleep(0.05 if hold else rng.uniform(0, 0.04))
-        proc.kill()
-        proc.communicate(timeout=30)
-        kills += landed
-        held += landed and hold
-    proxy.set_plan(FaultPlan.none())
-    assert kills == KILLS, "the batch finished before every kill landed; make it longer"
-
-    finished = _run(env, home, *sync)
-    assert finished.returncode in (0, 1), finished.stdout + finished.stderr
-    assert "alerts:" in finished.stdout  # the summary has the alert table
-    states = _ledger(db)
-    assert len(states) == EVENTS, (len(states), EVENTS)
-    assert "queued" not in states.values() and "sending" not in states.values()
-    again = _run(env, home, *sync)  # nothing is left to send, and nothing is sent twice
-    assert "0 new, 0 sent" in again.stderr, again.stderr
-
-    on_board = Counter(t["alertId"] for t in sb.state.tickets(key))
-    unknown = [a for a, s in states.items() if s == "unknown"]
-    for alert_id in unknown:
-        choice = "--mark-sent" if on_board[alert_id] else "--resend"
-        done = _run(env, home, "alert", "confirm", alert_id, choice)
-        assert done.returncode == 0, done.stdout + done.stderr
-    traced = _run(env, home, "alert", "trace", "--partner", PARTNER, "--wait", "20")
-    assert traced.returncode == 0, traced.stdout + traced.stderr
-
-    tickets = Counter(t["alertId"] for t in sb.state.tickets(key))
-    final = _ledger(db)
-    duplicates = sum(n - 1 for n in tickets.values() if n > 1)
-    lost = sum(1 for a in final if tickets[a] == 0)
-    assert len(final) == EVENTS and duplicates == 0 and lost == 0, (duplicates, lost)
-    assert set(final.values()) <= {"success", "marked_sent"}, Counter(final.values())
-    FIGURES["sync alert sources: scheduled sync kills mid-batch"] += kills
-    FIGURES["sync alert sources: kills while Gradient's answer was held back"] += held
-    FIGURES["sync alert sources: alerts sent (one ticket each)"] += len(tickets)
-    FIGURES["sync alert sources: outcome unknown, found on the board (marked sent)"] += sum(
-        1 for a in unknown if on_board[a]
-    )
-    FIGURES["sync alert sources: outcome unknown, not on the board (resent)"] += sum(
-        1 for a in unknown if not on_board[a]
-    )
-    FIGURES["sync alert sources: duplicate tickets"] += duplicates
-    FIGURES["sync alert sources: lost alerts"] += lost

@@ -25,13 +25,6 @@ from tests.sync_helpers import sku_names, two_partners, usage_db
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Any:
-    context = AppContext.open(tmp_path / "db.sqlite3")
-    yield context
-    context.close()
-
-
-@pytest.fixture
 def sb(sandbox_factory: Any) -> Any:
     return sandbox_factory(seed="demo", alert_delay_ms=0)  # tickets at once
 

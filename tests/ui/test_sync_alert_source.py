@@ -16,7 +16,7 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import SourceStore
 from gradient_desktop.ui.sync.page import SyncPage
 from tests.gui_helpers import run, screenshot, settle, wait_until
-from tests.services.test_schedule import _setup
+from tests.sync_helpers import demo_usage_rows
 
 pytestmark = pytest.mark.gui
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.gui
 def test_an_alert_source_is_set_up_previewed_saved_and_sent_by_sync_all(
     qtbot: Any, qloop: Any, ctx: AppContext, tmp_path: Path
 ) -> None:
-    rows = run(qloop, _setup(ctx))
+    rows = run(qloop, demo_usage_rows(ctx))
     db = tmp_path / "monitoring.sqlite3"
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE ev (id TEXT, partner TEXT, account TEXT, what TEXT, sev TEXT)")
