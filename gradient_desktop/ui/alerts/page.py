@@ -169,6 +169,8 @@ class AlertsPage(QtWidgets.QWidget):
         layout.addWidget(splitter, 1)
 
         self._choices_stale = False
+        self._seen_accounts: tuple[int, ...] = ()
+        self._seen_alerts: tuple[int, ...] = ()
         binding(ctx).changed.connect(self._on_state_changed)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(BACKGROUND_MS)
@@ -206,6 +208,13 @@ class AlertsPage(QtWidgets.QWidget):
 
     def _render_state(self) -> None:
         state = self.ctx.state.get(self.partner.id or 0) if self.partner is not None else None
+        if state is not None:  # what the next state change is compared with
+            self._seen_accounts = (
+                state.accounts_total,
+                state.accounts_mapped_remote,
+                state.services,
+            )
+            self._seen_alerts = (state.alerts_in_doubt, state.alerts_failed)
         text = needs_you_text(state)
         self.needs_you.setText(text)
         self.needs_you.setVisible(bool(text))
@@ -224,18 +233,30 @@ class AlertsPage(QtWidgets.QWidget):
             )
 
     def _on_state_changed(self, partner_id: int) -> None:
-        # The partner's accounts or their mapping changed (setup, the Mapping page, a sync):
-        # the form's "(not mapped yet)" marks follow, read again when the page is next seen.
-        if self.partner is not None and partner_id == self.partner.id:
-            self._choices_stale = True
-            self._render_state()
+        # Only what this page shows: the accounts and their mapping (the form's "(not mapped
+        # yet)" marks; setup, the Mapping page, a sync) and the alerts that need the user (a sync
+        # run, a background check). A push's progress changes the state many times a second.
+        if self.partner is None or partner_id != self.partner.id:
+            return
+        state = self.ctx.state.get(partner_id)
+        if state is None:
+            return
+        accounts = (state.accounts_total, state.accounts_mapped_remote, state.services)
+        alerts = (state.alerts_in_doubt, state.alerts_failed)
+        if accounts != self._seen_accounts:
+            self._seen_accounts, self._choices_stale = accounts, True
             if self.isVisible():
                 self._load_choices()
-                self.reload()  # an alert changed elsewhere (a sync run, a background check)
+        if alerts != self._seen_alerts:
+            self._seen_alerts = alerts
+            self._render_state()
+            if self.isVisible():
+                self.reload()
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         if self._choices_stale:
             self._load_choices()
+        self.reload()  # alerts a sync run or the CLI added meanwhile
         super().showEvent(event)
 
     def reload(self) -> None:
