@@ -298,4 +298,10 @@ def test_the_status_bar_and_the_alerts_page_agree_and_decisions_undo(
     assert service.ledger.get(failed.alert_id).state == AlertState.FAILED and agree() == 2
     window.undo_group.redo()
     assert agree() == 1
+
+    from gradient_desktop.ui.dialogs.shortcuts import collect_shortcuts
+
+    listed = {(r.command, r.keys) for r in collect_shortcuts(window) if r.group == "Alerts"}
+    assert {("Check now for tickets", "F5"), ("Filter the alert history", "Ctrl+F"),
+            ("Don't send or dismiss the selected alert", "Del")} <= listed, listed  # fmt: skip
     window.close()
