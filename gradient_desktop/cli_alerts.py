@@ -72,7 +72,9 @@ def add_alert_parser(sub: Any) -> None:
     choice.add_argument(
         "--mark-sent", action="store_true", help="it did arrive (you saw the ticket)"
     )
-    choice.add_argument("--cancel", action="store_true", help="do not send it")
+    choice.add_argument(
+        "--cancel", action="store_true", help="do not send it (a failed one: dismiss it)"
+    )
 
 
 def run_alert(args: argparse.Namespace) -> int:
@@ -305,7 +307,7 @@ async def _confirm(args: argparse.Namespace) -> int:
     try:
         service = AlertService(ctx)
         try:
-            row = service.ledger.resolve(args.alert_id, choice, actor="cli")
+            row = service.resolve(args.alert_id, choice, actor="cli")
         except (LookupError, ValueError) as exc:
             raise CliError(str(exc)) from None
         _out(f"{row.title!r}: {row.note.rsplit('; ', 1)[-1] if row.note else choice}.")

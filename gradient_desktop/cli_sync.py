@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from gradient_desktop.cli import EXIT_OK, EXIT_USAGE, CliError, _context, _err, _Locked
+from gradient_desktop.cli_sync_alerts import add_alert_options, alert_options, print_alerts
 
 COMMANDS = ("sync", "source", "schedule")
 
@@ -51,6 +52,7 @@ def add_commands(sub: Any) -> None:
     add.add_argument("--partner-field", default="")
     add.add_argument("--bytes", action="store_true", help="storage counts are bytes (→ MB/GB/TB)")
     add.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    add_alert_options(add)
     ssub.add_parser("list", help="list sources")
     for action, text in (
         ("preview", "show the first rows and every problem"),
@@ -178,6 +180,7 @@ def print_result(result: Any) -> None:
                         f"{p.name}: {outcome}: account {acc} × service {svc}: {err}",
                         file=sys.stderr,
                     )
+    print_alerts(result)
     print(result.message, file=sys.stderr)
 
 
@@ -242,6 +245,7 @@ async def _source(args: argparse.Namespace) -> int:
             next_path=args.next,
             auth_header=args.auth_header,
             timeout_s=args.timeout,
+            **alert_options(args),
             mapping=FieldMap(
                 account=args.account_field,
                 service=args.service_field,

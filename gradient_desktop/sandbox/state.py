@@ -122,8 +122,10 @@ class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin, BillingMi
     def snapshot(self) -> dict[str, Any]:
         """The whole server-side truth as a JSON-able dict (demo mode persists it across runs).
 
-        Not included, on purpose: the idempotency store, the request log, rate windows and
-        queued alerts: they describe a running server, not Gradient's data.
+        Not included, on purpose: the idempotency store, the request log and rate windows: they
+        describe a running server, not Gradient's data. The alert queues are included (queued
+        and processed alerts and each partner's alert board): the app's alert ledger refers to
+        them by messageId, so the demo must still know them after a restart.
         """
         with self.lock:
             unique: dict[int, Organisation] = {}
@@ -141,6 +143,7 @@ class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin, BillingMi
                     **self._msp_snapshot(o),
                     **self._accounts_snapshot(o),
                     **self._billing_snapshot(o),
+                    **self._alerts_snapshot(o),
                 }
                 for o in unique.values()
             ]
@@ -162,6 +165,7 @@ class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin, BillingMi
         try:
             vendors = {v["key"]: Vendor(**v) for v in data["vendors"]}
             orgs: list[Organisation] = []
+            alert_data: list[dict[str, Any]] = []
             for o in data["organizations"]:
                 org = Organisation(
                     id=o["id"],
@@ -174,6 +178,7 @@ class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin, BillingMi
                 self._msp_restore(org, o)
                 self._accounts_restore(org, o)
                 self._billing_restore(org, o)
+                alert_data.append(o)
                 orgs.append(org)
             live = {k: orgs[i] for k, i in data["liveKeys"].items()}
             retired = {k: orgs[i] for k, i in data["retiredKeys"].items()}
@@ -186,6 +191,9 @@ class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin, BillingMi
             self.rng.setstate((version, tuple(internal), gauss))
             self._idempotency.clear()
             self._requests.clear()
+            self._boards().clear()
+            for org, o in zip(orgs, alert_data, strict=True):
+                self._alerts_restore(org, o)
 
     # --- lookups --------------------------------------------------------------------------------
 

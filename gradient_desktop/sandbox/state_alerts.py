@@ -73,6 +73,7 @@ class AlertsMixin:
                 "accountId": account_id,
                 "alert": dict(alert),
                 "queuedAt": time.monotonic(),
+                "queuedWall": time.time(),  # what a snapshot keeps (monotonic is per process)
                 "createdAt": iso(),
                 "result": None,
             }
@@ -133,6 +134,30 @@ class AlertsMixin:
     def tickets(self, partner_key: str, rules: AlertRules | None = None) -> list[dict[str, Any]]:
         """The PSA tickets alerts have created for this partner (one per successful dispatch)."""
         return [a for a in self.alert_log(partner_key, rules) if a["status"] == "success"]
+
+    # --- snapshot (JSON-able; see SandboxState.snapshot) -----------------------------------------
+
+    def _alerts_snapshot(self, org: Organisation) -> dict[str, Any]:
+        """The partner's alert queue (pending ones too) and its alert board, so the demo keeps
+        answering the debug route for alerts the app's ledger knows after a restart."""
+        out: dict[str, Any] = {
+            "alerts": {
+                mid: {k: v for k, v in e.items() if k != "queuedAt"}
+                for mid, e in org.alerts.items()
+            }
+        }
+        if org.id in self._boards():
+            out["alertBoard"] = self._boards()[org.id]
+        return out
+
+    def _alerts_restore(self, org: Organisation, data: dict[str, Any]) -> None:
+        """Inverse of ``_alerts_snapshot``; a pending alert keeps the time it has waited."""
+        now_wall, now = time.time(), time.monotonic()
+        for mid, e in data.get("alerts", {}).items():
+            waited = max(0.0, now_wall - float(e.get("queuedWall", now_wall)))
+            org.alerts[mid] = {**e, "queuedAt": now - waited}
+        if "alertBoard" in data:
+            self._boards()[org.id] = data["alertBoard"]
 
     # --- processing ------------------------------------------------------------------------------
 

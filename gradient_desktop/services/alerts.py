@@ -43,9 +43,12 @@ from gradient_desktop.api import (
     VendorApiClient,
 )
 from gradient_desktop.services.alert_input import priority_name
+from gradient_desktop.services.alert_words import reason_in_words, status_text
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.store.alerts import AlertLedger, NewAlert
 from gradient_desktop.store.models import AlertEntry, AlertState, Partner, VendorAccount
+
+__all__ = ["AlertService", "SendReport", "TraceReport", "reason_in_words", "status_text"]
 
 log = logging.getLogger(__name__)
 
@@ -64,49 +67,6 @@ Progress = Callable[[AlertEntry], None]
 #: Rows this process is sending right now, so a second send run in the same process (the app
 #: sends from a page while a source runs) never takes them for a crashed run's leftovers.
 _IN_FLIGHT: set[int] = set()
-
-
-def reason_in_words(
-    errors: Sequence[str] | None, status_code: int | None, message: str | None
-) -> str:
-    """Why Gradient could not create the ticket, as a sentence that says what to do."""
-    text = " ".join([*(errors or []), message or ""]).lower()
-    if "board" in text:
-        return (
-            "The MSP has not chosen a PSA board for alerts: in Synthesize, open the integration, "
-            "map a board for alerts, then resend."
-        )
-    if "account map" in text or "not mapped" in text or "unmapped" in text:
-        return (
-            "The MSP has not mapped this account to a PSA company in Synthesize, so Gradient "
-            "cannot tell whose ticket it is. Ask them to map it, then resend."
-        )
-    if "service" in text and ("map" in text or "not found" in text):
-        return "The service named in the alert is not mapped in Synthesize; resend without it or ask the MSP to map it."
-    if (status_code or 0) >= 500 or "unavailable" in text or "timeout" in text:
-        return (
-            "The partner's PSA did not accept the ticket (it was unreachable or failed). "
-            "Resend the alert once their PSA is back."
-        )
-    detail = "; ".join(errors or []) or message or "no reason given"
-    return f"Gradient could not create the ticket ({detail})."
-
-
-def status_text(row: AlertEntry) -> str:
-    """The one-word-ish status the history shows."""
-    state = AlertState(row.state)
-    if state is AlertState.ACCEPTED:
-        return "still pending" if row.checks else "sent, waiting for ticket"
-    return {
-        AlertState.QUEUED: "queued",
-        AlertState.SENDING: "sending",
-        AlertState.SUCCESS: "ticket created",
-        AlertState.FAILED: "failed",
-        AlertState.REJECTED: "rejected",
-        AlertState.UNKNOWN: "outcome unknown — confirm",
-        AlertState.MARKED_SENT: "marked as sent",
-        AlertState.CANCELLED: "cancelled",
-    }[state]
 
 
 @dataclass
@@ -181,7 +141,9 @@ class AlertService:
         self, partner: Partner, alerts: Sequence[NewAlert], *, origin: str
     ) -> tuple[list[AlertEntry], int]:
         assert partner.id is not None
-        return self.ledger.record(partner.id, alerts, origin=origin)
+        out = self.ledger.record(partner.id, alerts, origin=origin)
+        self.ctx.state.touch(partner.id)
+        return out
 
     async def send(
         self,
@@ -197,7 +159,24 @@ class AlertService:
         assert partner.id is not None
         report = SendReport()
         report.recovered_unknown = self.ledger.interrupted(partner.id, keep=self._in_flight)
-        ids = [e.id for e in (entries if entries is not None else self.ledger.queued(partner.id))]
+        rows = entries if entries is not None else self.ledger.queued(partner.id)
+        # Only this partner's rows go with this partner's key.
+        ids = [e.id for e in rows if e.partner_id == partner.id]
+        try:
+            await self._send_all(partner, ids, report, on_progress)
+        finally:
+            self.ctx.state.touch(partner.id)  # "alerts need you" follows (services/state.py)
+            if self.ctx.is_demo_url(partner.base_url) and self.ctx.demo.running:
+                self.ctx.demo.save()  # the demo's queue knows these alerts after a restart
+        return report
+
+    async def _send_all(
+        self,
+        partner: Partner,
+        ids: list[int | None],
+        report: SendReport,
+        on_progress: Progress | None,
+    ) -> None:
         client = self.ctx.client_for(partner)
         for index, entry_id in enumerate(ids):
             assert entry_id is not None
@@ -217,7 +196,6 @@ class AlertService:
                     if (r := self.ledger.by_id(i or 0)) and r.state == AlertState.QUEUED
                 )
                 break
-        return report
 
     async def _send_one(
         self, client: VendorApiClient, row: AlertEntry, report: SendReport
@@ -284,7 +262,7 @@ class AlertService:
         reason = None
         if status.status == "failed":
             reason = reason_in_words(status.errors, status.status_code, status.message)
-        return self.ledger.checked(
+        row = self.ledger.checked(
             row.id,
             remote_status=status.status or "pending",
             ticket_id=status.ticket_id,
@@ -292,6 +270,9 @@ class AlertService:
             reason=reason,
             next_check_in=None if status.is_final else delay,
         )
+        if status.is_final:
+            self.ctx.state.touch(partner.id)
+        return row
 
     async def trace(
         self,
@@ -348,6 +329,21 @@ class AlertService:
             if row.next_check_at is None or row.next_check_at <= now:
                 changed.append(await self.check(partner, row))
         return changed
+
+    # -- the user's decisions ------------------------------------------------------------------
+
+    def resolve(self, alert_id: str, choice: str, *, actor: str) -> AlertEntry:
+        """Apply a user's decision (``Resolution``) and update the partner's state."""
+        row = self.ledger.resolve(alert_id, choice, actor=actor)
+        self.ctx.state.touch(row.partner_id)
+        return row
+
+    def undo_resolve(self, alert_id: str, before: AlertEntry) -> AlertEntry:
+        """Take back a decision that sent nothing (mark as sent, cancel): the alert is as it
+        was before it (``before``, the row read just before the decision)."""
+        row = self.ledger.restore_decision(alert_id, before)
+        self.ctx.state.touch(row.partner_id)
+        return row
 
     # -- history --------------------------------------------------------------------------------
 

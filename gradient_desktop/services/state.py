@@ -10,6 +10,8 @@ Only services change it:
 * anything written to the store (status, setup step, accounts, mappings, queued counts) is
   re-read by ``touch(partner_id)``, which services call after they commit (``PartnerDirectory``,
   ``MappingService``, ``IntegrationService``, ``PushService`` do);
+* alerts waiting for the user (``alerts_in_doubt``, ``alerts_failed``) are re-read the same
+  way: the alerts service touches after each record, send, final check and decision;
 * facts that live only in memory are recorded by ``note_push_progress`` / ``note_push`` (a push
   running and its outcome) and ``note_check`` (the last integration check).
 
@@ -34,6 +36,7 @@ from psygnal import Signal
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from gradient_desktop.store.alerts import AlertLedger
 from gradient_desktop.store.models import Mapping, MappingKind, Partner, VendorAccount
 
 if TYPE_CHECKING:
@@ -102,6 +105,10 @@ class PartnerState:
     push_progress: tuple[int, int] | None = None
     last_push: PushOutcome | None = None
     last_check: CheckOutcome | None = None
+    #: Alerts whose outcome is unknown: the user must look at the PSA board and decide.
+    alerts_in_doubt: int = 0
+    #: Alerts Gradient could not turn into a ticket (failed) or refused: fix, then resend.
+    alerts_failed: int = 0
 
     @property
     def in_setup(self) -> bool:
@@ -145,6 +152,17 @@ class PartnerState:
         if self.unknown:
             parts.append(f"{self.unknown:,} with an unknown outcome")
         return " · ".join(parts)
+
+    @property
+    def alerts_need_you(self) -> int:
+        return self.alerts_in_doubt + self.alerts_failed
+
+    def alerts_text(self) -> str:
+        """ "2 alerts need you (Alerts page)", or "" when none does."""
+        n = self.alerts_need_you
+        if not n:
+            return ""
+        return f"{n} alert{'s' if n > 1 else ''} need{'' if n > 1 else 's'} you (Alerts page)"
 
 
 def _aware(moment: datetime) -> datetime:
@@ -317,6 +335,7 @@ class StateHub:
                 select(func.count()).where(col(PartnerService.partner_id) == partner_id)
             ).one()
         by_state = self.ctx.outbox.counts_by_state(partner_id)
+        in_doubt, alerts_failed = AlertLedger(self.ctx.db).needs_you(partner_id)
         memory = self._mem(partner_id)
         return PartnerState(
             partner_id=partner_id,
@@ -337,6 +356,8 @@ class StateHub:
             push_progress=memory.push_progress,
             last_push=memory.last_push,
             last_check=memory.last_check,
+            alerts_in_doubt=in_doubt,
+            alerts_failed=alerts_failed,
         )
 
 

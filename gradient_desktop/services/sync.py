@@ -28,6 +28,7 @@ from sqlmodel import select
 
 from gradient_desktop.api import ApiError, ProgressEvent
 from gradient_desktop.secrets import SecretStoreError
+from gradient_desktop.services import sync_alerts
 from gradient_desktop.services.context import AppContext, MissingKeyError
 from gradient_desktop.services.sources.config import SourceConfig, SourceError
 from gradient_desktop.services.sources.readers import Record, read_records
@@ -92,6 +93,8 @@ class SyncResult:
     errors: list[Problem] = field(default_factory=list)
     #: per "source|partner id", a digest of that partner's add/subtract rows of that source
     digests: dict[str, str] = field(default_factory=dict)
+    #: the alert sources' part of the run (sync_alerts.AlertSyncResult), None without any
+    alerts: Any = None
 
     @property
     def changed(self) -> int:
@@ -117,11 +120,12 @@ class SyncResult:
     def exit_code(self) -> int:
         """As ``push``: 0 all landed, 1 some row did not (or was unmatched), 2 a source or a
         partner's key is wrong (nothing, or nothing for that partner, was sent)."""
+        alerts = self.alerts.exit_code() if self.alerts is not None else 0
         if self.status == "failed" or any(p.key_problem for p in self.partners):
             return 2
         if self.failed or self.unmapped or self.unmatched:
-            return 1
-        return 0
+            return max(1, alerts)
+        return alerts
 
 
 class SyncService:
@@ -166,6 +170,9 @@ class SyncService:
                 run_id, status="failed", message=f"Unexpected error ({type(exc).__name__})."
             )
             raise
+        await sync_alerts.attach(
+            self.ctx, result, partners=partners, sources=sources, dry_run=dry_run
+        )
         self._record(result)
         return result
 
@@ -181,7 +188,10 @@ class SyncService:
         configs = (
             [self.sources.get(n) for n in source_names] if source_names else self.sources.list()
         )
+        configs = [c for c in configs if not c.emits_alerts]  # those: sync_alerts.py
         if not configs:
+            if sync_alerts.alert_configs(self.ctx, source_names):
+                return SyncResult(run_id, "ok", "")  # only alert sources: the alert half runs
             raise LookupError("No usage source is set up yet: add one first.")
         partners = self.partners(partner_names)
         if not partners:
@@ -313,6 +323,7 @@ class SyncService:
             "unmatched": [str(p) for p in result.unmatched[:500]],
             "errors": [str(p) for p in result.errors[:500]],
             "digests": result.digests,
+            "alerts": result.alerts.as_json() if result.alerts is not None else None,
         }
         self.runs.finish(
             result.run_id,

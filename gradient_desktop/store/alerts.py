@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from gradient_desktop.store.db import Database
 from gradient_desktop.store.models import AlertEntry, AlertState, utcnow
 
-__all__ = ["FINAL_STATES", "AlertLedger", "NewAlert", "Resolution"]
+__all__ = ["FINAL_STATES", "NEEDS_YOU", "AlertLedger", "NewAlert", "Resolution"]
 
 #: States after which nothing more happens to an alert without the user.
 FINAL_STATES = frozenset(
@@ -40,6 +40,14 @@ FINAL_STATES = frozenset(
         AlertState.CANCELLED,
     }
 )
+
+
+#: States that wait for the user: an unknown outcome to confirm, a failure or refusal to fix and
+#: resend (or dismiss). The status bar, the Alerts page and its filter all count these.
+NEEDS_YOU = frozenset({AlertState.UNKNOWN, AlertState.FAILED, AlertState.REJECTED})
+
+
+_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
 
 class Resolution:
@@ -55,7 +63,13 @@ class Resolution:
 _RESOLVABLE = {
     Resolution.RESEND: {AlertState.UNKNOWN, AlertState.FAILED, AlertState.REJECTED},
     Resolution.MARK_SENT: {AlertState.UNKNOWN},
-    Resolution.CANCEL: {AlertState.UNKNOWN, AlertState.QUEUED},
+    # Cancelling a failed or refused alert dismisses it: the user will not resend it.
+    Resolution.CANCEL: {
+        AlertState.UNKNOWN,
+        AlertState.QUEUED,
+        AlertState.FAILED,
+        AlertState.REJECTED,
+    },
 }
 
 
@@ -90,13 +104,9 @@ class AlertLedger:
         out: list[AlertEntry] = []
         added = 0
         with self.db.write_session() as s:
+            by_key, by_id = self._known(s, partner_id, alerts)
             for a in alerts:
-                query = select(AlertEntry).where(AlertEntry.alert_id == a.alert_id)
-                if a.source_key:
-                    query = select(AlertEntry).where(
-                        AlertEntry.partner_id == partner_id, AlertEntry.source_key == a.source_key
-                    )
-                existing = s.exec(query).first()
+                existing = by_key.get(a.source_key or "") or by_id.get(a.alert_id)
                 if existing is not None:
                     out.append(existing)
                     continue
@@ -115,9 +125,45 @@ class AlertLedger:
                 )
                 s.add(row)
                 out.append(row)
+                by_id[a.alert_id] = row  # the same alert twice in one batch: one row
+                if a.source_key:
+                    by_key[a.source_key] = row
                 added += 1
             s.commit()
         return out, added
+
+    @staticmethod
+    def _known(
+        s: Session, partner_id: int, alerts: Sequence[NewAlert]
+    ) -> tuple[dict[str, AlertEntry], dict[str, AlertEntry]]:
+        """The rows already recorded for these alerts: by the partner's source key (rows
+        recorded before alertIds were derived from it), and by alertId (any partner: a source
+        event routed to another partner since keeps its one row). Looked up in chunks, so a
+        source of thousands of events costs a few queries, not two per event."""
+        keys = [a.source_key for a in alerts if a.source_key]
+        ids = [a.alert_id for a in alerts]
+        by_key: dict[str, AlertEntry] = {}
+        by_id: dict[str, AlertEntry] = {}
+        for i in range(0, len(keys), _CHUNK):
+            query = select(AlertEntry).where(
+                AlertEntry.partner_id == partner_id,
+                col(AlertEntry.source_key).in_(keys[i : i + _CHUNK]),
+            )
+            by_key.update((r.source_key or "", r) for r in s.exec(query))
+        for i in range(0, len(ids), _CHUNK):
+            query = select(AlertEntry).where(col(AlertEntry.alert_id).in_(ids[i : i + _CHUNK]))
+            by_id.update((r.alert_id, r) for r in s.exec(query))
+        return by_key, by_id
+
+    def is_recorded(self, partner_id: int, alert: NewAlert) -> bool:
+        """Whether ``record`` would find this alert already there (dry runs)."""
+        return bool(self.recorded(partner_id, [alert]))
+
+    def recorded(self, partner_id: int, alerts: Sequence[NewAlert]) -> set[str]:
+        """The alertIds of those alerts ``record`` would find already there (dry runs)."""
+        with self.db.session() as s:
+            by_key, by_id = self._known(s, partner_id, alerts)
+        return {a.alert_id for a in alerts if (a.source_key or "") in by_key or a.alert_id in by_id}
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -261,6 +307,21 @@ class AlertLedger:
             s.commit()
             return row
 
+    def restore_decision(self, alert_id: str, before: AlertEntry) -> AlertEntry:
+        """Undo "mark as sent" or "cancel" (nothing was sent by them): state, note and time
+        back to ``before``. ValueError when the alert moved on meanwhile."""
+        with self.db.write_session() as s:
+            row = s.exec(select(AlertEntry).where(AlertEntry.alert_id == alert_id)).first()
+            if row is None:
+                raise LookupError(f"No alert with id {alert_id} is recorded here.")
+            undoable = {AlertState.MARKED_SENT.value, AlertState.CANCELLED.value}
+            if row.state not in undoable or before.state not in _RESOLVABLE[Resolution.CANCEL]:
+                raise ValueError(f"The alert {row.title!r} changed since; nothing was undone.")
+            row.state, row.note, row.resolved_at = before.state, before.note, before.resolved_at
+            s.add(row)
+            s.commit()
+            return row
+
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, alert_id: str) -> AlertEntry | None:
@@ -302,6 +363,21 @@ class AlertLedger:
                 )
             )
             return int(conn.execute(query).scalar_one())
+
+    def needs_you(self, partner_id: int) -> tuple[int, int]:
+        """(outcome unknown, failed or refused) alerts of the partner: what waits for the user."""
+        with self.db.read() as conn:
+            query = (
+                select(AlertEntry.state, func.count())
+                .where(
+                    AlertEntry.partner_id == partner_id,
+                    col(AlertEntry.state).in_([s.value for s in NEEDS_YOU]),
+                )
+                .group_by(AlertEntry.state)
+            )
+            counts = dict(conn.execute(query).all())
+        unknown = int(counts.get(AlertState.UNKNOWN.value, 0))
+        return unknown, sum(int(n) for n in counts.values()) - unknown
 
     def count_by_state(self, partner_id: int | None = None) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -204,12 +204,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"{st.name}{demo} — {st.status_label()} — Gradient Desktop")
         queue = st.queue_text()
         text = f"{st.name}: {st.status_with_age()}" + (f" · {queue}" if queue else "")
-        from gradient_desktop.store.alerts import AlertLedger
-
-        in_doubt = AlertLedger(self.ctx.db).in_doubt(st.partner_id)
-        if in_doubt:
-            text += f" · {in_doubt} alert(s) need you (Alerts page)"
-        self.status_label.setText(text)
+        alerts = st.alerts_text()
+        self.status_label.setText(text + (f" · {alerts}" if alerts else ""))
 
     def _on_busy(self, busy: bool) -> None:
         if busy:

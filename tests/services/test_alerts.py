@@ -316,3 +316,37 @@ def test_the_debug_route_answers_in_retrievealertresponsedto_shape(world: World)
     assert set(success) == {"messageId", "createdAt", "status", "message", "ticketId"}
     assert failed["status"] == "failed" and failed["statusCode"] == 404
     assert set(failed) == {"messageId", "createdAt", "status", "message", "statusCode", "errors"}
+
+
+def test_the_partner_state_follows_every_alert_that_needs_the_user(world: World) -> None:
+    """The status bar and the Alerts page render ``ctx.state``; the alerts service keeps it
+    current: a failure, an alert in doubt, each decision and its undo are announced."""
+    seen: list[int] = []
+    world.ctx.state.changed.connect(seen.append)
+    pid = world.partner.id
+
+    def need() -> tuple[int, int]:
+        state = world.ctx.state.get(pid)
+        return state.alerts_in_doubt, state.alerts_failed
+
+    assert need() == (0, 0)
+    failed = alert("acc-9", "Unmapped")  # the MSP has not mapped acc-9: Gradient fails it
+    world.send(failed)
+    assert need() == (0, 1) and pid in seen
+    doubt = alert(title="Cut off")
+    (row,), _ = world.service.record(world.partner, [doubt], origin="test")
+    world.service.ledger.claim(row.id)
+    world.run(world.service.send(world.partner))  # finds it cut off: unknown
+    assert need() == (1, 1)
+    before = world.row(doubt.alert_id)
+    seen.clear()
+    world.service.resolve(doubt.alert_id, Resolution.MARK_SENT, actor="test")
+    assert need() == (0, 1) and seen == [pid]
+    world.service.undo_resolve(doubt.alert_id, before)
+    assert need() == (1, 1) and world.row(doubt.alert_id).state == AlertState.UNKNOWN
+    world.service.resolve(failed.alert_id, Resolution.CANCEL, actor="test")  # dismissed
+    assert need() == (1, 0) and world.ctx.state.get(pid).alerts_text() == (
+        "1 alert needs you (Alerts page)"
+    )
+    with pytest.raises(ValueError, match="changed since"):  # a decision taken back twice
+        world.service.undo_resolve(doubt.alert_id, before)

@@ -141,7 +141,7 @@ def test_history_filters_and_exports_csv(
     page.search.setText("agent")
     assert page.model.rowCount() == 1 and cells(page, 0)[2] == "Agent offline"
     page.search.clear()
-    page.state_filter.setCurrentText("Needs you (unknown, failed, rejected)")
+    page.state_filter.setCurrentText("Needs you (outcome unknown, failed, refused)")
     assert [cells(page, r)[2] for r in range(page.model.rowCount())] == ["Agent offline"]
     page.state_filter.setCurrentText("All alerts")
     target = tmp_path / "alerts.csv"
@@ -169,7 +169,7 @@ def test_send_alert_from_the_mapping_grid_opens_the_form(
     window.show()
     window.select_partner_id(partner.id)
     settle(qloop)
-    assert "1 alert(s) need you" in window.status_label.text()
+    assert "1 alert needs you (Alerts page)" in window.status_label.text()
     mapping = next(p for p in window.pages if p.title == "Mapping")
     alerts = next(p for p in window.pages if isinstance(p, AlertsPage))
     view = mapping.accounts.accounts_view
@@ -226,3 +226,82 @@ def test_the_form_follows_a_mapping_made_elsewhere(
     service.apply(partner, [MappingChange(account, client)])
     assert run(qloop, service.sync(partner, [account])) == {}
     wait_until(qloop, lambda: "(not mapped yet)" not in label())
+
+
+def test_the_status_bar_and_the_alerts_page_agree_and_decisions_undo(
+    qtbot: Any, qloop: Any, ctx: AppContext, setup: Any
+) -> None:
+    """Both render the partner's state (services/state.py): after an alert changes status —
+    a send that fails, a decision, its undo — the status bar, the page's banner and its
+    "Needs you" filter show the same number."""
+    from gradient_desktop.ui.main_window import MainWindow
+    from gradient_desktop.ui.state_binding import binding
+
+    partner, mapped, unmapped = setup
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    window.select_partner_id(partner.id)
+    page = next(p for p in window.pages if isinstance(p, AlertsPage))
+    window.tabs.setCurrentWidget(page)
+    settle(qloop)
+
+    def agree() -> int:
+        binding(ctx).flush_now()
+        settle(qloop)
+        n = ctx.state.get(partner.id).alerts_need_you
+        bar, banner = window.status_label.text(), page.needs_you.text()
+        if n:
+            words = f"{n} alert{'s' if n > 1 else ''} need{'' if n > 1 else 's'} you"
+            assert f"{words} (Alerts page)" in bar and banner.startswith(f"⚠ {words} — "), (
+                bar,
+                banner,
+            )
+            assert page.needs_you.isVisible() and page.show_needs_you.isVisible()
+        else:
+            assert "need" not in bar and not page.needs_you.isVisible(), (bar, banner)
+        page.filter_needs_you()
+        shown_rows = page.model.rowCount()
+        page.state_filter.setCurrentText("All alerts")
+        assert shown_rows == n
+        return n
+
+    assert agree() == 0
+    send_from_form(qloop, page, unmapped[0], "Agent offline")  # fails: not mapped by the MSP
+    assert agree() == 1 and "failed or refused" in page.needs_you.text()
+    service = page.service
+    (row,), _ = service.record(
+        partner, [build_alert({"account_id": mapped[0], "title": "Fan"})], origin="app"
+    )
+    service.ledger.claim(row.id)
+    service.ledger.interrupted(partner.id)  # a run cut off mid-send: in doubt
+    ctx.state.touch(partner.id)
+    assert agree() == 2 and "unknown outcome" in page.needs_you.text()
+
+    page.reload()
+    page.select_alert(row.alert_id)
+    page.mark_button.click()
+    assert service.ledger.get(row.alert_id).state == AlertState.MARKED_SENT
+    assert agree() == 1
+    window.undo_group.undo()  # Edit → Undo (Ctrl+Z) on the Alerts page
+    assert service.ledger.get(row.alert_id).state == AlertState.UNKNOWN
+    assert agree() == 2 and "Undone: Mark as sent 'Fan'" in page.message.text()
+    screenshot(window, "alerts_need_you.png")  # the banner and the status bar, side by side
+
+    failed = next(e for e in page.model.entries() if e.title == "Agent offline")
+    page.select_alert(failed.alert_id)
+    assert page.cancel_button.text() == "&Dismiss" and page.cancel_button.isEnabled()
+    page.cancel_button.click()
+    assert service.ledger.get(failed.alert_id).state == AlertState.CANCELLED
+    assert agree() == 1
+    window.undo_group.undo()
+    assert service.ledger.get(failed.alert_id).state == AlertState.FAILED and agree() == 2
+    window.undo_group.redo()
+    assert agree() == 1
+
+    from gradient_desktop.ui.dialogs.shortcuts import collect_shortcuts
+
+    listed = {(r.command, r.keys) for r in collect_shortcuts(window) if r.group == "Alerts"}
+    assert {("Check now for tickets", "F5"), ("Filter the alert history", "Ctrl+F"),
+            ("Don't send or dismiss the selected alert", "Del")} <= listed, listed  # fmt: skip
+    window.close()

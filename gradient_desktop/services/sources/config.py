@@ -12,6 +12,11 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 KINDS = ("file", "sql", "http")
+#: What a source's rows are: unit counts (the usage sync) or alerts (``services/sync_alerts.py``).
+EMITS = ("usage", "alerts")
+#: The fields of an alert row (``alert_fields`` maps them to columns; alert_sources.py).
+ALERT_FIELDS = ("account", "title", "description", "priority", "status", "due", "service",
+                "partner", "key", "alert_id")  # fmt: skip
 COUNT_UNITS = ("units", "bytes")
 
 
@@ -58,6 +63,16 @@ class SourceConfig:
     # sql and http: a secret is stored in the keyring for this source
     has_secret: bool = False
     timeout_s: float = 30.0
+    # "alerts": each row is an alert (sync_alerts.py); a file source on a folder then reads
+    # every matching file as events. ``alert_fields`` maps alert fields (account, title,
+    # description, priority, status, due, service, partner, key) to columns; unset ones are
+    # found by their usual names.
+    emits: str = "usage"
+    alert_fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def emits_alerts(self) -> bool:
+        return self.emits == "alerts"
 
     def validate(self) -> None:
         """Raise SourceError when the configuration cannot work, before it is saved."""
@@ -65,8 +80,17 @@ class SourceConfig:
             raise SourceError(self.name, "give the source a name.")
         if self.kind not in KINDS:
             raise SourceError(self.name, f"unknown kind {self.kind!r}; use file, sql or http.")
+        if self.emits not in EMITS:
+            raise SourceError(self.name, f"a source emits usage or alerts, not {self.emits!r}.")
+        unknown = [k for k in self.alert_fields if k not in ALERT_FIELDS]
+        if unknown:
+            raise SourceError(
+                self.name,
+                f"{unknown[0]!r} is not an alert field: write FIELD=COLUMN, FIELD one of "
+                f"{', '.join(ALERT_FIELDS)}.",
+            )
         m = self.mapping
-        if not (m.account and m.service and m.count):
+        if not self.emits_alerts and not (m.account and m.service and m.count):
             raise SourceError(
                 self.name, "name the fields holding the account, the service and the count."
             )
@@ -101,6 +125,9 @@ class SourceConfig:
 
     def describe(self) -> str:
         """One line for lists: where the rows come from (never a secret)."""
+        return f"alerts from {self._where()}" if self.emits_alerts else self._where()
+
+    def _where(self) -> str:
         if self.kind == "file":
             return f"{self.path}/{self.pattern}" if self.pattern else self.path
         if self.kind == "sql":

@@ -179,3 +179,7 @@ def _partner_of(
         )
         return None
     return owners[0]
+
+
+#: The routing rule of a row, shared with the alert sources (services/alert_sources.py).
+partner_of = _partner_of

@@ -94,6 +94,10 @@ async def preview(
     config.validate()
     if secret is None and config.has_secret:
         secret = SourceStore(ctx).secret(config)
+    if config.emits_alerts:
+        from gradient_desktop.services.alert_sources import preview_alerts
+
+        return await preview_alerts(ctx, config, secret, limit)
     records = await read_records(config, secret)
     with ctx.db.session() as s:
         partners = list(s.exec(select(Partner)))

@@ -116,6 +116,9 @@ class AlertForm(QtWidgets.QGroupBox):
             self.account.setCurrentIndex(index)
         else:
             self.account.setEditText(account_id)
+        line = self.account.lineEdit()
+        if line is not None:
+            line.setCursorPosition(0)  # show the name's start, not its tail
 
     def account_id(self) -> str:
         index = self.account.currentIndex()

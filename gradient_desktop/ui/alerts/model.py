@@ -9,15 +9,17 @@ from dataclasses import dataclass
 
 from gradient_desktop.services.alert_input import priority_name
 from gradient_desktop.services.alerts import status_text
+from gradient_desktop.store.alerts import NEEDS_YOU
 from gradient_desktop.store.models import AlertEntry, AlertState
 from gradient_desktop.ui.qt import ModelIndex, QtCore, QtGui, QtWidgets
 
 COLUMNS = ("Partner", "Account", "Title", "Priority", "Sent", "Status", "Ticket")
 
+NEEDS_YOU_FILTER = "Needs you (outcome unknown, failed, refused)"
 #: The state filter's choices: label -> states shown (None = all).
 FILTERS: dict[str, frozenset[str] | None] = {
     "All alerts": None,
-    "Needs you (unknown, failed, rejected)": frozenset({"unknown", "failed", "rejected"}),
+    NEEDS_YOU_FILTER: frozenset(s.value for s in NEEDS_YOU),
     "Waiting for a ticket": frozenset({"accepted", "queued", "sending"}),
     "Ticket created": frozenset({"success", "marked_sent"}),
 }
@@ -140,3 +142,23 @@ class AlertHistoryModel(QtCore.QAbstractTableModel):
             font.setBold(True)
             return font
         return None
+
+
+def history_view(model: AlertHistoryModel) -> QtWidgets.QTableView:
+    """The history table: whole rows, one at a time; the title takes the width that is left so
+    the status and ticket columns stay in view; the partner column only for "All partners"."""
+    table = QtWidgets.QTableView()
+    table.setModel(model)
+    table.setAccessibleName("Alert history")
+    table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+    table.setAlternatingRowColors(True)
+    table.verticalHeader().hide()
+    table.setWordWrap(False)
+    for col, width in enumerate((160, 90, 200, 70, 115, 190, 65)):
+        table.setColumnWidth(col, width)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.Stretch)
+    header.setMinimumSectionSize(60)
+    table.setColumnHidden(0, True)
+    return table

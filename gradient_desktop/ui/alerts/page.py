@@ -16,8 +16,20 @@ from gradient_desktop.services.integration import IntegrationService
 from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.store.alerts import NewAlert, Resolution
 from gradient_desktop.store.models import AlertEntry, AlertState, Partner
+from gradient_desktop.ui.alerts.decisions import (
+    DecisionCommand,
+    cancel_label,
+    confirm_resend,
+    needs_you_text,
+    sent_text,
+)
 from gradient_desktop.ui.alerts.form import AlertForm
-from gradient_desktop.ui.alerts.model import FILTERS, AlertHistoryModel
+from gradient_desktop.ui.alerts.model import (
+    FILTERS,
+    NEEDS_YOU_FILTER,
+    AlertHistoryModel,
+    history_view,
+)
 from gradient_desktop.ui.flow_layout import FlowLayout
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.state_binding import binding
@@ -33,11 +45,12 @@ BACKGROUND_MS = 10_000
 
 class AlertsPage(QtWidgets.QWidget):
     title = "Alerts"
-    undo_stack = None  # a sent alert cannot be taken back; decisions are confirmed instead
 
     def __init__(self, ctx: AppContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        # "Mark as sent" and "Don't send"/"Dismiss" can be undone; a resend sends, so it cannot.
+        self.undo_stack = QtGui.QUndoStack(self)
         self.service = AlertService(ctx)
         self.tasks = TaskRunner(self)  # what the user started (the window cancels it on close)
         # Background checks run apart, so they never grey out the Send button.
@@ -48,20 +61,7 @@ class AlertsPage(QtWidgets.QWidget):
         self.form = AlertForm()
         self.form.submitted.connect(self.send)
         self.model = AlertHistoryModel(self)
-        self.table = QtWidgets.QTableView()
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Alert history")
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
-        for col, width in enumerate((170, 90, 200, 70, 120, 170, 70)):
-            self.table.setColumnWidth(col, width)
-        # The title takes what is left, so the ticket column stays in view.
-        self.table.horizontalHeader().setSectionResizeMode(
-            2, QtWidgets.QHeaderView.ResizeMode.Stretch
-        )
+        self.table = history_view(self.model)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
 
         self.search = QtWidgets.QLineEdit()
@@ -95,7 +95,8 @@ class AlertsPage(QtWidgets.QWidget):
         )
         self.cancel_button = self._button(
             "Do&n't send",
-            "Withdraw the selected alert; it is never sent",
+            "Withdraw the selected alert (it is never sent), or dismiss a failed one you will "
+            "not resend (Delete)",
             lambda: self.resolve_selected(Resolution.CANCEL),
         )
         self.export_button = self._button("E&xport CSV…", "Save the alerts shown to a CSV file", self.export_csv)  # fmt: skip
@@ -111,6 +112,19 @@ class AlertsPage(QtWidgets.QWidget):
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
         self.message.setAccessibleName("Alert messages")
+        # What waits for the user, from the partner's state: the status bar shows the same.
+        self.needs_you = QtWidgets.QLabel()
+        self.needs_you.setWordWrap(True)
+        self.needs_you.setAccessibleName("Alerts that need you")
+        self.needs_you.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.show_needs_you = self._button(
+            "S&how them", "List only the alerts that need you", self.filter_needs_you
+        )
+        self._shortcut("F5", "Check now for tickets", self.check_now)
+        self._shortcut("Ctrl+F", "Filter the alert history", self.search.setFocus)
+        delete = self._shortcut("Delete", "Don't send or dismiss the selected alert",
+                                lambda: self.resolve_selected(Resolution.CANCEL), self.table)  # fmt: skip
+        delete.setContext(QtCore.Qt.ShortcutContext.WidgetShortcut)
         self.tasks.busy_changed.connect(self._on_busy)
 
         filters = QtWidgets.QHBoxLayout()
@@ -137,6 +151,10 @@ class AlertsPage(QtWidgets.QWidget):
         )
         heading.setWordWrap(True)  # a one-line heading would set the window's minimum width
         rv.addWidget(heading)
+        banner = QtWidgets.QHBoxLayout()
+        banner.addWidget(self.needs_you, 1)
+        banner.addWidget(self.show_needs_you)
+        rv.addLayout(banner)
         rv.addLayout(filters)
         rv.addWidget(self.table, 1)
         rv.addWidget(self.details)
@@ -146,11 +164,13 @@ class AlertsPage(QtWidgets.QWidget):
         splitter.addWidget(self.form)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([360, 900])
+        splitter.setSizes([300, 960])
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(splitter, 1)
 
         self._choices_stale = False
+        self._seen_accounts: tuple[int, ...] = ()
+        self._seen_alerts: tuple[int, ...] = ()
         binding(ctx).changed.connect(self._on_state_changed)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(BACKGROUND_MS)
@@ -160,6 +180,15 @@ class AlertsPage(QtWidgets.QWidget):
         if app is not None:
             app.aboutToQuit.connect(self.background.cancel_all)
         self._update_buttons()
+
+    def _shortcut(
+        self, keys: str, what: str, slot: object, owner: QtWidgets.QWidget | None = None
+    ) -> QtGui.QShortcut:
+        shortcut = QtGui.QShortcut(QtGui.QKeySequence(keys), owner or self)
+        shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.setWhatsThis(what)  # listed in Help → Keyboard shortcuts
+        shortcut.activated.connect(slot)
+        return shortcut
 
     def _button(self, text: str, tip: str, slot: object) -> QtWidgets.QPushButton:
         button = QtWidgets.QPushButton(text)
@@ -171,9 +200,29 @@ class AlertsPage(QtWidgets.QWidget):
 
     def set_partner(self, partner: Partner | None) -> None:
         self.partner = partner
+        self.undo_stack.clear()  # the decisions were about the other partner's alerts
         self.form.setEnabled(partner is not None)
         self._load_choices()
         self.reload()
+        self._render_state()
+
+    def _render_state(self) -> None:
+        state = self.ctx.state.get(self.partner.id or 0) if self.partner is not None else None
+        if state is not None:  # what the next state change is compared with
+            self._seen_accounts = (
+                state.accounts_total,
+                state.accounts_mapped_remote,
+                state.services,
+            )
+            self._seen_alerts = (state.alerts_in_doubt, state.alerts_failed)
+        text = needs_you_text(state)
+        self.needs_you.setText(text)
+        self.needs_you.setVisible(bool(text))
+        self.show_needs_you.setVisible(bool(text))
+
+    def filter_needs_you(self) -> None:
+        self.search.clear()
+        self.state_filter.setCurrentIndex(list(FILTERS).index(NEEDS_YOU_FILTER))
 
     def _load_choices(self) -> None:
         self._choices_stale = False
@@ -184,20 +233,35 @@ class AlertsPage(QtWidgets.QWidget):
             )
 
     def _on_state_changed(self, partner_id: int) -> None:
-        # The partner's accounts or their mapping changed (setup, the Mapping page, a sync):
-        # the form's "(not mapped yet)" marks follow, read again when the page is next seen.
-        if self.partner is not None and partner_id == self.partner.id:
-            self._choices_stale = True
+        # Only what this page shows: the accounts and their mapping (the form's "(not mapped
+        # yet)" marks; setup, the Mapping page, a sync) and the alerts that need the user (a sync
+        # run, a background check). A push's progress changes the state many times a second.
+        if self.partner is None or partner_id != self.partner.id:
+            return
+        state = self.ctx.state.get(partner_id)
+        if state is None:
+            return
+        accounts = (state.accounts_total, state.accounts_mapped_remote, state.services)
+        alerts = (state.alerts_in_doubt, state.alerts_failed)
+        if accounts != self._seen_accounts:
+            self._seen_accounts, self._choices_stale = accounts, True
             if self.isVisible():
                 self._load_choices()
+        if alerts != self._seen_alerts:
+            self._seen_alerts = alerts
+            self._render_state()
+            if self.isVisible():
+                self.reload()
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         if self._choices_stale:
             self._load_choices()
+        self.reload()  # alerts a sync run or the CLI added meanwhile
         super().showEvent(event)
 
     def reload(self) -> None:
         selected = self.selected()
+        self.table.setColumnHidden(0, not self.all_partners.isChecked())
         names = {p.id: p.name for p in PartnerDirectory(self.ctx).list()}
         partner_id = (
             None if self.all_partners.isChecked() or self.partner is None else self.partner.id
@@ -235,7 +299,10 @@ class AlertsPage(QtWidgets.QWidget):
             state in (AlertState.UNKNOWN, AlertState.FAILED, AlertState.REJECTED, AlertState.QUEUED)
         )
         self.mark_button.setEnabled(state is AlertState.UNKNOWN)
-        self.cancel_button.setEnabled(state in (AlertState.UNKNOWN, AlertState.QUEUED))
+        self.cancel_button.setText(cancel_label(state))
+        self.cancel_button.setEnabled(
+            state in (AlertState.UNKNOWN, AlertState.QUEUED, AlertState.FAILED, AlertState.REJECTED)
+        )
         self.export_button.setEnabled(self.model.rowCount() > 0)
 
     def _on_busy(self, busy: bool) -> None:
@@ -286,15 +353,7 @@ class AlertsPage(QtWidgets.QWidget):
         self.form.clear_after_send()
         if entry is None:
             return
-        if entry.state == AlertState.SUCCESS:
-            text = f"Ticket {entry.ticket_id} created on the partner's PSA for {entry.title!r}."
-        elif entry.state == AlertState.ACCEPTED:
-            text = f"{entry.title!r} was accepted; its ticket is still pending and is checked in the background."
-        elif entry.state == AlertState.UNKNOWN:
-            text = (f"No clear answer came back for {entry.title!r}. Look on the partner's PSA board, "
-                    "then choose Mark as sent or Resend.")  # fmt: skip
-        else:
-            text = entry.reason or f"{entry.title!r}: {entry.state}."
+        text = sent_text(entry)
         self.say(" ".join([text, *(f"Note: {w}." for w in warnings)]))
 
     def _failed(self, exc: BaseException) -> None:
@@ -347,44 +406,33 @@ class AlertsPage(QtWidgets.QWidget):
         if entry.state != AlertState.UNKNOWN:
             self.resolve_selected(Resolution.RESEND)
             return
-        box = QtWidgets.QMessageBox(
-            QtWidgets.QMessageBox.Icon.Warning,
-            "Resend this alert?",
-            f"It is not known whether {entry.title!r} reached Gradient. If it did, resending opens "
-            "a second ticket on the partner's PSA board.\n\nResend only if you checked the board "
-            "and found no ticket for it.",
-            QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.Cancel,
-            self,
+        self.confirm_box = confirm_resend(
+            self, entry, lambda: self.resolve_selected(Resolution.RESEND)
         )
-        box.button(QtWidgets.QMessageBox.StandardButton.Yes).setText("Resend")
-        box.setDefaultButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(
-            lambda result: (
-                self.resolve_selected(Resolution.RESEND)
-                if result == QtWidgets.QMessageBox.StandardButton.Yes
-                else None
-            )
-        )
-        self.confirm_box = box
-        box.open()  # never exec() inside the qasync loop (PITFALLS.md)
 
     def resolve_selected(self, choice: str) -> None:
         entry = self.selected()
         if entry is None:
             return
+        if choice != Resolution.RESEND:  # sends nothing: undoable
+            self.undo_stack.push(DecisionCommand(self.service, entry, choice, self._decided))
+            return
         try:
-            row = self.service.ledger.resolve(entry.alert_id, choice, actor="app")
+            row = self.service.resolve(entry.alert_id, choice, actor="app")
         except (LookupError, ValueError) as exc:
             self.say(str(exc))
             return
         self.reload()
-        if choice == Resolution.RESEND and self.partner is not None and not self.tasks.busy:
+        if self.partner is not None and not self.tasks.busy:
             partner = PartnerDirectory(self.ctx).by_id(row.partner_id)
             self.say(f"Resending {row.title!r}…")
             self.tasks.start(self._resend(partner, row), on_done=self._sent, on_error=self._failed)
-        else:
-            self.say(f"{row.title!r}: {row.note.rsplit('; ', 1)[-1] if row.note else choice}.")
+
+    def _decided(self, row: AlertEntry | None, text: str) -> None:
+        self.reload()
+        if row is not None:
+            self.select_alert(row.alert_id)
+        self.say(text)
 
     async def _resend(self, partner: Partner, row: AlertEntry) -> tuple[SendReport, list[str]]:
         report = await self.service.send(partner, [row], on_progress=lambda _r: self.reload())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import FieldMap, Preview, SourceConfig, SourceStore, preview
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.sync.alert_box import AlertSourceBox
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
 
 KIND_LABELS = {"file": "File (CSV, JSON, XLSX)", "sql": "SQL database", "http": "HTTP endpoint"}
@@ -100,6 +101,9 @@ class SourceEditor(QtWidgets.QWidget):
         mform.addRow("Operation", self.op)
         mform.addRow("Partner", self.partner)
         mform.addRow("", self.bytes)
+        self.alert_box = AlertSourceBox()  # an alert source: its rows become PSA tickets
+        self.alert_box.toggled.connect(lambda on: mapping.setEnabled(not on))
+        self.alert_box.changed.connect(self._changed)
 
         self.preview_button = QtWidgets.QPushButton("&Preview")
         self.preview_button.setToolTip("Read the source and list its problems (Ctrl+Shift+P)")
@@ -126,6 +130,7 @@ class SourceEditor(QtWidgets.QWidget):
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.alert_box)  # above the usage fields it turns off
         layout.addWidget(mapping)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
@@ -197,7 +202,7 @@ class SourceEditor(QtWidgets.QWidget):
             self.path.setText(path)
 
     def config(self) -> SourceConfig:
-        return SourceConfig(
+        config = SourceConfig(
             name=self.name.text().strip(),
             kind=self.kind.currentData(),
             path=self.path.text().strip(),
@@ -219,6 +224,11 @@ class SourceEditor(QtWidgets.QWidget):
                 count_unit="bytes" if self.bytes.isChecked() else "units",
             ),
         )
+        try:
+            config.emits, config.alert_fields = self.alert_box.values()
+        except ValueError:  # the preview refuses it, naming the columns as typed
+            config.emits, config.alert_fields = "alerts", {self.alert_box.columns.text(): ""}
+        return config
 
     def load(self, config: SourceConfig | None) -> None:
         config = config or SourceConfig(name="", kind="file")
@@ -248,6 +258,7 @@ class SourceEditor(QtWidgets.QWidget):
         ):
             w.setText(v)
         self.bytes.setChecked(m.count_unit == "bytes")
+        self.alert_box.load(config)
         self.table.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)

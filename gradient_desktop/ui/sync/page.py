@@ -12,6 +12,7 @@ from gradient_desktop.services import schedule, schedule_keys
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import RunStore, SourceStore
 from gradient_desktop.services.sync import SyncResult, SyncService
+from gradient_desktop.services.sync_alerts import detail_lines
 from gradient_desktop.store.models import SyncRun
 from gradient_desktop.ui.flow_layout import FlowLayout, group
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
@@ -285,6 +286,7 @@ class SyncPage(QtWidgets.QWidget):
             ]
         lines += [f"Error: {e}" for e in details.get("errors", [])]
         lines += [f"Not matched: {u}" for u in details.get("unmatched", [])]
+        lines += detail_lines(details.get("alerts"))  # the alert sources' part of the run
         self.details.setPlainText("\n".join(lines))
 
     # -- schedule --------------------------------------------------------------------------
