@@ -227,8 +227,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         split.setSizes([800, 560])
         right.setSizes([260, 500])
 
-        self.panel = PushPanel(self)
+        self.panel = PushPanel(self.ctx, self)
         self.panel.cancel_requested.connect(self.cancel_push)
+        self.panel.can_cancel = lambda: self.pushing
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addLayout(edit_bar)
@@ -264,6 +265,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.undo_stack.clear()
         self.history.clear()
         self.usage = UsageService(self.ctx, partner) if partner is not None else None
+        self.panel.set_partner(partner.id if partner is not None else None)
         self.setEnabled(partner is not None)
         self.drift_sandbox_action.setEnabled(
             bool(partner and self.ctx.is_demo_url(partner.base_url))
@@ -316,7 +318,8 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         if not st.queued and not self.pushing:
             self.banner.hide()  # an interrupted push the banner spoke of has finished
         n = len(self.usage.staged)
-        can_push = (n > 0 or st.queued > 0) and not self.pushing
+        # A push of this partner started elsewhere (the Sync page) counts as running here too.
+        can_push = (n > 0 or st.queued > 0) and not self.pushing and st.push_progress is None
         self.push_button.setEnabled(can_push)
         self.push_action.setEnabled(can_push)
         self.push_button.setToolTip(
@@ -455,7 +458,6 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             return
         self.notice.clear()
         self.reload()
-        self.panel.started(queued)
         self.push_button.setEnabled(False)
         self.cancel_event = asyncio.Event()
         self._last_live = time.monotonic()
@@ -477,7 +479,6 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         if now - self._last_bar < 0.1 and event.done < event.total:
             return
         self._last_bar = now
-        self.panel.progress(event)
         self.progress_changed.emit(event.done, event.total)
         if now - self._last_live > _LIVE_REFRESH_S:  # let the grid and chart follow the push
             self._last_live = now
@@ -496,8 +497,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         show_error(self, "Push", exc)
         self.push_finished.emit(exc)
 
-    def _push_ended(self, text: str) -> None:
-        self.panel.finished(text)
+    def _push_ended(self, _text: str = "") -> None:
+        # The panel shows the outcome as the partner's state has it (services/state.py: the push
+        # service records every ending, cancel and failure included), not a copy of its own.
         self.banner.hide()
         if self.usage is not None:
             self.reload()
