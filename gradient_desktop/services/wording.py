@@ -8,18 +8,13 @@ app's text. Qt-free.
 from __future__ import annotations
 
 #: Nouns whose plural is not the singular + "s".
-_IRREGULAR = {
-    "entry": "entries",
-    "company": "companies",
-    "is": "are",
-    "was": "were",
-    "has": "have",
-    "needs": "need",
-}
+_IRREGULAR = {"entry": "entries", "company": "companies"}
+#: Verbs whose plural form is not the third person without its "s".
+_VERBS = {"is": "are", "was": "were", "has": "have", "does": "do"}
 
 
 def plural_of(word: str) -> str:
-    """The plural of one of the app's nouns (or a verb's third person: "needs" → "need")."""
+    """The plural of one of the app's nouns: "card" → "cards", "entry" → "entries"."""
     if word in _IRREGULAR:
         return _IRREGULAR[word]
     if word.endswith(("s", "x", "ch", "sh")):
@@ -41,7 +36,13 @@ def plural(n: float, singular: str, plural_form: str | None = None) -> str:
 
 def verb(n: float, singular: str) -> str:
     """The verb agreeing with a count subject: verb(1, "needs") → "needs", verb(2, …) → "need"."""
-    return singular if n == 1 else plural_of(singular)
+    if n == 1:
+        return singular
+    if singular in _VERBS:
+        return _VERBS[singular]
+    if singular.endswith(("sses", "ches", "shes", "xes")):
+        return singular[:-2]
+    return singular[:-1] if singular.endswith("s") else singular
 
 
 __all__ = ["noun", "plural", "plural_of", "verb"]

@@ -14,6 +14,7 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory, PartnerSummary
 from gradient_desktop.services.setup import Step
 from gradient_desktop.services.state import PartnerState
+from gradient_desktop.services.wording import plural, verb
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
@@ -392,9 +393,15 @@ class PartnersView(QtWidgets.QWidget):
                     + f", {st.accounts_mapped} mapped."
                 )
             if published.failed:
-                lines.append(f"{len(published.failed)} account(s) were not accepted.")
+                lines.append(
+                    f"{plural(len(published.failed), 'account')} {verb(len(published.failed), 'was')} "
+                    "not accepted."
+                )
             if rejected:
-                lines.append(f"{rejected} mapping(s) were not accepted; see the Mapping page.")
+                lines.append(
+                    f"{plural(rejected, 'mapping')} {verb(rejected, 'was')} not accepted; "
+                    "see the Mapping page."
+                )
         push = PushService(self.ctx)
         if push.pending(partner):
             lines.append("Counts: " + (await push.run(partner)).text())

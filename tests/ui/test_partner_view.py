@@ -11,6 +11,7 @@ import pytest
 from gradient_desktop.services.billing import BillingService
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.qa import IntegrationCheck
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui.billing.cards_model import CARD_ROLE, COL_PRICE
 from gradient_desktop.ui.billing.page import PartnerViewPage
@@ -163,7 +164,7 @@ def test_demo_walk_push_edit_price_approve_updates_the_psa_agreement(
     box = page.confirm_box
     assert f"Approve {waiting}" in box.text()
     _loaded(qloop, page, lambda: box.button(QtWidgets.QMessageBox.StandardButton.Yes).click())
-    assert f"Approved {waiting} card(s)" in page.notice.text()
+    assert f"Approved {plural(waiting, 'card')}" in page.notice.text()
     assert not any(c.state == "needs_review" for c in page.model.cards.values())
     assert not page.approve_all_button.isEnabled()
     key = ctx.demo.partner_key(partner.name)

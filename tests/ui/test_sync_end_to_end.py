@@ -186,7 +186,7 @@ def _walk(
         window, page = _window(qtbot, qloop, ctx)
         assert page.banner.isVisible()
         assert page.banner.text() == (
-            "1 scheduled sync(s) ran since the app was last open; 1 count(s) landed."
+            "1 scheduled sync ran since the app was last open; 1 count landed."
         )
         changed = rows[0]
         assert _landed(ctx)[changed[:3]] == 41  # the sandbox the scheduled run pushed to

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gradient_desktop.services.billing import money, quantity
+from gradient_desktop.services.wording import plural
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtWidgets
 from gradient_desktop.ui.usage.models import RowsModel
@@ -78,7 +79,9 @@ class AgreementPanel(QtWidgets.QWidget):
         )
         history = agreement["history"]
         self.history_label.setText(
-            f"History ({len(history)} change(s))" if history else "History: no change approved yet"
+            f"History ({plural(len(history), 'change')})"
+            if history
+            else "History: no change approved yet"
         )
         self.history_model.set_rows(
             [

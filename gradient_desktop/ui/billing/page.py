@@ -25,6 +25,7 @@ from gradient_desktop.services.billing import (
     totals_text,
 )
 from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.billing.agreement import AgreementPanel
@@ -338,7 +339,7 @@ class PartnerViewPage(QtWidgets.QWidget):
         self.tasks.start(
             self.billing.approve(partner, card_ids, effective),
             on_done=lambda cards: self._acted(
-                f"Approved {len(cards)} card(s); the PSA agreements "
+                f"Approved {plural(len(cards), 'card')}; the PSA agreements "
                 f"change from {effective.isoformat()}."
             ),
             on_error=lambda exc: self._failed("Approving", exc),
@@ -354,7 +355,7 @@ class PartnerViewPage(QtWidgets.QWidget):
         box = QtWidgets.QMessageBox(
             QtWidgets.QMessageBox.Icon.Question,
             "Approve all shown",
-            f"Approve {len(ids):,} service card(s)? Each client's PSA agreement takes the new "
+            f"Approve {plural(len(ids), 'service card')}? Each client's PSA agreement takes the new "
             f"quantity and price from {self._effective().isoformat()}.",
             QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.Cancel,
             self,
@@ -379,7 +380,7 @@ class PartnerViewPage(QtWidgets.QWidget):
         self.tasks.start(
             self.billing.dismiss(partner, ids),
             on_done=lambda cards: self._acted(
-                f"Dismissed {len(cards)} card(s); the PSA stays as it is."
+                f"Dismissed {plural(len(cards), 'card')}; the PSA stays as it is."
             ),
             on_error=lambda exc: self._failed("Dismissing", exc),
         )

@@ -20,6 +20,7 @@ from gradient_desktop.services.mapping import GridRows, MappingChange, MappingSe
 from gradient_desktop.services.mapping_csv import export_mappings, parse_mappings
 from gradient_desktop.services.state import PartnerState
 from gradient_desktop.services.suggest import suggest
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import MappingKind, MappingOrigin, Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.mapping.columns import ACCOUNT_COLUMNS, CLIENT_COLUMNS, with_headers
@@ -340,7 +341,7 @@ class MappingGrid(QtWidgets.QWidget):
         pending = self.state.pending_suggestions(limit)
         n = self.accept_suggestions([s for s, _t, _c in pending])
         self.show_message(
-            f"Accepted {n} suggestion(s) at {limit} % or more."
+            f"Accepted {plural(n, 'suggestion')} at {limit} % or more."
             if n
             else f"No suggestion reaches {limit} %."
         )
@@ -350,7 +351,7 @@ class MappingGrid(QtWidgets.QWidget):
         """Apply a mapping CSV as one undo step; raises MappingCsvError (line-numbered)."""
         parsed = parse_mappings(data, accounts=self.state.left.ids, clients=self.state.right.ids)
         parsed.raise_for_errors()
-        self.change(parsed.changes, f"Import {len(parsed.changes)} mapping(s) from CSV")
+        self.change(parsed.changes, f"Import {plural(len(parsed.changes), 'mapping')} from CSV")
         return len(parsed.changes)
 
     def export_csv(self) -> str:
@@ -450,7 +451,7 @@ class MappingGrid(QtWidgets.QWidget):
             if errors:
                 first = next(iter(errors.values()))
                 self.show_message(
-                    f"{len(errors)} mapping(s) did not reach Gradient: {first} They stay saved "
+                    f"{plural(len(errors), 'mapping')} did not reach Gradient: {first} They stay saved "
                     "here; change them again or use Refresh to retry.",
                     error=True,
                 )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gradient_desktop.services.usage import DriftRow, StagedEdit, StagingError, UsageService
+from gradient_desktop.services.wording import plural
 from gradient_desktop.ui.message_line import MessageLine
 from gradient_desktop.ui.qt import QtWidgets
 from gradient_desktop.ui.tasks import show_error
@@ -76,7 +77,7 @@ class FileActions:
             show_error(self.page, "Export counts", exc)
             return
         rows = max(0, len(text.strip().splitlines()) - 1)
-        self.notice.say(f"Saved {rows:,} count(s) to {path}.", kind="export")
+        self.notice.say(f"Saved {plural(rows, 'count')} to {path}.", kind="export")
 
     def drift_from_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
@@ -113,7 +114,7 @@ class FileActions:
         usage = self.usage
         dialog.stage_requested.connect(
             lambda rs: self.stage_edits(
-                usage.drift_edits(rs), f"stage {len(rs)} drift difference(s)"
+                usage.drift_edits(rs), f"stage {plural(len(rs), 'drift difference')}"
             )
         )
         self.drift_dialog = dialog

@@ -23,6 +23,7 @@ from gradient_desktop.services.usage import (
     UsageService,
     parse_amount,
 )
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.message_line import MessageLine
@@ -353,9 +354,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.staged_model.reset(snap, self.usage.staged)
         n = len(self.usage.staged)
         self.staged_label.setText(
-            f"Staged: {n:,} change(s), not sent yet" if n else "Nothing staged"
+            f"Staged: {plural(n, 'change')}, not sent yet" if n else "Nothing staged"
         )
-        self.push_button.setText(f"Push {n:,} change(s)" if n else "Push")
+        self.push_button.setText(f"Push {plural(n, 'change')}" if n else "Push")
         self.discard_button.setEnabled(bool(n))
         # A message about an edit that failed is stale once the staged edits changed.
         self.notice.clear_kind("error", "staging")
@@ -409,7 +410,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         except StagingError as exc:
             self.notice.say(str(exc), error=True, kind="staging")
             return
-        self._stage(changes, f"{op} {raw.strip()} on {len(keys)} cell(s)")
+        self._stage(changes, f"{op} {raw.strip()} on {plural(len(keys), 'cell')}")
 
     def stage_edits(self, edits: list[StagedEdit], text: str) -> None:
         self._stage([(e.key, e) for e in edits], text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from gradient_desktop.api import Integration, ProgressEvent
 from gradient_desktop.services.push import PushSummary
 from gradient_desktop.services.setup import Step
+from gradient_desktop.services.wording import noun, plural
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtWidgets
 from gradient_desktop.ui.wizard.base import SetupPage, busy_bar, wrap_label
@@ -63,7 +64,7 @@ class ActivatePage(SetupPage):
                 # A reconnect (or a second run): demo counts would overwrite what was pushed
                 # before, so it is offered but never ticked by default (defect 5).
                 self.usage_box.setText(
-                    f"Replace the {sent} count(s) already sent with new demo counts "
+                    f"Replace the {plural(sent, 'count')} already sent with new demo counts "
                     f"({s.mapped} mapped accounts × {s.services} services)"
                 )
             else:
@@ -75,7 +76,7 @@ class ActivatePage(SetupPage):
             self.usage_box.setChecked(s.mapped > 0 and not sent)
         else:
             queued = flow.queued_counts()
-            self.usage_box.setText(f"Send the {queued} queued count(s) now")
+            self.usage_box.setText(f"Send the {queued} queued {noun(queued, 'count')} now")
             self.usage_box.setEnabled(queued > 0)
             self.usage_box.setChecked(queued > 0)
         self._active = partner is not None and partner.status == "active" and flow.step == Step.DONE

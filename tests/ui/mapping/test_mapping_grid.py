@@ -514,7 +514,8 @@ def test_the_counters_line_renders_the_partners_state(
     assert "184 accounts · " in grid.status.text() and "● 0 mapped" in grid.status.text()
     clients = list(grid.state.right.ids[:3])
     MappingService(ctx).apply(
-        partner, [MappingChange(a, c) for a, c in zip(grid.state.left.ids[:3], clients)]
+        partner,
+        [MappingChange(a, c) for a, c in zip(grid.state.left.ids[:3], clients, strict=True)],
     )
     binding(ctx).flush_now()  # the grid is told, and re-renders its line on its own
     qtbot.waitUntil(lambda: "● 3 mapped" in grid.status.text(), timeout=5000)

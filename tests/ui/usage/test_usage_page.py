@@ -56,7 +56,7 @@ def test_editing_cells_stages_highlighted_diffs_that_undo_and_redo(
     assert grid.setData(cell, "12")
     assert grid.data(cell) == "— → 12"
     assert grid.data(cell, QtCore.Qt.ItemDataRole.BackgroundRole) is not None
-    assert page.staged_label.text() == "Staged: 1 change(s), not sent yet"
+    assert page.staged_label.text() == "Staged: 1 change, not sent yet"
     page.undo_stack.undo()
     assert grid.data(cell) == "" and page.staged_model.rowCount() == 0
     page.undo_stack.redo()
@@ -124,7 +124,7 @@ def test_importing_2000_counts_and_pushing_through_faults_lands_every_count_once
         lines.append(f"{acc},{sid},{intended[(sid, acc)]}")
     page.import_bytes("\n".join(lines).encode(), "usage-2000.csv")
     assert page.staged_model.rowCount() == 2000
-    assert page.staged_label.text() == "Staged: 2,000 change(s), not sent yet"
+    assert page.staged_label.text() == "Staged: 2,000 changes, not sent yet"
     page.grid.setCurrentIndex(page.grid_model.index(0, 1))
     page.grid.selectionModel().select(
         page.grid_model.index(1, 2), QtCore.QItemSelectionModel.SelectionFlag.Select
