@@ -105,8 +105,12 @@ def _import_totals(ctx: Any, args: argparse.Namespace) -> int:
         partner, _creds = target_partner(ctx, args)
     except (PartnerNotFound, ValueError) as exc:
         raise CliError(str(exc)) from None
-    ctx.outbox.record_known_totals(
-        partner.id or 0, [PushRow(r.service_id, r.account_id, r.unit_count) for r in rows]
+    from gradient_desktop.services.count_options import import_current_totals
+
+    # The same service the app's Count settings call.
+    print(
+        import_current_totals(
+            ctx, partner, [PushRow(r.service_id, r.account_id, r.unit_count) for r in rows]
+        )
     )
-    print(f"Recorded {len(rows)} current total(s) for {partner.name}; nothing was sent.")
     return EXIT_OK

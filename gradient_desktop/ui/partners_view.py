@@ -98,6 +98,12 @@ class PartnersView(QtWidgets.QWidget):
         self.reconnect_action = QtGui.QAction("&Reconnect…", self)
         self.reconnect_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+R"))
         self.reconnect_action.triggered.connect(lambda: self.reconnect_partner())
+        self.count_settings_action = QtGui.QAction("Count se&ttings…", self)
+        self.count_settings_action.setToolTip(
+            "Import the totals Gradient holds now, or allow changes on cells with no known total"
+        )
+        self.count_settings_action.triggered.connect(lambda: self.open_count_settings())
+        self.count_settings: QtWidgets.QDialog | None = None
         for action in (self.sync_action, self.disconnect_action, self.reconnect_action):
             action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
@@ -261,6 +267,7 @@ class PartnersView(QtWidgets.QWidget):
         self.reconnect_action.setEnabled(
             s is not None and not busy and (s.in_setup or s.status != "active")
         )
+        self.count_settings_action.setEnabled(s is not None)
         if s is not None and s.in_setup:
             self.reconnect_action.setText("Continue &setup…")
             self.disconnect_action.setText(
@@ -280,8 +287,22 @@ class PartnersView(QtWidgets.QWidget):
         menu.addSeparator()
         for action in (self.sync_action, self.disconnect_action, self.reconnect_action):
             menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.count_settings_action)
         menu.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    def open_count_settings(self, partner_id: int | None = None) -> Any:
+        """The partner's Count settings (ui/dialogs/count_settings.py)."""
+        from gradient_desktop.ui.dialogs.count_settings import CountSettingsDialog
+
+        partner = self._partner(partner_id)
+        if partner is None:
+            return None
+        dialog = CountSettingsDialog(self.ctx, partner, self)
+        self.count_settings = dialog
+        dialog.open()
+        return dialog
 
     def _default_action(self) -> None:
         s = self.current_state()

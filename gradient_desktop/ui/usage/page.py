@@ -139,6 +139,11 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             "Against the demo sandbox", self.drift_from_sandbox
         )
         self.drift_button.setMenu(menu)
+        self.count_settings_button = self._button(
+            "Count se&ttings…",
+            "Import the totals Gradient holds now, or allow changes on cells with no known total",
+            self.open_count_settings,
+        )
         self.discard_button = self._button(
             "Discard staged", "Unstage every staged edit (undoable)", self.discard_staged
         )
@@ -168,7 +173,12 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             edit_bar.addWidget(w)
         edit_bar.addStretch(1)
         file_bar = QtWidgets.QHBoxLayout()
-        for w in (self.import_button, self.export_button, self.drift_button):
+        for w in (
+            self.import_button,
+            self.export_button,
+            self.drift_button,
+            self.count_settings_button,
+        ):
             file_bar.addWidget(w)
         file_bar.addStretch(1)
         file_bar.addWidget(self.discard_button)
