@@ -287,6 +287,14 @@ class BillingService:
         self._saved(partner)
         return [ServiceCard.from_wire(r) for r in rows]
 
+    async def reopen(self, partner: Partner, card_ids: list[str]) -> list[ServiceCard]:
+        """Undo an approval or a dismissal: the cards wait for review again and an approved
+        card's PSA agreement line gets back its quantity and price."""
+        async with self._client(partner) as client:
+            rows = await client.reopen(card_ids)
+        self._saved(partner)
+        return [ServiceCard.from_wire(r) for r in rows]
+
     async def agreement(self, partner: Partner, client_id: str) -> dict[str, Any] | None:
         """The client's PSA agreement (lines and history, newest change first), or None."""
         async with self._client(partner) as client:

@@ -41,7 +41,7 @@ class AgreementPanel(QtWidgets.QWidget):
             ["PSA product", "Quantity", "Unit price", "Unit cost", "Monthly"], self
         )
         self.history_model = RowsModel(
-            ["Approved", "Effective", "PSA product", "Quantity", "Unit price"], self
+            ["Changed", "Effective", "PSA product", "Quantity", "Unit price"], self
         )
         self.lines = _table(self.lines_model, "Agreement services")
         self.history = _table(self.history_model, "Agreement history")
@@ -88,7 +88,7 @@ class AgreementPanel(QtWidgets.QWidget):
                 [
                     _local(h["at"]),
                     h["effectiveDate"],
-                    h["product"],
+                    h["product"] + (" (approval undone)" if h.get("action") == "undone" else ""),
                     f"{quantity(h['quantityFrom'])} → {quantity(h['quantityTo'])}",
                     f"{money(h['priceFrom'])} → {money(h['priceTo'])}"
                     if h["priceFrom"] != h["priceTo"]
