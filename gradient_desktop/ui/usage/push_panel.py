@@ -83,16 +83,16 @@ class PushPanel(QtWidgets.QFrame):
         layout.addWidget(self.label, 3)
         layout.addWidget(self.cancel)
         binding(ctx).changed.connect(self._on_state)
-        self.render()
+        self.render_state()
 
     def set_partner(self, partner_id: int | None) -> None:
         self.partner_id = partner_id
         self._cancelling = False
-        self.render()
+        self.render_state()
 
     def _on_state(self, partner_id: int) -> None:
         if partner_id == self.partner_id:
-            self.render()
+            self.render_state()
 
     def _cancel_clicked(self) -> None:
         self.cancel_requested.emit()
@@ -100,9 +100,9 @@ class PushPanel(QtWidgets.QFrame):
     def cancelling(self) -> None:
         """The page asked the push to stop: say so until the push has ended."""
         self._cancelling = True
-        self.render()
+        self.render_state()
 
-    def render(self) -> None:
+    def render_state(self) -> None:
         st = self.ctx.state.get(self.partner_id) if self.partner_id is not None else None
         progress = st.push_progress if st is not None else None
         if progress is None:
