@@ -524,3 +524,5 @@ def test_the_counters_line_renders_the_partners_state(
     assert "● 3 mapped" in text and "● 181 unmapped" in text
     assert "0 published" in text and "0 mapped on Gradient" in text
     assert "● 0 conflicts" in text and "200 clients" in text
+    grid.resize(1500, 420)
+    screenshot(grid, "mapping_grid_counters.png")
