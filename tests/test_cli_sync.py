@@ -44,7 +44,7 @@ def test_source_add_preview_then_sync_dry_run_and_for_real(
     assert "Source 'broken': the database file" in capsys.readouterr().err
     assert _add(db) == 0
     out = capsys.readouterr().out
-    assert "2 row(s); 2 routed to a partner." in out and "Saved source db." in out
+    assert "2 rows; 2 routed to a partner." in out and "Saved source db." in out
     assert main(["source", "list"]) == 0
     assert capsys.readouterr().out.startswith("db\tsql\tsqlite:///")
 
