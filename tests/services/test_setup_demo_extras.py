@@ -5,10 +5,7 @@ the demo gets its customers, keys and first usage from its sandbox."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from gradient_desktop.services.context import SANDBOX_URL, AppContext
 from gradient_desktop.services.demo import (
@@ -19,16 +16,8 @@ from gradient_desktop.services.demo import (
     setup_extras,
 )
 from gradient_desktop.services.partners import PartnerDirectory
-from tests.setup_helpers import open_ctx
 
 SETUP = Path(__file__).parents[2] / "gradient_desktop" / "services" / "setup"
-
-
-@pytest.fixture
-def ctx() -> Iterator[AppContext]:
-    c = open_ctx()
-    yield c
-    c.close()
 
 
 def test_the_setup_package_has_no_demo_branches() -> None:
