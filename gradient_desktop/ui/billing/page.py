@@ -26,32 +26,22 @@ from gradient_desktop.services.billing import (
     totals_text,
 )
 from gradient_desktop.services.context import AppContext
-from gradient_desktop.services.wording import plural, verb
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.billing.agreement import AgreementPanel
 from gradient_desktop.ui.billing.cards_model import CardsModel
 from gradient_desktop.ui.billing.chart import BillingChart
-from gradient_desktop.ui.billing.undo import ReviewCommand
+from gradient_desktop.ui.billing.undo import ReviewActions
 from gradient_desktop.ui.flow_layout import FlowLayout, group
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner, describe_error, show_error
 
 GROUPS = (("By client", "client"), ("By service", "service"))
-
-
-def _reviewed_text(action: str, n: int, effective: date) -> str:
-    if action == "approve":
-        text = f"Approved {plural(n, 'card')}; the PSA agreements change from {effective}."
-    else:
-        text = f"Dismissed {plural(n, 'card')}; the PSA stays as it is."
-    return f"{text} Ctrl+Z undoes it."
-
-
 FILTERS = (("Needs review", True), ("All cards", False))
 
 
-class PartnerViewPage(QtWidgets.QWidget):
+class PartnerViewPage(ReviewActions, QtWidgets.QWidget):
     title = "Partner's view"
     loaded = QtCore.Signal()  # after every reload (tests and screenshots wait on it)
 
@@ -355,50 +345,6 @@ class PartnerViewPage(QtWidgets.QWidget):
             self.notice.setText("Select service cards that need review first.")
             return
         self.review("approve", card_ids, self._effective())
-
-    def review(
-        self, action: str, card_ids: list[str], effective: date, *, again: bool = False
-    ) -> None:
-        """Approve or dismiss ``card_ids``; a first time pushes an undo step, a redo does not."""
-        partner = self.partner
-        if partner is None:
-            return
-        if action == "approve":
-            work = self.billing.approve(partner, card_ids, effective)
-        else:
-            work = self.billing.dismiss(partner, card_ids)
-
-        def done(cards: list[Any]) -> None:
-            if not again:
-                self.undo_stack.push(ReviewCommand(self, action, card_ids, effective))
-            self._acted(_reviewed_text(action, len(cards), effective))
-
-        self.tasks.start(
-            work,
-            on_done=done,
-            on_error=lambda exc: self._failed(
-                "Approving" if action == "approve" else "Dismissing", exc
-            ),
-        )
-
-    def reopen(self, action: str, card_ids: list[str]) -> None:
-        """Undo: the cards wait for review again (ui/billing/undo.py)."""
-        partner = self.partner
-        if partner is None:
-            return
-        self.tasks.start(
-            self.billing.reopen(partner, card_ids),
-            on_done=lambda cards: self._acted(
-                f"Undone: {plural(len(cards), 'card')} {verb(len(cards), 'waits')} for review "
-                "again"
-                + ("; the PSA agreements are back as they were." if action == "approve" else ".")
-            ),
-            on_error=self._undo_failed,
-        )
-
-    def _undo_failed(self, exc: BaseException) -> None:
-        self.undo_stack.clear()  # the partner's page moved on: the steps no longer match it
-        self._failed("Undoing", exc)
 
     def approve_selected(self) -> None:
         self.approve(self.selected_card_ids())

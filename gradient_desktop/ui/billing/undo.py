@@ -11,10 +11,13 @@ got a newer count meanwhile) is said, and the history is cleared since it no lon
 from __future__ import annotations
 
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
-from gradient_desktop.services.wording import plural
+from gradient_desktop.services.billing import BillingService
+from gradient_desktop.services.wording import plural, verb
+from gradient_desktop.store.models import Partner
 from gradient_desktop.ui.qt import QtGui
+from gradient_desktop.ui.tasks import TaskRunner
 
 
 class ReviewPage(Protocol):
@@ -45,3 +48,71 @@ class ReviewCommand(QtGui.QUndoCommand):
 
     def undo(self) -> None:
         self.page.reopen(self.action, self.card_ids)
+
+
+def _reviewed_text(action: str, n: int, effective: date) -> str:
+    if action == "approve":
+        text = f"Approved {plural(n, 'card')}; the PSA agreements change from {effective}."
+    else:
+        text = f"Dismissed {plural(n, 'card')}; the PSA stays as it is."
+    return f"{text} Ctrl+Z undoes it."
+
+
+class ReviewActions:
+    """Approve, dismiss and their undo (a mixin of ``PartnerViewPage``). Needs from the page:
+    ``partner``, ``billing``, ``tasks``, ``undo_stack``, ``_acted`` and ``_failed``."""
+
+    partner: Partner | None
+    billing: BillingService
+    tasks: TaskRunner
+    undo_stack: QtGui.QUndoStack
+
+    def _acted(self, text: str) -> None:
+        raise NotImplementedError
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        raise NotImplementedError
+
+    def review(
+        self, action: str, card_ids: list[str], effective: date, *, again: bool = False
+    ) -> None:
+        """Approve or dismiss ``card_ids``; a first time pushes an undo step, a redo does not."""
+        partner = self.partner
+        if partner is None:
+            return
+        if action == "approve":
+            work = self.billing.approve(partner, card_ids, effective)
+        else:
+            work = self.billing.dismiss(partner, card_ids)
+
+        def done(cards: list[Any]) -> None:
+            if not again:
+                self.undo_stack.push(ReviewCommand(self, action, card_ids, effective))
+            self._acted(_reviewed_text(action, len(cards), effective))
+
+        self.tasks.start(
+            work,
+            on_done=done,
+            on_error=lambda exc: self._failed(
+                "Approving" if action == "approve" else "Dismissing", exc
+            ),
+        )
+
+    def reopen(self, action: str, card_ids: list[str]) -> None:
+        """Undo: the cards wait for review again (ui/billing/undo.py)."""
+        partner = self.partner
+        if partner is None:
+            return
+        self.tasks.start(
+            self.billing.reopen(partner, card_ids),
+            on_done=lambda cards: self._acted(
+                f"Undone: {plural(len(cards), 'card')} {verb(len(cards), 'waits')} for review "
+                "again"
+                + ("; the PSA agreements are back as they were." if action == "approve" else ".")
+            ),
+            on_error=self._undo_failed,
+        )
+
+    def _undo_failed(self, exc: BaseException) -> None:
+        self.undo_stack.clear()  # the partner's page moved on: the steps no longer match it
+        self._failed("Undoing", exc)
