@@ -187,9 +187,7 @@ def test_a_scheduled_run_kept_off_by_the_open_app_is_run_by_the_app(
     os_job_fires()
     page.scheduled.take_over_skipped()  # what the timer calls
     wait_until(qloop, lambda: not page.tasks.busy)
-    assert (
-        page.message.text() == f"{len(rows)} row(s) read, {len(rows)} changed, {len(rows)} landed."
-    )
+    assert page.message.text() == f"{len(rows)} rows read, {len(rows)} changed, {len(rows)} landed."
     landed = {
         (name, account): body["unitCount"]
         for name in ("Contoso Managed Services (demo)", "Fabrikam IT Partners (demo)")
@@ -251,3 +249,28 @@ def test_editing_a_source_keeps_every_setting_it_was_made_with(
     assert not page.daily.isEnabled()
     page.schedule_combo.setCurrentIndex(page.schedule_combo.findData("daily"))
     assert page.daily.isEnabled()
+
+
+def test_a_partners_bar_renders_its_push_from_the_partners_state(
+    qtbot: Any, qloop: Any, ctx: AppContext
+) -> None:
+    """While a partner's push runs, its bar shows the partner's state (services/state.py), the
+    one record every push view renders; the run's own callbacks only open and close the bar."""
+    from gradient_desktop.services.demo import ensure_demo_partner
+    from gradient_desktop.ui.state_binding import binding
+
+    partner = ensure_demo_partner(ctx)
+    page = SyncPage(ctx)
+    qtbot.addWidget(page)
+    page._progress(partner.name, 0, 10)  # the run starts this partner's push
+    bar = page.bars[partner.name]
+    assert (bar.value(), bar.maximum()) == (0, 10)
+    ctx.state.note_push_progress(partner.id or 0, 4, 10)
+    binding(ctx).flush_now()
+    assert (bar.value(), bar.maximum()) == (4, 10)
+    page._progress(partner.name, 5, 10)  # a mid-push callback does not write over the state
+    assert bar.value() == 4
+    ctx.state.note_push(partner.id or 0, "10 of 10 counts landed.", 10, 10, True)
+    page._progress(partner.name, 10, 10)  # the run ends: full
+    binding(ctx).flush_now()
+    assert (bar.value(), bar.maximum()) == (10, 10)
