@@ -280,7 +280,12 @@ class SyncPage(QtWidgets.QWidget):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(value)))
         self.table.resizeColumnsToContents()  # at most 50 rows: cheap
         if self._run_list:
-            self.table.selectRow(0)
+            # Not selectRow(): it reads the keyboard's modifiers, so with Ctrl down (or a test's
+            # Ctrl press left over) it toggled the row off and the details stayed empty.
+            flags = QtCore.QItemSelectionModel.SelectionFlag
+            self.table.selectionModel().select(
+                self.table.model().index(0, 0), flags.ClearAndSelect | flags.Rows
+            )
 
     def _show_details(self) -> None:
         rows = self.table.selectionModel().selectedRows()
