@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gradient_desktop.services.wording import plural, verb
+
 EXIT_OK, EXIT_SOME, EXIT_USAGE = 0, 1, 2
 
 
@@ -162,19 +164,21 @@ async def _send(args: argparse.Namespace) -> int:
         for w in warnings:
             print(f"warning: {w}", file=sys.stderr)
         if args.dry_run:
-            _out(f"{len(alerts)} alert(s) are valid; dry run, nothing recorded or sent.")
+            _out(
+                f"{plural(len(alerts), 'alert')} {verb(len(alerts), 'is')} valid; dry run, nothing recorded or sent."
+            )
             return EXIT_OK
         origin = "file" if args.file is not None else "cli"
         rows, added = service.record(partner, alerts, origin=origin)
         if added < len(rows):
-            _out(f"{len(rows) - added} alert(s) of this input were recorded before; "
+            _out(f"{plural(len(rows) - added, 'alert')} of this input {verb(len(rows) - added, 'was')} recorded before; "
                  "they are not sent twice.")  # fmt: skip
         report = await service.send(partner, on_progress=_print_sent)
         if report.recovered_unknown:
-            _out(f"{report.recovered_unknown} alert(s) were being sent when an earlier run "
+            _out(f"{plural(report.recovered_unknown, 'alert')} {verb(report.recovered_unknown, 'was')} being sent when an earlier run "
                  "stopped; their outcome is unknown.")  # fmt: skip
         if report.stopped:
-            _out(f"Stopped: {report.stopped} {report.left_queued} alert(s) stay queued and "
+            _out(f"Stopped: {report.stopped} {plural(report.left_queued, 'alert')} {verb(report.left_queued, 'stays')} queued and "
                  "are sent by the next `alert send`.")  # fmt: skip
         code = EXIT_OK if not (report.rejected or report.unknown or report.stopped) else EXIT_SOME
         if args.wait > 0 and report.accepted:
@@ -212,7 +216,7 @@ def _print_traced(row: Any) -> None:
 def _print_unknown(service: Any, partner_id: int | None) -> None:
     unknown = service.ledger.history(partner_id, states=["unknown"])
     if unknown:
-        _out(f"{len(unknown)} alert(s) may or may not have reached Gradient. Look on the partner's "
+        _out(f"{plural(len(unknown), 'alert')} may or may not have reached Gradient. Look on the partner's "
              "PSA board, then run one of:")  # fmt: skip
         for row in unknown[:20]:
             _out(
@@ -275,7 +279,7 @@ def _list(args: argparse.Namespace) -> int:
             rows = [r for r in rows if needle in r.title.lower() or needle in r.account_id.lower()]
         if args.csv:
             args.csv.write_text(service.history_csv(rows, names), encoding="utf-8")
-            _out(f"Wrote {len(rows)} alert(s) to {args.csv}.")
+            _out(f"Wrote {plural(len(rows), 'alert')} to {args.csv}.")
             return EXIT_OK
         if not rows:
             _out("No alerts recorded yet.")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gradient_desktop.cli import EXIT_OK, CliError, _context, _Locked
+from gradient_desktop.services.wording import plural
 
 
 def add_arguments(data: argparse.ArgumentParser) -> None:
@@ -70,8 +71,8 @@ def _export(ctx: Any, path: Path) -> int:
     except OSError as exc:
         raise CliError(f"Cannot write {path}: {exc.strerror or exc}") from None
     print(
-        f"Exported {counts.get('partner', 0)} partner(s) and {counts.get('outbox_entry', 0)} "
-        f"ledger row(s) to {path}. No key is in it: keep them in your password manager."
+        f"Exported {plural(counts.get('partner', 0), 'partner')} and "
+        f"{plural(counts.get('outbox_entry', 0), 'ledger row')} to {path}. No key is in it: keep them in your password manager."
     )
     return EXIT_OK
 
@@ -86,8 +87,8 @@ def _import(ctx: Any, path: Path) -> int:
         if isinstance(name, str) and name.startswith("staged-usage-") and "/" not in name:
             (folder / name).write_text(json.dumps(content), encoding="utf-8")
     print(
-        f"Imported {counts.get('partner', 0)} partner(s) and {counts.get('outbox_entry', 0)} "
-        "ledger row(s). Enter each partner's key again (gradient-desktop partner add NAME, or "
+        f"Imported {plural(counts.get('partner', 0), 'partner')} and "
+        f"{plural(counts.get('outbox_entry', 0), 'ledger row')}. Enter each partner's key again (gradient-desktop partner add NAME, or "
         "the app's wizard); add and subtract continue from the imported totals."
     )
     return EXIT_OK
@@ -105,8 +106,12 @@ def _import_totals(ctx: Any, args: argparse.Namespace) -> int:
         partner, _creds = target_partner(ctx, args)
     except (PartnerNotFound, ValueError) as exc:
         raise CliError(str(exc)) from None
-    ctx.outbox.record_known_totals(
-        partner.id or 0, [PushRow(r.service_id, r.account_id, r.unit_count) for r in rows]
+    from gradient_desktop.services.count_options import import_current_totals
+
+    # The same service the app's Count settings call.
+    print(
+        import_current_totals(
+            ctx, partner, [PushRow(r.service_id, r.account_id, r.unit_count) for r in rows]
+        )
     )
-    print(f"Recorded {len(rows)} current total(s) for {partner.name}; nothing was sent.")
     return EXIT_OK

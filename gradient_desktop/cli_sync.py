@@ -13,6 +13,7 @@ from typing import Any
 
 from gradient_desktop.cli import EXIT_OK, EXIT_USAGE, CliError, _context, _err, _Locked
 from gradient_desktop.cli_sync_alerts import add_alert_options, alert_options, print_alerts
+from gradient_desktop.services.wording import plural
 
 COMMANDS = ("sync", "source", "schedule")
 
@@ -151,7 +152,9 @@ def print_result(result: Any) -> None:
     for problem in result.unmatched[:20]:
         print(f"unmatched: {problem}", file=sys.stderr)
     if len(result.unmatched) > 20:
-        print(f"... and {len(result.unmatched) - 20} more unmatched row(s)", file=sys.stderr)
+        print(
+            f"... and {plural(len(result.unmatched) - 20, 'more unmatched row')}", file=sys.stderr
+        )
     if result.partners:
         head = ("partner", "changed", "same", "landed", "unmapped", "failed", "rebuilt")
         rows = [head]
@@ -274,7 +277,7 @@ def _print_preview(p: Any, limit: int = 20) -> None:
     print("\t".join(["row", *p.columns]))
     for line, rec in p.rows[:limit]:
         print("\t".join([str(line)] + [str(rec.get(c, "")) for c in p.columns]))
-    print(f"{p.total} row(s); {p.routed} routed to a partner.")
+    print(f"{plural(p.total, 'row')}; {p.routed} routed to a partner.")
     for problem in p.errors[:20]:
         print(f"error: {problem}")
     for problem in p.unmatched[:20]:

@@ -90,7 +90,7 @@ def test_a_file_with_bad_rows_is_refused_whole_with_row_numbers(
     out = capsys.readouterr().out
     assert "failed: 'B' for account acc-5 (" in out and "The MSP has not mapped this account" in out
     assert main(["alert", "send", str(batch), "--partner", "Contoso", "--wait", "0"]) == 0
-    assert "2 alert(s) of this input were recorded before" in capsys.readouterr().out
+    assert "2 alerts of this input were recorded before" in capsys.readouterr().out
     assert sum(tickets(sb, key).values()) == 1 and len(sb.state.alert_log(key)) == 2
 
 

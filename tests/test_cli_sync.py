@@ -44,19 +44,19 @@ def test_source_add_preview_then_sync_dry_run_and_for_real(
     assert "Source 'broken': the database file" in capsys.readouterr().err
     assert _add(db) == 0
     out = capsys.readouterr().out
-    assert "2 row(s); 2 routed to a partner." in out and "Saved source db." in out
+    assert "2 rows; 2 routed to a partner." in out and "Saved source db." in out
     assert main(["source", "list"]) == 0
     assert capsys.readouterr().out.startswith("db\tsql\tsqlite:///")
 
     assert main(["sync", "--all", "--dry-run"]) == 0
-    assert "Dry run: 2 count(s) would be sent; nothing was sent." in capsys.readouterr().err
+    assert "Dry run: 2 counts would be sent; nothing was sent." in capsys.readouterr().err
     assert sandbox.state.counts(PARTNER_DEMO) == {}
 
     assert main(["sync", "--all"]) == 0
     captured = capsys.readouterr()
     assert "partner   changed  same  landed  unmapped  failed  rebuilt" in captured.out
     assert "Contoso   1        0     1       0         0       yes" in captured.out
-    assert "2 row(s) read, 2 changed, 2 landed." in captured.err
+    assert "2 rows read, 2 changed, 2 landed." in captured.err
     assert "Fabrikam: 1/1" in captured.err  # per-partner progress on stderr
     assert len(sandbox.state.counts(PARTNER_SMALL)) == 1
 

@@ -44,7 +44,7 @@ def test_a_folder_alert_source_from_the_cli_is_sent_by_sync_once(
     assert "--alert-field 'severity=level': write FIELD=COLUMN" in capsys.readouterr().err
     assert main([*add]) == 0
     out = capsys.readouterr().out
-    assert "3 row(s); 0 routed to a partner." in out  # a file goes whole or not at all
+    assert "3 rows; 0 routed to a partner." in out  # a file goes whole or not at all
     assert (
         "unmatched: one.json, event 3: no partner has account 'zzz' (none of one.json's events "
         "is sent until this is fixed)"
@@ -66,7 +66,7 @@ def test_a_folder_alert_source_from_the_cli_is_sent_by_sync_once(
         captured.out
     )
     assert "  Contoso   1    1     0        0        0        0        0" in captured.out
-    assert "Alerts: 2 event(s) read, 2 new, 2 sent." in captured.err
+    assert "Alerts: 2 events read, 2 new, 2 sent." in captured.err
     assert main(["sync", "--all"]) == 0  # again: nothing new, the tickets are confirmed
     assert "2 tickets confirmed" in capsys.readouterr().err
     tickets = [t["alertId"] for k in (PARTNER_DEMO, PARTNER_SMALL) for t in sb.state.tickets(k)]

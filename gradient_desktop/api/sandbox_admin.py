@@ -98,6 +98,10 @@ class SandboxBillingClient:
     async def dismiss(self, card_ids: list[str]) -> list[dict[str, Any]]:
         return _items(await self._post("dismiss", {"cardIds": card_ids}), "cards")
 
+    async def reopen(self, card_ids: list[str]) -> list[dict[str, Any]]:
+        """Undo approving or dismissing these cards (they wait for review again)."""
+        return _items(await self._post("reopen", {"cardIds": card_ids}), "cards")
+
     async def agreements(self, client_id: str | None = None) -> list[dict[str, Any]]:
         params = {"clientId": client_id} if client_id else {}
         return _items(await self._get("agreements", **params), "agreements")

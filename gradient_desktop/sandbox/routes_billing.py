@@ -2,7 +2,7 @@
 
 The MSP's billing dashboard is not part of the Vendor API (it is Synthesize's UI), so, like the
 mapping routes, these are admin routes with no authentication that play the partner: list the
-service cards, edit, approve or dismiss them, read the PSA agreements and the chart data.
+service cards, edit, approve or dismiss them (or undo that), read the PSA agreements and the chart data.
 """
 
 from __future__ import annotations
@@ -56,6 +56,12 @@ def dismiss(app: App, body: dict[str, Any], request: Request) -> Any:
     return {"cards": app.state.billing_dismiss(key, _card_ids(body))}
 
 
+def reopen(app: App, body: dict[str, Any], request: Request) -> Any:
+    """`{partnerKey, cardIds}`: undo approving or dismissing them (state_billing_undo.py)."""
+    (key,) = _need(body, "partnerKey")
+    return {"cards": app.state.billing_reopen(key, _card_ids(body))}
+
+
 def agreements(app: App, body: dict[str, Any], request: Request) -> Any:
     """`?partnerKey=…&clientId=…` (clientId optional)."""
     (key,) = _need(body, "partnerKey")
@@ -74,6 +80,7 @@ def billing_routes(app: App) -> list[Route]:
         ("edit", edit, ["POST"]),
         ("approve", approve, ["POST"]),
         ("dismiss", dismiss, ["POST"]),
+        ("reopen", reopen, ["POST"]),
         ("agreements", agreements, ["GET"]),
         ("chart", chart, ["GET"]),
     ]

@@ -31,7 +31,7 @@ from .models import (
 )
 from .state_accounts import AccountsMixin
 from .state_alerts import AlertsMixin
-from .state_billing import BillingMixin
+from .state_billing_undo import BillingUndoMixin
 from .state_msp import MspMixin
 from .state_runtime import RuntimeMixin
 
@@ -42,7 +42,7 @@ def no_account_map(ref: str) -> SandboxError:
     return SandboxError(404, f"No account map found with id: {ref}")
 
 
-class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin, BillingMixin):
+class SandboxState(AccountsMixin, MspMixin, AlertsMixin, RuntimeMixin, BillingUndoMixin):
     """Thread-safe model of Gradient for one sandbox server (see module docstring)."""
 
     def __init__(self, random_seed: int = 1234) -> None:

@@ -350,6 +350,7 @@ class BillingMixin:
                 self._sample_close(org, card.service_id)
                 agreement = org.billing.agreement_for(client)
                 line = agreement.lines.get(card.service_id)
+                new_line = line is None
                 if line is None:  # the PSA did not bill this service yet: a new recurring line
                     price, cost = self._list_price(org, card.service_id)
                     line = AgreementLine(
@@ -373,6 +374,7 @@ class BillingMixin:
                         "priceFrom": line.unit_price,
                         "priceTo": price,
                         "action": "approved",
+                        "newLine": new_line,  # undo takes the line off again
                     }
                 )
                 line.quantity, line.unit_price = quantity, price

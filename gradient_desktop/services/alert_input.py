@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gradient_desktop.services.csvio import MAX_ERRORS, RowError, decode_bytes
+from gradient_desktop.services.wording import noun
 from gradient_desktop.store.alerts import NewAlert
 
 MAX_TITLE = 255
@@ -182,7 +183,9 @@ class AlertFile:
     def error_text(self, limit: int = 20) -> str:
         lines = [str(e) for e in self.errors[:limit]]
         if len(self.errors) > limit:
-            lines.append(f"... and {len(self.errors) - limit} more problem(s)")
+            lines.append(
+                f"... and {len(self.errors) - limit} more {noun(len(self.errors) - limit, 'problem')}"
+            )
         return "\n".join(lines)
 
 

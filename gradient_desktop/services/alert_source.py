@@ -23,6 +23,7 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.sources.config import SourceConfig
 from gradient_desktop.services.sources.routing import Directory
+from gradient_desktop.services.wording import noun, plural
 from gradient_desktop.store.alerts import NewAlert
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,9 @@ class AlertSourceReport:
         accepted = sum(len(r.accepted) for r in self.sent.values())
         unknown = sum(len(r.unknown) for r in self.sent.values())
         return (
-            f"{self.files} file(s): {self.recorded} new alert(s), {self.already} seen before, "
-            f"{accepted} sent, {unknown} outcome unknown, {len(self.problems)} problem(s)"
+            f"{plural(self.files, 'file')}: {self.recorded} new {noun(self.recorded, 'alert')}, "
+            f"{self.already} seen before, "
+            f"{accepted} sent, {unknown} outcome unknown, {plural(len(self.problems), 'problem')}"
         )
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from gradient_desktop.api.sandbox_admin import SandboxBillingClient
 from gradient_desktop.hosts import is_loopback_host
 from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.wording import plural, verb
 from gradient_desktop.store.models import Partner
 
 STATE_LABELS = {
@@ -145,7 +146,8 @@ def totals(cards: list[ServiceCard]) -> Totals:
 
 def totals_text(t: Totals) -> str:
     return (
-        f"{t.needs_review:,} of {t.cards:,} card(s) need review · approving them changes the "
+        f"{t.needs_review:,} of {plural(t.cards, 'card')} {verb(t.needs_review, 'needs')} review · "
+        "approving them changes the "
         f"monthly billing by {money(t.monthly_difference, signed=True)} "
         f"({money(t.increases, signed=True)} up, {money(t.decreases)} down)"
     )
@@ -285,6 +287,14 @@ class BillingService:
         self._saved(partner)
         return [ServiceCard.from_wire(r) for r in rows]
 
+    async def reopen(self, partner: Partner, card_ids: list[str]) -> list[ServiceCard]:
+        """Undo an approval or a dismissal: the cards wait for review again and an approved
+        card's PSA agreement line gets back its quantity and price."""
+        async with self._client(partner) as client:
+            rows = await client.reopen(card_ids)
+        self._saved(partner)
+        return [ServiceCard.from_wire(r) for r in rows]
+
     async def agreement(self, partner: Partner, client_id: str) -> dict[str, Any] | None:
         """The client's PSA agreement (lines and history, newest change first), or None."""
         async with self._client(partner) as client:
@@ -306,8 +316,12 @@ def usage_summary(
     by_state: dict[str, int] = defaultdict(int)
     for c in cards:
         by_state[c.state] += 1
-    parts = ", ".join(f"{n} {STATE_LABELS[s].lower()}" for s, n in sorted(by_state.items()))
+    parts = ", ".join(
+        f"{n:,} {verb(n, 'needs')} review" if s == "needs_review" else f"{n:,} {s}"
+        for s, n in sorted(by_state.items())
+    )
     return (
         True,
-        f"The partner's billing page shows {len(cards)} service cards with your usage ({parts}).",
+        f"The partner's billing page shows {plural(len(cards), 'service card')} with your usage "
+        f"({parts}).",
     )

@@ -15,7 +15,6 @@ from gradient_desktop.api import ClientOptions, Credentials, ProxyChoice, Vendor
 from gradient_desktop.config import Settings, database_path
 from gradient_desktop.secrets import SecretStore
 from gradient_desktop.services.keys import KeyDoor, MissingKeyError  # noqa: F401 (re-exported)
-from gradient_desktop.services.push_activity import PushActivity
 from gradient_desktop.store import Database, Outbox, open_database
 from gradient_desktop.store.models import Partner, VendorProfile
 
@@ -155,7 +154,6 @@ class AppContext:
         self.secrets = secrets or SecretStore()
         self.demo = demo or DemoEnvironment()
         self._clients: dict[tuple[int, str, tuple[float, str, str]], VendorApiClient] = {}
-        self.push_activity = PushActivity()  # pushes running now (PushService registers them)
         #: The one door for keys (services/keys.py): keyring or demo keys, per partner.
         self.keys = KeyDoor(self)
         from gradient_desktop.services.state import StateHub

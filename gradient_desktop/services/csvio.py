@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from gradient_desktop.services.wording import noun
 from gradient_desktop.store.models import OutboxOp
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a 2M-row CSV is ~60 MB; anything beyond this is a mistake
@@ -77,7 +78,7 @@ class ParseResult:
         more = len(self.errors) - limit
         if more > 0 or self.truncated_errors:
             lines.append(
-                f"... and {max(more, 0)} more problem(s)"
+                f"... and {max(more, 0)} more {noun(max(more, 0), 'problem')}"
                 + (" (stopped counting)" if self.truncated_errors else "")
             )
         return "\n".join(lines)

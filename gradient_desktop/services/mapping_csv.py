@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from gradient_desktop.services.csvio import decode_bytes, spreadsheet_safe
 from gradient_desktop.services.mapping import MappingChange
+from gradient_desktop.services.wording import noun
 from gradient_desktop.store.models import MappingOrigin
 
 HEADER = ("vendorAccountId", "gradientClientId")
@@ -30,7 +31,7 @@ class MappingCsvError(ValueError):
         shown = [f"line {line}: {message}" for line, message in errors[:MAX_ERRORS_SHOWN]]
         more = len(errors) - len(shown)
         if more > 0:
-            shown.append(f"… and {more} more problem(s)")
+            shown.append(f"… and {more} more {noun(more, 'problem')}")
         super().__init__(
             "The mapping file was not imported; fix these lines and import it again:\n"
             + "\n".join(shown)

@@ -187,7 +187,7 @@ class PushService:
 
     def running(self) -> str | None:
         """How far the running push is ("81 of 362 sent"), or None when none runs."""
-        return self.ctx.push_activity.summary()
+        return self.ctx.state.push_summary()
 
     def cell_history(self, partner_id: int, service_id: str, account_id: str) -> list[HistoryPoint]:
         """Every write of one cell, oldest first, with the acknowledged total after it."""
@@ -240,13 +240,11 @@ class PushService:
             return PushSummary(0, PushReport([], False, 0.0), not_sendable=len(unsendable))
         self.ctx.outbox.mark_sending(ids)
         writer = _ResultWriter(self.ctx, ids)
-        activity = self.ctx.push_activity.begin(partner.id or 0, partner.name, len(rows))
         partner_id = partner.id or 0
         self.ctx.state.note_push_progress(partner_id, 0, len(rows))
 
         def progress(event: ProgressEvent) -> None:
-            activity.done = event.done
-            self.ctx.state.note_push_progress(partner_id, event.done, event.total)
+            self.ctx.state.note_push_event(partner_id, event)
             if on_progress is not None:
                 on_progress(event)
 
@@ -276,7 +274,6 @@ class PushService:
             raise
         finally:
             writer.flush()
-            self.ctx.push_activity.end(activity)
         # Rows never attempted (cancel, abort) come back as results too; make sure they are
         # queued again rather than left *sending*.
         untouched = [

@@ -30,16 +30,18 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from psygnal import Signal
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.alerts import AlertLedger
 from gradient_desktop.store.models import Mapping, MappingKind, Partner, VendorAccount
 
 if TYPE_CHECKING:
+    from gradient_desktop.api import ProgressEvent
     from gradient_desktop.services.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,23 @@ log = logging.getLogger(__name__)
 SETUP_FIRST, SETUP_LAST, SETUP_DONE = 1, 6, 99
 #: Push progress is announced at most this often (seconds).
 PROGRESS_EVERY_S = 0.2
+
+
+class PushProgress(NamedTuple):
+    """A push running now: ``done`` of ``total`` rows answered, what went wrong so far, and
+    the estimated seconds left (None: not known yet). A tuple, so ``(done, total)`` reads as
+    before and two equal progresses compare equal (no repaint)."""
+
+    done: int
+    total: int
+    failed: int = 0
+    unmapped: int = 0
+    unknown: int = 0
+    eta_s: float | None = None
+
+    def describe(self) -> str:
+        """ "81 of 362 sent" """
+        return f"{self.done:,} of {self.total:,} sent"
 
 
 @dataclass(frozen=True)
@@ -101,8 +120,9 @@ class PartnerState:
     queued: int = 0
     sending: int = 0
     unknown: int = 0
-    #: A push running now: (done, total), else None.
-    push_progress: tuple[int, int] | None = None
+    #: A push running now, else None. The one record of push progress: the Usage page's
+    #: panel, the status bar, the partners list and the quit question all render it.
+    push_progress: PushProgress | None = None
     last_push: PushOutcome | None = None
     last_check: CheckOutcome | None = None
     #: Alerts whose outcome is unknown: the user must look at the PSA board and decide.
@@ -144,11 +164,11 @@ class PartnerState:
     def queue_text(self) -> str:
         """What waits to be sent, or "" when nothing does."""
         if self.push_progress is not None:
-            done, total = self.push_progress
-            return f"sending {done:,} of {total:,} counts"
+            done, total = self.push_progress[:2]
+            return f"sending {done:,} of {plural(total, 'count')}"
         parts = []
         if self.queued:
-            parts.append(f"{self.queued:,} count(s) waiting to be sent")
+            parts.append(f"{plural(self.queued, 'count')} waiting to be sent")
         if self.unknown:
             parts.append(f"{self.unknown:,} with an unknown outcome")
         return " · ".join(parts)
@@ -196,7 +216,7 @@ def when(moment: datetime | str | None) -> str:
 class _Memory:
     """Facts not in the store: a running push, the last push and check."""
 
-    push_progress: tuple[int, int] | None = None
+    push_progress: PushProgress | None = None
     last_push: PushOutcome | None = None
     last_check: CheckOutcome | None = None
     announced: float = 0.0
@@ -246,20 +266,59 @@ class StateHub:
         if self._states.pop(partner_id, None) is not None:
             self.changed.emit(partner_id)
 
-    def note_push_progress(self, partner_id: int, done: int, total: int) -> None:
+    def note_push_progress(
+        self,
+        partner_id: int,
+        done: int,
+        total: int,
+        *,
+        failed: int = 0,
+        unmapped: int = 0,
+        unknown: int = 0,
+        eta_s: float | None = None,
+    ) -> None:
         """A push is running (memory only; the store is re-read when it ends).
 
         Announced at most every ``PROGRESS_EVERY_S``: one event per answered row would repaint
         every screen thousands of times and cost the push real throughput."""
         memory = self._mem(partner_id)
-        memory.push_progress = (done, total)
+        progress = PushProgress(done, total, failed, unmapped, unknown, eta_s)
+        memory.push_progress = progress
         now = time.monotonic()
         if 0 < done < total and now - memory.announced < PROGRESS_EVERY_S:
             return
         memory.announced = now
         current = self.get(partner_id)
         if current is not None:
-            self._publish(partner_id, replace(current, push_progress=(done, total)))
+            self._publish(partner_id, replace(current, push_progress=progress))
+
+    def note_push_event(self, partner_id: int, event: ProgressEvent) -> None:
+        """``note_push_progress`` from a push's progress event (``PushService.run`` calls it)."""
+        self.note_push_progress(
+            partner_id,
+            event.done,
+            event.total,
+            failed=event.failed,
+            unmapped=event.unmapped,
+            unknown=event.unknown,
+            eta_s=event.eta_s,
+        )
+
+    def running_pushes(self) -> list[PartnerState]:
+        """The partners with a push running now (what "may I quit?" asks)."""
+        return [st for st in self._states.values() if st.push_progress is not None]
+
+    def push_summary(self) -> str | None:
+        """ "81 of 362 sent" (one push), a sentence for several, None when none runs."""
+        running = self.running_pushes()
+        if not running:
+            return None
+        if len(running) == 1:
+            return running[0].push_progress.describe()  # type: ignore[union-attr]
+        return "; ".join(
+            f"{st.name}: {st.push_progress.describe()}"  # type: ignore[union-attr]
+            for st in running
+        )
 
     def note_push(self, partner_id: int, text: str, landed: int, total: int, ok: bool) -> None:
         """A push ended (landed, failed or stopped): remember the outcome, re-read the queue."""
@@ -370,6 +429,7 @@ __all__ = [
     "CheckOutcome",
     "PartnerState",
     "PushOutcome",
+    "PushProgress",
     "StateHub",
     "age",
     "snapshot_fields",

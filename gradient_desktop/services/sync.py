@@ -41,6 +41,7 @@ from gradient_desktop.services.sync_push import (
     known_totals,
     push_partner,
 )
+from gradient_desktop.services.wording import plural, verb
 from gradient_desktop.store.models import Partner
 
 log = logging.getLogger(__name__)
@@ -213,7 +214,8 @@ class SyncService:
         if result.errors:
             result.status = "failed"
             result.message = (
-                f"{len(result.errors)} row(s) of the sources have errors; nothing was sent. "
+                f"{plural(len(result.errors), 'row')} of the sources {verb(len(result.errors), 'has')} "
+                "errors; nothing was sent. "
                 f"First: {result.errors[0]}"
             )
             return result
@@ -224,7 +226,9 @@ class SyncService:
         result.partners = [pr for pr, _ in plans]
         if dry_run:
             result.status = "dry-run"
-            result.message = f"Dry run: {result.changed} count(s) would be sent; nothing was sent."
+            result.message = (
+                f"Dry run: {plural(result.changed, 'count')} would be sent; nothing was sent."
+            )
             return result
         gate = asyncio.Semaphore(MAX_PARALLEL_PARTNERS)
         refused: set[int] = set()
@@ -382,7 +386,7 @@ def _cross_source_duplicates(routed: Routed) -> list[Problem]:
 
 def _summary(result: SyncResult) -> str:
     parts = [
-        f"{result.read} row(s) read",
+        f"{plural(result.read, 'row')} read",
         f"{result.changed} changed",
         f"{result.landed} landed",
     ]

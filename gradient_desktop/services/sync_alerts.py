@@ -28,6 +28,7 @@ from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.sources.config import SourceConfig, SourceError
 from gradient_desktop.services.sources.routing import Directory
 from gradient_desktop.services.sources.store import SourceStore
+from gradient_desktop.services.wording import noun, plural
 from gradient_desktop.store.models import AlertState, Partner
 
 if TYPE_CHECKING:
@@ -94,11 +95,12 @@ class AlertSyncResult:
     def text(self) -> str:
         if self.dry_run:
             return (
-                f"{self.read} event(s) read, {self.new} new alert(s) would be sent; "
+                f"{plural(self.read, 'event')} read, {self.new} new {noun(self.new, 'alert')} "
+                f"would be sent; "
                 "nothing was recorded or sent."
             )
         parts = [
-            f"{self.read} event(s) read",
+            f"{plural(self.read, 'event')} read",
             f"{self.new} new",
             f"{self.sent} sent",
         ]
@@ -276,7 +278,7 @@ def detail_lines(details: dict[str, Any] | None) -> list[str]:
     if not details:
         return []
     # The run's message already has the totals; these are the figures per partner.
-    lines = [f"Alerts from {details.get('sources', 0)} source(s), by partner:"]
+    lines = [f"Alerts from {plural(details.get('sources', 0), 'source')}, by partner:"]
     for p in details.get("partners", []):
         figures = ", ".join(
             f"{p[k]} {label}"

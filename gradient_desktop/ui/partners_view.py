@@ -14,6 +14,7 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory, PartnerSummary
 from gradient_desktop.services.setup import Step
 from gradient_desktop.services.state import PartnerState
+from gradient_desktop.services.wording import plural, verb
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
@@ -97,6 +98,12 @@ class PartnersView(QtWidgets.QWidget):
         self.reconnect_action = QtGui.QAction("&Reconnect…", self)
         self.reconnect_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+R"))
         self.reconnect_action.triggered.connect(lambda: self.reconnect_partner())
+        self.count_settings_action = QtGui.QAction("Count se&ttings…", self)
+        self.count_settings_action.setToolTip(
+            "Import the totals Gradient holds now, or allow changes on cells with no known total"
+        )
+        self.count_settings_action.triggered.connect(lambda: self.open_count_settings())
+        self.count_settings: QtWidgets.QDialog | None = None
         for action in (self.sync_action, self.disconnect_action, self.reconnect_action):
             action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
@@ -260,6 +267,7 @@ class PartnersView(QtWidgets.QWidget):
         self.reconnect_action.setEnabled(
             s is not None and not busy and (s.in_setup or s.status != "active")
         )
+        self.count_settings_action.setEnabled(s is not None)
         if s is not None and s.in_setup:
             self.reconnect_action.setText("Continue &setup…")
             self.disconnect_action.setText(
@@ -279,8 +287,22 @@ class PartnersView(QtWidgets.QWidget):
         menu.addSeparator()
         for action in (self.sync_action, self.disconnect_action, self.reconnect_action):
             menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.count_settings_action)
         menu.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    def open_count_settings(self, partner_id: int | None = None) -> Any:
+        """The partner's Count settings (ui/dialogs/count_settings.py)."""
+        from gradient_desktop.ui.dialogs.count_settings import CountSettingsDialog
+
+        partner = self._partner(partner_id)
+        if partner is None:
+            return None
+        dialog = CountSettingsDialog(self.ctx, partner, self)
+        self.count_settings = dialog
+        dialog.open()
+        return dialog
 
     def _default_action(self) -> None:
         s = self.current_state()
@@ -392,9 +414,15 @@ class PartnersView(QtWidgets.QWidget):
                     + f", {st.accounts_mapped} mapped."
                 )
             if published.failed:
-                lines.append(f"{len(published.failed)} account(s) were not accepted.")
+                lines.append(
+                    f"{plural(len(published.failed), 'account')} {verb(len(published.failed), 'was')} "
+                    "not accepted."
+                )
             if rejected:
-                lines.append(f"{rejected} mapping(s) were not accepted; see the Mapping page.")
+                lines.append(
+                    f"{plural(rejected, 'mapping')} {verb(rejected, 'was')} not accepted; "
+                    "see the Mapping page."
+                )
         push = PushService(self.ctx)
         if push.pending(partner):
             lines.append("Counts: " + (await push.run(partner)).text())

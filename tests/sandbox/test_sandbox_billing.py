@@ -365,3 +365,67 @@ def test_a_demo_snapshot_from_before_billing_gets_the_seeded_agreements() -> Non
 
     assert states(restored) == states(fresh)
     assert sorted(s for s, _d in states(restored).values()) == ["matched", "needs_review"]
+
+
+def test_reopen_undoes_an_approval_and_a_dismissal(api: httpx.Client) -> None:
+    """Undo on the partner's page: the approved card waits for review again with the price the
+    partner typed, the agreement line is back as it was and its history shows both changes; a
+    line the approval created goes again; a card with a newer count cannot be undone."""
+    p = Partner(api)
+    sku = p.skus[0]
+    index, client_id, line = _client_with_line(p, sku)
+    p.account("a1", index)
+    psa, price = line["quantity"], line["unitPrice"]
+    p.push("a1", sku, psa + 2)
+    (card_id,) = p.cards("needs_review")
+    assert p.post("edit", cardId=card_id, price=price + 1).status_code == 200
+    assert p.post("approve", cardIds=[card_id]).status_code == 200
+    assert _line(p.agreement(client_id), sku)["quantity"] == psa + 2  # type: ignore[index]
+    assert p.post("reopen", cardIds=["nope|x"]).status_code == 404
+
+    r = p.post("reopen", cardIds=[card_id])
+    assert r.status_code == 200, r.text
+    (card,) = r.json()["cards"]
+    assert card["state"] == "needs_review" and card["proposedPrice"] == price + 1
+    agreement = p.agreement(client_id)
+    back = _line(agreement, sku)
+    assert back is not None and (back["quantity"], back["unitPrice"]) == (psa, price)
+    undone, approved = agreement["history"][:2]  # newest first
+    assert approved["action"] == "approved" and undone["action"] == "undone"
+    assert (undone["quantityFrom"], undone["quantityTo"]) == (psa + 2, psa)
+    assert p.post("reopen", cardIds=[card_id]).status_code == 409  # nothing to undo now
+
+    # Dismiss, then undo: the PSA was never touched.
+    assert p.post("dismiss", cardIds=[card_id]).status_code == 200
+    assert p.post("reopen", cardIds=[card_id]).json()["cards"][0]["state"] == "needs_review"
+    assert len(p.agreement(client_id)["history"]) == 2
+
+    # An approval that put a new service on the agreement takes it off again when undone.
+    index2, client2, other = _client_without_a_line(p)
+    p.account("a2", index2)
+    p.push("a2", other, 4)
+    other_id = f"a2|{other}"
+    assert p.cards("needs_review")[other_id]["psaQuantity"] == 0
+    assert p.post("approve", cardIds=[other_id]).status_code == 200
+    assert _line(p.agreement(client2), other) is not None
+    assert p.post("reopen", cardIds=[other_id]).status_code == 200
+    assert _line(p.agreement(client2), other) is None
+
+    # A newer count since the review: undoing would overwrite a newer decision.
+    assert p.post("approve", cardIds=[other_id]).status_code == 200
+    p.push("a2", other, 9)
+    assert p.post("reopen", cardIds=[other_id]).status_code == 409
+
+
+def _client_without_a_line(p: Partner) -> tuple[int, str, str]:
+    """A PSA client whose agreement does not bill one of the vendor's services."""
+    clients = p.api.get(f"{API}/organization/clients").json()["clients"]
+    for i, client in enumerate(clients):
+        r = p.api.get(
+            f"{B}/agreements", params={"partnerKey": PARTNER_DEMO, "clientId": client["id"]}
+        )
+        billed = {ln["serviceId"] for a in r.json()["agreements"] for ln in a["lines"]}
+        missing = [s for s in p.skus if s not in billed]
+        if missing:
+            return i, client["id"], missing[0]
+    raise AssertionError("every client's agreement bills every service")

@@ -44,7 +44,7 @@ def test_every_service_write_reaches_the_state(ctx: AppContext) -> None:
         service = IntegrationService(ctx).services(flow.partner)[0].service_id
         PushService(ctx).enqueue(flow.partner, [PushRow(service, account, 9)])
         assert ctx.state.get(pid).queued == 1 and seen
-        assert "1 count(s) waiting to be sent" in ctx.state.get(pid).queue_text()
+        assert "1 count waiting to be sent" in ctx.state.get(pid).queue_text()
         summary = await PushService(ctx).run(flow.partner)
         st = ctx.state.get(pid)
         assert st.queued == 0 and st.push_progress is None and st.queue_text() == ""

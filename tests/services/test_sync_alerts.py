@@ -105,7 +105,7 @@ def test_a_sql_alert_source_is_sent_by_the_sync_with_the_usage_and_never_twice(
     assert "priority '7' is not allowed" in alerts.errors[0]
     assert alerts.unmatched == ["monitoring, row 3: no partner has account 'nobody'"]
     assert first.status == "problems" and first.exit_code() == 1
-    assert "Alerts: 6 event(s) read, 3 new, 3 sent" in first.message
+    assert "Alerts: 6 events read, 3 new, 3 sent" in first.message
     contoso, fabrikam = _tickets(sb, PARTNER_DEMO), _tickets(sb, PARTNER_SMALL)
     ev1 = alert_id_for("source:monitoring:key:ev-1")
     assert contoso[ev1] == 1 and sum(contoso.values()) == 2
@@ -135,7 +135,7 @@ def test_a_sql_alert_source_is_sent_by_the_sync_with_the_usage_and_never_twice(
     # The run record keeps the alert part for the Sync page.
     (last, *_) = SyncService(ctx).runs.recent(1)
     lines = detail_lines(json.loads(last.details)["alerts"])
-    assert lines[0] == "Alerts from 1 source(s), by partner:"
+    assert lines[0] == "Alerts from 1 source, by partner:"
     assert any(line.startswith("  Fabrikam: 1 new, 1 sent") for line in lines), lines
 
 

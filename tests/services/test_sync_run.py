@@ -235,7 +235,7 @@ def test_a_count_the_msp_has_not_mapped_is_reported_as_unmapped(
     SourceStore(ctx).save(_sql_source(db))
     result = _run(ctx, run_async)
     assert (result.landed, result.unmapped, result.failed, result.exit_code()) == (1, 1, 0, 1)
-    assert result.message == "2 row(s) read, 2 changed, 1 landed, 1 not mapped by the MSP yet."
+    assert result.message == "2 rows read, 2 changed, 1 landed, 1 not mapped by the MSP yet."
     run = SyncService(ctx).runs.recent()[0]
     assert (run.status, run.unmapped) == ("problems", 1)
     fabrikam = next(p for p in result.partners if p.name == "Fabrikam")

@@ -63,7 +63,7 @@ def test_every_page_is_readable_after_switching_to_dark(
         window.tabs.setCurrentIndex(index)
         settle(qloop, 0.4)  # the mapping grid loads in the background
         findings += [f"{window.tabs.tabText(index)}: {f}" for f in low_contrast(window)]
-    assert usage.staged_label.text().startswith("Staged: 1 change(s)")
+    assert usage.staged_label.text().startswith("Staged: 1 change,")
     assert usage.history.title.text().startswith("History: ")
     assert not findings, "\n".join(findings)
 

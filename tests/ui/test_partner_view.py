@@ -11,6 +11,7 @@ import pytest
 from gradient_desktop.services.billing import BillingService
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.qa import IntegrationCheck
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui.billing.cards_model import CARD_ROLE, COL_PRICE
 from gradient_desktop.ui.billing.page import PartnerViewPage
@@ -163,7 +164,7 @@ def test_demo_walk_push_edit_price_approve_updates_the_psa_agreement(
     box = page.confirm_box
     assert f"Approve {waiting}" in box.text()
     _loaded(qloop, page, lambda: box.button(QtWidgets.QMessageBox.StandardButton.Yes).click())
-    assert f"Approved {waiting} card(s)" in page.notice.text()
+    assert f"Approved {plural(waiting, 'card')}" in page.notice.text()
     assert not any(c.state == "needs_review" for c in page.model.cards.values())
     assert not page.approve_all_button.isEnabled()
     key = ctx.demo.partner_key(partner.name)
@@ -212,3 +213,79 @@ def test_a_stopped_local_sandbox_is_reported_on_the_page(
     page.reload()
     wait_until(qloop, lambda: "could not be read" in page.notice.text())
     assert "sandbox did not answer" in page.notice.text()
+
+
+def test_approve_and_dismiss_are_undone_with_ctrl_z_and_the_undo_button(
+    qtbot: Any, qloop: Any, ctx: AppContext
+) -> None:
+    """Issue 14's leftover: in the main window, Ctrl+Z takes an approval back (the card waits
+    for review again, the PSA line is back), redo approves again, and the page's Undo button
+    takes back a dismissal; all against the demo sandbox over its socket."""
+    from gradient_desktop.ui.main_window import MainWindow
+    from gradient_desktop.ui.qt import QtCore
+
+    flow = run(qloop, run_demo_setup(ctx))
+    partner: Partner = flow.partner
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    window.select_partner_id(partner.id)
+    page = next(p for p in window.pages if isinstance(p, PartnerViewPage))
+    _loaded(qloop, page, lambda: window.tabs.setCurrentWidget(page))
+    key = ctx.demo.partner_key(partner.name)
+    first, second = sorted(page.model.cards)[:2]
+    card = page.model.cards[first]
+
+    def psa_line() -> tuple[float, float] | None:
+        found = ctx.demo.state.billing_agreements(key, card.client_id)
+        lines = [ln for a in found for ln in a["lines"] if ln["serviceId"] == card.service_id]
+        return (lines[0]["quantity"], lines[0]["unitPrice"]) if lines else None
+
+    before = psa_line()
+    page.tree.setCurrentIndex(_find_row(page, first))
+    _loaded(qloop, page, page.approve_selected)
+    assert first not in page.model.cards and psa_line() == (
+        card.vendor_quantity,
+        card.unit_price,
+    )
+    assert page.notice.text().endswith("Ctrl+Z undoes it.")
+    assert page.undo_button.isEnabled() and "Approve 1 card" in page.undo_button.text()
+
+    # Ctrl+Z on the window (Edit → Undo): the card needs review again, the PSA is back.
+    _loaded(
+        qloop,
+        page,
+        lambda: qtbot.keyClick(
+            window, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier
+        ),
+    )
+    assert page.model.cards[first].state == "needs_review" and psa_line() == before
+    assert page.notice.text().startswith("Undone: 1 card waits for review again")
+    (agreement,) = ctx.demo.state.billing_agreements(key, card.client_id)
+    assert [h["action"] for h in agreement["history"]] == ["undone", "approved"]
+
+    # Redo approves it again.
+    _loaded(qloop, page, page.undo_stack.redo)
+    assert first not in page.model.cards and psa_line() == (
+        card.vendor_quantity,
+        card.unit_price,
+    )
+    assert page.undo_stack.count() == 1
+
+    # Dismiss another card; the page's Undo button takes it back.
+    page.tree.setCurrentIndex(_find_row(page, second))
+    _loaded(qloop, page, page.dismiss_selected)
+    assert second not in page.model.cards
+    assert "Dismiss 1 card" in page.undo_button.text()
+    _loaded(
+        qloop,
+        page,
+        lambda: qtbot.mouseClick(page.undo_button, QtCore.Qt.MouseButton.LeftButton),
+    )
+    assert page.model.cards[second].state == "needs_review"
+    assert ctx.demo.state.billing_cards(key, "dismissed") == []
+    screenshot(page, "partner_view_undo.png")
+    page.close()  # as the walk does: the chart's menus go with the page
+    window.close()

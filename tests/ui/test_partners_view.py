@@ -197,5 +197,11 @@ def test_context_menu_offers_every_action(qloop: Any, ctx: AppContext, view: Par
     ]
     assert menus
     texts = [a.text() for a in menus[-1].actions() if not a.isSeparator()]
-    assert texts == ["&Connect a partner…", "&Sync now", "&Disconnect…", "&Reconnect…"]
+    assert texts == [
+        "&Connect a partner…",
+        "&Sync now",
+        "&Disconnect…",
+        "&Reconnect…",
+        "Count se&ttings…",
+    ]
     menus[-1].close()

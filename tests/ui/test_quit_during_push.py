@@ -47,8 +47,8 @@ def test_quit_mid_push_asks_then_leaves_the_rest_queued_for_the_next_start(
     lines = ["accountId,serviceId,unitCount"] + [f"acct-{i:04d},{sid},{i + 1}" for i in range(ROWS)]
     page.import_bytes("\n".join(lines).encode(), "counts.csv")
     page.push_action.trigger()
-    wait_until(qloop, lambda: (ctx.push_activity.running() or [None])[0] is not None)
-    wait_until(qloop, lambda: ctx.push_activity.running()[0].done >= 10)
+    wait_until(qloop, lambda: bool(ctx.state.running_pushes()))
+    wait_until(qloop, lambda: ctx.state.running_pushes()[0].push_progress.done >= 10)
 
     # Ctrl+Q: the window stays, a question names the progress, Cancel is the default.
     qtbot.keyClick(window, QtCore.Qt.Key.Key_Q, QtCore.Qt.KeyboardModifier.ControlModifier)

@@ -53,7 +53,7 @@ def test_an_alert_source_is_set_up_previewed_saved_and_sent_by_sync_all(
     ed.alert_box.columns.setText("key=id, title=what, priority=sev")
     ed.preview_button.click()
     wait_until(qloop, lambda: not ed.tasks.busy)
-    assert ed.status.text().startswith(f"{len(rows)} row(s) read; {len(rows)} go to a partner")
+    assert ed.status.text().startswith(f"{len(rows)} rows read; {len(rows)} go to a partner")
     header = [ed.table.horizontalHeaderItem(c).text() for c in range(ed.table.columnCount())]
     first = {h: ed.table.item(0, c).text() for c, h in enumerate(header)}
     assert first["title"] == "Backup 0 failed" and first["priority"] == "high"
@@ -69,10 +69,10 @@ def test_an_alert_source_is_set_up_previewed_saved_and_sent_by_sync_all(
 
     page.sync_button.click()
     wait_until(qloop, lambda: not page.tasks.busy)
-    assert page.message.text().startswith(f"Alerts: {len(rows)} event(s) read, {len(rows)} new")
+    assert page.message.text().startswith(f"Alerts: {len(rows)} events read, {len(rows)} new")
     details = page.details.toPlainText()
-    assert details.startswith(f"Alerts: {len(rows)} event(s) read, {len(rows)} new")
-    assert "Alerts from 1 source(s), by partner:" in details
+    assert details.startswith(f"Alerts: {len(rows)} events read, {len(rows)} new")
+    assert "Alerts from 1 source, by partner:" in details
     assert "Contoso Managed Services (demo): 3 new, 3 sent." in details
     screenshot(page, "sync_alert_source.png")  # the editor with "Rows are alerts", the run
     state = ctx.demo.state

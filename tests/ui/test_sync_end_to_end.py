@@ -134,7 +134,7 @@ def _walk(
             field.setText(value)
         ed.preview_button.click()
         wait_until(qloop, lambda: not ed.tasks.busy)
-        assert ed.status.text().startswith(f"{len(rows)} row(s) read; {len(rows)} go to a partner")
+        assert ed.status.text().startswith(f"{len(rows)} rows read; {len(rows)} go to a partner")
         ed.save_button.click()
         assert page.sources.count() == 1 and page.sources.item(0).text() == "product db"
 
@@ -142,7 +142,7 @@ def _walk(
         page.sync_button.click()
         wait_until(qloop, lambda: not page.tasks.busy, timeout=120)
         assert page.message.text() == (
-            f"{len(rows)} row(s) read, {len(rows)} changed, {len(rows)} landed."
+            f"{len(rows)} rows read, {len(rows)} changed, {len(rows)} landed."
         )
         assert sorted(page.bars) == [
             "Contoso Managed Services (demo)",
@@ -186,7 +186,7 @@ def _walk(
         window, page = _window(qtbot, qloop, ctx)
         assert page.banner.isVisible()
         assert page.banner.text() == (
-            "1 scheduled sync(s) ran since the app was last open; 1 count(s) landed."
+            "1 scheduled sync ran since the app was last open; 1 count landed."
         )
         changed = rows[0]
         assert _landed(ctx)[changed[:3]] == 41  # the sandbox the scheduled run pushed to

@@ -55,7 +55,7 @@ def test_configure_preview_save_and_sync_all_now(
     assert not ed.save_button.isEnabled()  # changed since the preview
     ed.preview_button.click()
     wait_until(qloop, lambda: not ed.tasks.busy)
-    assert ed.status.text().startswith(f"{len(rows)} row(s) read; {len(rows)} go to a partner")
+    assert ed.status.text().startswith(f"{len(rows)} rows read; {len(rows)} go to a partner")
     assert ed.table.rowCount() == len(rows)
     assert ed.save_button.isEnabled()
     ed.save_button.click()
@@ -63,9 +63,7 @@ def test_configure_preview_save_and_sync_all_now(
 
     page.sync_button.click()
     wait_until(qloop, lambda: not page.tasks.busy)
-    assert (
-        page.message.text() == f"{len(rows)} row(s) read, {len(rows)} changed, {len(rows)} landed."
-    )
+    assert page.message.text() == f"{len(rows)} rows read, {len(rows)} changed, {len(rows)} landed."
     assert sorted(page.bars) == ["Contoso Managed Services (demo)", "Fabrikam IT Partners (demo)"]
     assert all(b.value() == b.maximum() == len(rows) // 2 for b in page.bars.values())
     header = [page.table.horizontalHeaderItem(c).text() for c in range(page.table.columnCount())]
@@ -118,8 +116,7 @@ def test_a_failed_scheduled_run_shows_a_banner_and_a_tray_message_once(
     assert "A scheduled sync failed" in page.banner.text()
     assert "Source 'product db': cannot reach the database." in page.banner.text()
     assert (
-        "2 scheduled sync(s) ran since the app was last open; 4 count(s) landed."
-        in page.banner.text()
+        "2 scheduled syncs ran since the app was last open; 4 counts landed." in page.banner.text()
     )
     assert tray_messages == [("Gradient Desktop: scheduled sync failed", page.banner.text(), True)]
     page.scheduled.banner.dismiss.click()  # read: the user puts it away
@@ -190,9 +187,7 @@ def test_a_scheduled_run_kept_off_by_the_open_app_is_run_by_the_app(
     os_job_fires()
     page.scheduled.take_over_skipped()  # what the timer calls
     wait_until(qloop, lambda: not page.tasks.busy)
-    assert (
-        page.message.text() == f"{len(rows)} row(s) read, {len(rows)} changed, {len(rows)} landed."
-    )
+    assert page.message.text() == f"{len(rows)} rows read, {len(rows)} changed, {len(rows)} landed."
     landed = {
         (name, account): body["unitCount"]
         for name in ("Contoso Managed Services (demo)", "Fabrikam IT Partners (demo)")
@@ -254,3 +249,28 @@ def test_editing_a_source_keeps_every_setting_it_was_made_with(
     assert not page.daily.isEnabled()
     page.schedule_combo.setCurrentIndex(page.schedule_combo.findData("daily"))
     assert page.daily.isEnabled()
+
+
+def test_a_partners_bar_renders_its_push_from_the_partners_state(
+    qtbot: Any, qloop: Any, ctx: AppContext
+) -> None:
+    """While a partner's push runs, its bar shows the partner's state (services/state.py), the
+    one record every push view renders; the run's own callbacks only open and close the bar."""
+    from gradient_desktop.services.demo import ensure_demo_partner
+    from gradient_desktop.ui.state_binding import binding
+
+    partner = ensure_demo_partner(ctx)
+    page = SyncPage(ctx)
+    qtbot.addWidget(page)
+    page._progress(partner.name, 0, 10)  # the run starts this partner's push
+    bar = page.bars[partner.name]
+    assert (bar.value(), bar.maximum()) == (0, 10)
+    ctx.state.note_push_progress(partner.id or 0, 4, 10)
+    binding(ctx).flush_now()
+    assert (bar.value(), bar.maximum()) == (4, 10)
+    page._progress(partner.name, 5, 10)  # a mid-push callback does not write over the state
+    assert bar.value() == 4
+    ctx.state.note_push(partner.id or 0, "10 of 10 counts landed.", 10, 10, True)
+    page._progress(partner.name, 10, 10)  # the run ends: full
+    binding(ctx).flush_now()
+    assert (bar.value(), bar.maximum()) == (10, 10)

@@ -21,6 +21,7 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.integration import IntegrationService
 from gradient_desktop.services.mapping import MappingService
 from gradient_desktop.services.setup import Step
+from gradient_desktop.services.wording import plural
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from tests.gui_helpers import (
     close_ctx,
@@ -207,7 +208,7 @@ def assert_one_truth(qloop: Any, window: Any, wizard: Any | None = None, step: s
     if st.push_progress is not None:
         assert f"sending {st.push_progress[0]:,} of" in seen["status_bar"], where
     elif t["queued"]:
-        assert f"{t['queued']:,} count(s) waiting" in seen["status_bar"], where
+        assert f"{plural(t['queued'], 'count')} waiting" in seen["status_bar"], where
     if not t["queued"]:
         assert "waiting" not in seen["status_bar"] and "waiting" not in seen["row"], where
     # The Mapping page's own counters agree (its grid re-reads mappings made elsewhere).

@@ -11,6 +11,7 @@ from gradient_desktop.api import (
 from gradient_desktop.services.context import (
     AppContext,
 )
+from gradient_desktop.services.demo import RealSetup, setup_extras
 from gradient_desktop.services.integration import (
     IntegrationService,
 )
@@ -47,8 +48,15 @@ class FlowBase:
     # -- persistence and navigation -----------------------------------------------------------
 
     @property
+    def extras(self) -> RealSetup:
+        """What this environment adds to the setup (the demo's customers, keys and first
+        usage; nothing for a real Gradient): services/demo.py, the flow's one demo call."""
+        return setup_extras(self.ctx, self.data.get("base_url", ""))
+
+    @property
     def is_demo(self) -> bool:
-        return self.ctx.is_demo_url(self.data.get("base_url", ""))
+        """The built-in demo (the wizard shows its extra controls)."""
+        return self.extras.keys_built_in
 
     def _persist(self, step: Step) -> None:
         self.step = step
@@ -57,8 +65,7 @@ class FlowBase:
         self.partner = self.directory.update(
             self.partner.id or 0, setup_step=int(step), setup_data=self.data
         )
-        if self.is_demo:
-            self.ctx.demo.save()
+        self.extras.saved()
 
     def enter(self, step: Step) -> None:
         """The wizard shows ``step`` (Next or Back): remember it for a resume."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 
 from gradient_desktop.api import (
@@ -19,7 +18,6 @@ from gradient_desktop.services.setup.steps import (
     Step,
     now_iso,
 )
-from gradient_desktop.store import PushRow
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +37,8 @@ class ActivateSteps(FlowBase):
         self.partner = self.directory.update(
             partner.id or 0, setup_step=int(Step.DONE), setup_data=self.data
         )
-        if self.is_demo:
-            self.ctx.demo.save()
+        self.extras.saved()
         return integration
-
-    def demo_usage_rows(self) -> list[PushRow]:
-        """Plausible unit counts for every mapped account × selected service (demo only):
-        the same numbers on every run for the same pair."""
-        partner = self._need_partner()
-        services = [s.service_id for s in self.integration.services(partner)]
-        rows = []
-        for account_id in sorted(self.mapping.mappings(partner)):
-            for service_id in services:
-                rng = random.Random(f"usage:{account_id}:{service_id}")
-                rows.append(PushRow(service_id, account_id, float(rng.randint(1, 60))))
-        return rows
 
     def counts_already_sent(self) -> int:
         """Counts Gradient acknowledged for this partner before (a reconnect has some)."""
@@ -65,12 +50,13 @@ class ActivateSteps(FlowBase):
     async def first_usage_sync(
         self, on_progress: Callable[[ProgressEvent], None] | None = None
     ) -> PushSummary:
-        """Demo: generate and push counts; otherwise push what is queued in the outbox."""
+        """Push what is queued in the outbox, after the counts the environment generates
+        (the demo's; a real Gradient generates none)."""
         partner = self._need_partner()
         push = PushService(self.ctx)
         batch = None
-        if self.is_demo:
-            rows = self.demo_usage_rows()
+        rows = self.extras.first_usage_rows(partner)
+        if rows is not None:
             if not rows:
                 raise SetupError("Map at least one account first: usage is counted per account.")
             batch = push.enqueue(partner, rows, actor="setup wizard (demo usage)").batch_id
@@ -82,8 +68,7 @@ class ActivateSteps(FlowBase):
         self.partner = self.directory.by_id(partner.id or 0)
         self.data["first_usage_at"] = now_iso()
         self.directory.update(partner.id or 0, setup_data=self.data)
-        if self.is_demo:
-            self.ctx.demo.save()
+        self.extras.saved()
         return summary
 
     def discard(self) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from gradient_desktop.services.integration import (
     ClientSync,
-    Customer,
     PublishResult,
     parse_customers_csv,
 )
@@ -34,7 +33,7 @@ class MappingSteps(FlowBase):
 
     def customers_source(self) -> str:
         """'demo' (the sandbox's customer list) or 'file' (the vendor imports a CSV)."""
-        return "demo" if self.is_demo else "file"
+        return "demo" if self.extras.provides_customers else "file"
 
     def import_customers(self, text: str) -> int:
         """Customers from CSV text ``id,name,description`` saved for this partner."""
@@ -42,19 +41,15 @@ class MappingSteps(FlowBase):
         customers = parse_customers_csv(text)
         return self.integration.save_customers(partner, customers)
 
-    def _demo_customers(self) -> list[Customer]:
-        from gradient_desktop.services.demo import demo_customers
-
-        return demo_customers(self.ctx, self._need_partner().name)
-
     async def publish(
         self,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> tuple[PublishResult, ClientSync]:
         """Push the vendor's customers as accounts, then load the partner's Gradient clients."""
         partner = self._need_partner()
-        if self.is_demo:
-            self.integration.save_customers(partner, self._demo_customers())
+        provided = self.extras.customers(partner)
+        if provided is not None:
+            self.integration.save_customers(partner, provided)
         if not self.integration.accounts(partner):
             raise SetupError(
                 "There are no customers to publish yet: import your customer list "
@@ -114,8 +109,7 @@ class MappingSteps(FlowBase):
         partner = self._need_partner()
         errors = await self.mapping.sync(partner, account_ids)
         await self.integration.refresh_account_states(partner)
-        if self.is_demo:
-            self.ctx.demo.save()
+        self.extras.saved()
         return errors
 
     async def resync_mappings(self) -> dict[str, str]:

@@ -34,20 +34,13 @@ class PartnerSteps(FlowBase):
 
     def partner_defaults(self) -> dict[str, Any]:
         """Prefill for step 3: the partner's name, and for the demo its key."""
-        from gradient_desktop.services.demo import DEMO_PARTNERS
-
         name = self.data.get("partner_name") or ""
         if self.partner is not None and not self.partner.name.startswith(DRAFT_NAME):
             name = self.partner.name
         out: dict[str, Any] = {"name": name, "key": "", "has_key": False}
-        if self.is_demo:
-            if not name:
-                taken = {p.name for p in self.directory.list()}
-                name = next((n for n in DEMO_PARTNERS if n not in taken), "")
-                out["name"] = name
-            out["key"] = self.ctx.demo.partner_keys.get(name) or DEMO_PARTNERS.get(
-                name, DEMO_PARTNERS[next(iter(DEMO_PARTNERS))]
-            )
+        prefill = self.extras.partner_prefill(name, {p.name for p in self.directory.list()})
+        if prefill is not None:
+            out["name"], out["key"] = prefill
         elif self.partner is not None and name:
             out["has_key"] = self.ctx.keys.has_partner_key(self.partner)
         return out
@@ -78,20 +71,11 @@ class PartnerSteps(FlowBase):
 
     def demo_new_key(self) -> str:
         """Demo only: play the MSP generating a new key (Synthesize → Connect → Generate)."""
-        if not self.is_demo:
-            raise SetupError("Only the demo sandbox can issue keys; ask the MSP for a new one.")
-        state = self.ctx.demo.state
         name = self.data.get("partner_name") or (self.partner.name if self.partner else "")
-        current = self.ctx.demo.partner_keys.get(name)
-        from gradient_desktop.services.demo import DEMO_PARTNERS
-
-        current = current or DEMO_PARTNERS.get(name)
-        if current:
-            issued = state.connect(partner_key=current)
-        else:
-            issued = state.connect(organization_name=name or None)
-        self.ctx.demo.save()
-        return str(issued["partnerKey"])
+        key = self.extras.new_partner_key(name)
+        if key is None:
+            raise SetupError("Only the demo sandbox can issue keys; ask the MSP for a new one.")
+        return key
 
     # -- step 4: authenticate -----------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from gradient_desktop.services.context import (
     DEMO_PROFILE,
     SANDBOX_URL,
 )
+from gradient_desktop.services.demo import setup_extras
 from gradient_desktop.services.setup.base import FlowBase
 from gradient_desktop.services.setup.steps import (
     DRAFT_NAME,
@@ -64,9 +65,13 @@ class VendorSteps(FlowBase):
         profile_name = profile_name.strip()
         if not profile_name:
             raise SetupError("Give the vendor profile a name (for example your product's name).")
-        demo = self.ctx.is_demo_url(base_url)
+        built_in = setup_extras(self.ctx, base_url).keys_built_in
         vendor_key = (vendor_key or "").strip() or None
-        if not demo and not vendor_key and not self.ctx.keys.has_vendor_key(profile_name, base_url):
+        if (
+            not built_in
+            and not vendor_key
+            and not self.ctx.keys.has_vendor_key(profile_name, base_url)
+        ):
             raise SetupError(
                 "Enter the vendor API key Gradient gave you (it is stored in the system keyring)."
             )
@@ -94,9 +99,10 @@ class VendorSteps(FlowBase):
         profile = self.profile()
         if profile is None:
             return None
-        vendor_key = self.ctx.vendor_key(profile) if self.is_demo else None
-        if self.is_demo:
-            key = self._live_demo_key()
+        extras = self.extras
+        if extras.keys_built_in:
+            vendor_key = self.ctx.vendor_key(profile)
+            key = extras.record_partner_key(self.partner)
             return Credentials(vendor_key, key) if key and vendor_key else None
         try:
             vendor_key = self.ctx.keys.vendor_key(profile)
@@ -118,18 +124,6 @@ class VendorSteps(FlowBase):
             return self.ctx.keys.partner_key(partner)
         except Exception:  # none stored, or the keyring is unavailable
             return ""
-
-    def _live_demo_key(self) -> str | None:
-        state = self.ctx.demo.state
-        if self.partner is not None:
-            own = self.ctx.demo.partner_keys.get(self.partner.name)
-            if own and own in state.partner_keys():
-                return own
-        vendor = self.ctx.demo.vendor_key
-        for key in state.partner_keys():
-            if state.vendor_key_of(key) == vendor:
-                return key
-        return None
 
     def _record_client(self):
         creds = self.record_credentials()

@@ -14,6 +14,7 @@ from gradient_desktop.services.alerts import AlertService, SendReport
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.integration import IntegrationService
 from gradient_desktop.services.partners import PartnerDirectory
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.alerts import NewAlert, Resolution
 from gradient_desktop.store.models import AlertEntry, AlertState, Partner
 from gradient_desktop.ui.alerts.decisions import (
@@ -366,7 +367,7 @@ class AlertsPage(QtWidgets.QWidget):
         if self.partner is not None and not self.tasks.busy:
             partner = self.partner
             self.tasks.start(self.service.trace(partner, timeout=TRACE_TIMEOUT_S, on_update=lambda _r: self.reload()),
-                             on_done=lambda rep: self.say(f"{len(rep.success)} ticket(s) created, {len(rep.failed)} failed, "
+                             on_done=lambda rep: self.say(f"{plural(len(rep.success), 'ticket')} created, {len(rep.failed)} failed, "
                                                           f"{len(rep.pending)} still pending."),
                              on_error=self._failed)  # fmt: skip
 
@@ -459,7 +460,7 @@ class AlertsPage(QtWidgets.QWidget):
         except OSError as exc:
             self.say(f"Could not write {path}: {exc.strerror or exc}")
             return
-        self.say(f"Saved {self.model.rowCount()} alert(s) to {path}.")
+        self.say(f"Saved {plural(self.model.rowCount(), 'alert')} to {path}.")
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(1100, 700)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gradient_desktop.services.billing import money, quantity
+from gradient_desktop.services.wording import plural
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtWidgets
 from gradient_desktop.ui.usage.models import RowsModel
@@ -40,7 +41,7 @@ class AgreementPanel(QtWidgets.QWidget):
             ["PSA product", "Quantity", "Unit price", "Unit cost", "Monthly"], self
         )
         self.history_model = RowsModel(
-            ["Approved", "Effective", "PSA product", "Quantity", "Unit price"], self
+            ["Changed", "Effective", "PSA product", "Quantity", "Unit price"], self
         )
         self.lines = _table(self.lines_model, "Agreement services")
         self.history = _table(self.history_model, "Agreement history")
@@ -78,14 +79,16 @@ class AgreementPanel(QtWidgets.QWidget):
         )
         history = agreement["history"]
         self.history_label.setText(
-            f"History ({len(history)} change(s))" if history else "History: no change approved yet"
+            f"History ({plural(len(history), 'change')})"
+            if history
+            else "History: no change approved yet"
         )
         self.history_model.set_rows(
             [
                 [
                     _local(h["at"]),
                     h["effectiveDate"],
-                    h["product"],
+                    h["product"] + (" (approval undone)" if h.get("action") == "undone" else ""),
                     f"{quantity(h['quantityFrom'])} → {quantity(h['quantityTo'])}",
                     f"{money(h['priceFrom'])} → {money(h['priceTo'])}"
                     if h["priceFrom"] != h["priceTo"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradient_desktop.services.billing import CardGroup, ServiceCard, money, quantity
+from gradient_desktop.services.wording import plural
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import ModelIndex, QtCore, QtGui
 
@@ -57,7 +58,9 @@ class CardsModel(QtGui.QStandardItemModel):
     def _group_row(self, group: CardGroup, by: str) -> list[QtGui.QStandardItem]:
         review = group.needs_review
         head = _item(group.title, bold=True)
-        head.setToolTip(f"{group.title}: {len(group.cards)} service card(s), {review} to review")
+        head.setToolTip(
+            f"{group.title}: {plural(len(group.cards), 'service card')}, {review} to review"
+        )
         row = [head] + [_item("") for _ in HEADERS[1:]]
         row[7].setText(f"{review} to review" if review else "reconciled")
         change = group.monthly_difference

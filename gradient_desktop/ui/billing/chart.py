@@ -33,6 +33,7 @@ class BillingChart(QtWidgets.QWidget):
         self.empty.setWordWrap(True)
         self._view: object | None = None
         self.series: list[ChartSeries] = []
+        self._menus: list[QtWidgets.QMenu] = []  # the plots' context menus (show_series)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -77,6 +78,13 @@ class BillingChart(QtWidgets.QWidget):
             return
         view = self.view
         view.clear()
+        # pyqtgraph makes each plot's two context menus without a parent: they outlived the
+        # plots as top-level windows (tests/conftest.py no_leaked_windows caught it once the
+        # page ran inside the main window). They are the view's children now, and go with
+        # the plots they belonged to.
+        for menu in self._menus:
+            menu.deleteLater()
+        self._menus = []
         # The application's palette: a widget's own copy is updated only after a theme switch.
         palette = QtGui.QGuiApplication.palette()
         text = palette.color(QtGui.QPalette.ColorRole.Text)
@@ -84,6 +92,10 @@ class BillingChart(QtWidgets.QWidget):
         view.setBackground(palette.color(QtGui.QPalette.ColorRole.Base))
         for row, s in enumerate(drawn):
             plot = view.addPlot(row=row, col=0)
+            for menu in (plot.ctrlMenu, plot.getViewBox().menu):
+                if menu is not None:
+                    menu.setParent(view, menu.windowFlags())
+                    self._menus.append(menu)
             plot.setTitle(s.service_name, color=text, size="9pt")
             plot.showGrid(x=False, y=True, alpha=0.25)
             for side in ("left", "bottom"):

@@ -3,7 +3,8 @@ seed's second lane), for sandbox partners only — the demo and sandboxes on thi
 
 Service cards grouped by client or by service, filtered to those needing review or all, with
 the monthly money approving them would change; edit a card's quantity or price (double-click),
-approve (one, the selection, or everything shown, from an effective date) or dismiss; the
+approve (one, the selection, or everything shown, from an effective date) or dismiss, and
+undo either (Ctrl+Z, or the Undo button: ``ui/billing/undo.py``); the
 selected client's PSA agreement and its history; a chart of our counts vs the PSA per service.
 On a real partner this all happens in Synthesize, which every tooltip says. The page calls only
 ``BillingService``; the work runs on the qasync loop through TaskRunner.
@@ -25,11 +26,13 @@ from gradient_desktop.services.billing import (
     totals_text,
 )
 from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.billing.agreement import AgreementPanel
 from gradient_desktop.ui.billing.cards_model import CardsModel
 from gradient_desktop.ui.billing.chart import BillingChart
+from gradient_desktop.ui.billing.undo import ReviewActions
 from gradient_desktop.ui.flow_layout import FlowLayout, group
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.tasks import TaskRunner, describe_error, show_error
@@ -38,15 +41,17 @@ GROUPS = (("By client", "client"), ("By service", "service"))
 FILTERS = (("Needs review", True), ("All cards", False))
 
 
-class PartnerViewPage(QtWidgets.QWidget):
+class PartnerViewPage(ReviewActions, QtWidgets.QWidget):
     title = "Partner's view"
-    undo_stack = None  # approvals change the partner's PSA; there is no taking them back
     loaded = QtCore.Signal()  # after every reload (tests and screenshots wait on it)
 
     def __init__(self, ctx: AppContext, window: QtWidgets.QWidget | None = None) -> None:
         super().__init__()
         self.ctx, self.window_ = ctx, window
         self.tasks = TaskRunner(self)
+        #: Approve and dismiss are undoable (ui/billing/undo.py); the window's Edit → Undo
+        #: (Ctrl+Z) and the page's Undo button both use this stack.
+        self.undo_stack = QtGui.QUndoStack(self)
         self.billing = BillingService(ctx)
         self.partner: Partner | None = None
         self.dashboard: Dashboard | None = None
@@ -125,6 +130,10 @@ class PartnerViewPage(QtWidgets.QWidget):
         self.refresh_button = self._button(
             "Refresh", "Read the partner's billing page again", self.reload
         )
+        self.undo_button = QtWidgets.QToolButton()
+        self.undo_button.setDefaultAction(self.undo_stack.createUndoAction(self, "&Undo"))
+        self.undo_button.setAccessibleName("Undo")
+        self.undo_button.setToolTip("Take back the last approval or dismissal (Ctrl+Z)")
         # The controls wrap onto a second line on a narrow window instead of widening it.
         bar_widget = QtWidgets.QWidget()
         bar = FlowLayout(bar_widget)
@@ -133,6 +142,7 @@ class PartnerViewPage(QtWidgets.QWidget):
             self.filter_choice,
             group(effective_label, self.effective),
             self.refresh_button,
+            self.undo_button,
             self.dismiss_button,
             self.approve_button,
             self.approve_all_button,
@@ -207,6 +217,7 @@ class PartnerViewPage(QtWidgets.QWidget):
         self.partner = partner if available else None
         self.setEnabled(self.partner is not None)
         if changed:
+            self.undo_stack.clear()  # the history belongs to the partner it was made for
             self._selected_client, self._message = None, ""
             self.agreement.clear()
         if self.partner is None:
@@ -330,19 +341,10 @@ class PartnerViewPage(QtWidgets.QWidget):
         return chosen
 
     def approve(self, card_ids: list[str]) -> None:
-        partner = self.partner
-        if partner is None or not card_ids:
+        if self.partner is None or not card_ids:
             self.notice.setText("Select service cards that need review first.")
             return
-        effective = self._effective()
-        self.tasks.start(
-            self.billing.approve(partner, card_ids, effective),
-            on_done=lambda cards: self._acted(
-                f"Approved {len(cards)} card(s); the PSA agreements "
-                f"change from {effective.isoformat()}."
-            ),
-            on_error=lambda exc: self._failed("Approving", exc),
-        )
+        self.review("approve", card_ids, self._effective())
 
     def approve_selected(self) -> None:
         self.approve(self.selected_card_ids())
@@ -354,7 +356,7 @@ class PartnerViewPage(QtWidgets.QWidget):
         box = QtWidgets.QMessageBox(
             QtWidgets.QMessageBox.Icon.Question,
             "Approve all shown",
-            f"Approve {len(ids):,} service card(s)? Each client's PSA agreement takes the new "
+            f"Approve {plural(len(ids), 'service card')}? Each client's PSA agreement takes the new "
             f"quantity and price from {self._effective().isoformat()}.",
             QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.Cancel,
             self,
@@ -372,17 +374,11 @@ class PartnerViewPage(QtWidgets.QWidget):
         box.open()
 
     def dismiss_selected(self) -> None:
-        partner, ids = self.partner, self.selected_card_ids()
-        if partner is None or not ids:
+        ids = self.selected_card_ids()
+        if self.partner is None or not ids:
             self.notice.setText("Select service cards that need review first.")
             return
-        self.tasks.start(
-            self.billing.dismiss(partner, ids),
-            on_done=lambda cards: self._acted(
-                f"Dismissed {len(cards)} card(s); the PSA stays as it is."
-            ),
-            on_error=lambda exc: self._failed("Dismissing", exc),
-        )
+        self.review("dismiss", ids, self._effective())
 
     def _acted(self, text: str) -> None:
         self._message = text

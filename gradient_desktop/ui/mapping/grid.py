@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.mapping import GridRows, MappingChange, MappingService
 from gradient_desktop.services.mapping_csv import export_mappings, parse_mappings
+from gradient_desktop.services.state import PartnerState
 from gradient_desktop.services.suggest import suggest
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import MappingKind, MappingOrigin, Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.mapping.columns import ACCOUNT_COLUMNS, CLIENT_COLUMNS, with_headers
@@ -28,6 +30,7 @@ from gradient_desktop.ui.mapping.state import GridState
 from gradient_desktop.ui.mapping.views import PaneView
 from gradient_desktop.ui.mapping.widgets import PaneHeader, SuggestionBar, counters_html
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.state_binding import binding
 from gradient_desktop.ui.tasks import TaskRunner, describe_error, log_failure
 
 log = logging.getLogger(__name__)
@@ -215,6 +218,7 @@ class MappingGrid(QtWidgets.QWidget):
         self._status_timer.setSingleShot(True)
         self._status_timer.setInterval(30)
         self._status_timer.timeout.connect(self._update_status)
+        binding(self.ctx).changed.connect(self._on_partner_state)
 
     # -- loading ----------------------------------------------------------------------------------
 
@@ -337,7 +341,7 @@ class MappingGrid(QtWidgets.QWidget):
         pending = self.state.pending_suggestions(limit)
         n = self.accept_suggestions([s for s, _t, _c in pending])
         self.show_message(
-            f"Accepted {n} suggestion(s) at {limit} % or more."
+            f"Accepted {plural(n, 'suggestion')} at {limit} % or more."
             if n
             else f"No suggestion reaches {limit} %."
         )
@@ -347,7 +351,7 @@ class MappingGrid(QtWidgets.QWidget):
         """Apply a mapping CSV as one undo step; raises MappingCsvError (line-numbered)."""
         parsed = parse_mappings(data, accounts=self.state.left.ids, clients=self.state.right.ids)
         parsed.raise_for_errors()
-        self.change(parsed.changes, f"Import {len(parsed.changes)} mapping(s) from CSV")
+        self.change(parsed.changes, f"Import {plural(len(parsed.changes), 'mapping')} from CSV")
         return len(parsed.changes)
 
     def export_csv(self) -> str:
@@ -447,7 +451,7 @@ class MappingGrid(QtWidgets.QWidget):
             if errors:
                 first = next(iter(errors.values()))
                 self.show_message(
-                    f"{len(errors)} mapping(s) did not reach Gradient: {first} They stay saved "
+                    f"{plural(len(errors), 'mapping')} did not reach Gradient: {first} They stay saved "
                     "here; change them again or use Refresh to retry.",
                     error=True,
                 )
@@ -469,8 +473,38 @@ class MappingGrid(QtWidgets.QWidget):
     def _on_theme_changed(self, _scheme: str) -> None:
         self._update_status()  # the counters line carries its colours in its HTML
 
+    def counters(self) -> dict[str, int]:
+        """The status line's figures. For a partner's accounts, how many accounts there are and
+        how many are mapped, published and mapped on Gradient come from the partner's state
+        (services/state.py), as the partners list and the wizard show them; what only this view
+        knows (suggestions, conflicts, stale clients, rows not synced yet) comes from the grid."""
+        c = self.state.counters()
+        st = self._partner_state()
+        if st is not None:
+            c["accounts"], c["mapped"] = st.accounts_total, st.accounts_mapped
+            c["unmapped"] = max(0, st.accounts_total - st.accounts_mapped)
+            c["published"], c["mapped_remote"] = st.accounts_published, st.accounts_mapped_remote
+        return c
+
+    def _partner_state(self) -> PartnerState | None:
+        if self.kind != MappingKind.ACCOUNT.value or self.partner is None:
+            return None
+        return self.ctx.state.get(self.partner.id or 0)
+
+    def _on_partner_state(self, partner_id: int) -> None:
+        if self.partner is not None and self.partner.id == partner_id:
+            self._schedule_status()
+
     def _update_status(self) -> None:
-        self.status.setText(counters_html(self.state.counters()))
+        nouns = (
+            ("account", "client")
+            if self.kind == MappingKind.ACCOUNT.value
+            else (
+                "service",
+                "partner service",
+            )
+        )
+        self.status.setText(counters_html(self.counters(), nouns))
 
     def show_message(self, text: str, *, error: bool = False) -> None:
         self.suggestion_bar.show_message(text, error=error)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.integration import IntegrationService
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import MappingKind, Partner
 from gradient_desktop.ui.mapping.grid import MappingGrid
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
@@ -170,7 +171,7 @@ class MappingPage(QtWidgets.QWidget):
         except (OSError, ValueError) as exc:
             show_error(self, "Import mappings", describe_error(exc))
             return
-        self.accounts.show_message(f"Imported {n} mapping(s) from {Path(path).name}.")
+        self.accounts.show_message(f"Imported {plural(n, 'mapping')} from {Path(path).name}.")
 
     def export_csv(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
@@ -188,7 +189,7 @@ class MappingPage(QtWidgets.QWidget):
             )
             return
         self.accounts.show_message(
-            f"Exported {len(self.accounts.state.mapping)} mapping(s) to {Path(path).name}."
+            f"Exported {plural(len(self.accounts.state.mapping), 'mapping')} to {Path(path).name}."
         )
 
     def sizeHint(self) -> QtCore.QSize:

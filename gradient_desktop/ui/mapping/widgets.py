@@ -4,6 +4,7 @@ filter) and the action bar (map/unmap, suggestions threshold, one-account-per-cl
 from __future__ import annotations
 
 from gradient_desktop.services.suggest import AUTO_ACCEPT
+from gradient_desktop.services.wording import plural
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.flow_layout import FlowLayout, group
 from gradient_desktop.ui.mapping.pane_model import STATE_COLORS
@@ -124,21 +125,36 @@ class SuggestionBar(QtWidgets.QWidget):
         self.message.setText(text)
 
 
-def counters_html(c: dict[str, int]) -> str:
-    """The grid's status line: every state with its colour and count."""
+def counters_html(c: dict[str, int], nouns: tuple[str, str] = ("account", "client")) -> str:
+    """The grid's status line: every state with its colour and count.
+
+    ``c`` holds the grid's own figures (suggestions, conflicts, stale rows: facts of this view);
+    for a partner's accounts the grid first overwrites ``accounts``, ``mapped`` and ``unmapped``
+    with the partner's state and adds ``published`` / ``mapped_remote`` (see
+    ``MappingGrid.counters``), so this line says what the partners list and the wizard say.
+    """
 
     def hue(state: str) -> str:  # the theme's colour now (light or dark), as HTML wants it
         return theme.color(STATE_COLORS[state]).name()
 
+    left, right = nouns
+    among = [
+        f"<span style='color:{hue(CONFLICT)}'>● {plural(c['conflict'], 'conflict')}</span>",
+        f"<span style='color:{hue(STALE)}'>● {c['stale']:,} stale</span>",
+    ]
     parts = [
-        f"{c['accounts']:,} accounts",
+        plural(c["accounts"], left),
         f"<span style='color:{hue(MAPPED)}'>● {c['mapped']:,} mapped</span>",
         f"<span style='color:{hue(UNMAPPED)}'>● {c['unmapped']:,} unmapped</span> "
         f"(<span style='color:{hue(SUGGESTED)}'>● {c['suggested']:,} with a suggestion</span>)",
-        f"<span style='color:{hue(CONFLICT)}'>● {c['conflict']:,} conflicts</span>",
-        f"<span style='color:{hue(STALE)}'>● {c['stale']:,} stale</span>",
-        f"{c['clients']:,} clients ({c['stale_clients']:,} stale)",
     ]
+    if "published" in c:  # the state counts every mapping; conflicts and stale are among them
+        parts[1] += " (" + ", ".join(among) + " among them)"
+        parts.append(f"{c['published']:,} published")
+        parts.append(f"{c['mapped_remote']:,} mapped on Gradient")
+    else:
+        parts[3:3] = among
+    parts.append(f"{plural(c['clients'], right)} ({c['stale_clients']:,} stale)")
     if c["failed"]:
         parts.append(f"<b style='color:{hue(CONFLICT)}'>{c['failed']:,} not synced</b>")
     return " · ".join(parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import FieldMap, Preview, SourceConfig, SourceStore, preview
+from gradient_desktop.services.wording import plural
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.sync.alert_box import AlertSourceBox
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
@@ -316,7 +317,7 @@ class SourceEditor(QtWidgets.QWidget):
             else "Looks good: save the source to use it in syncs."
         )
         self.status.setText(
-            f"{p.total} row(s) read; {p.routed} go to a partner, {len(p.unmatched)} match none, "
+            f"{plural(p.total, 'row')} read; {p.routed} go to a partner, {len(p.unmatched)} match none, "
             f"{len(p.errors)} have errors. {verdict}"
         )
         self._previewed = key if not p.errors else None

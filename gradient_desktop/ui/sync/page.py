@@ -16,6 +16,7 @@ from gradient_desktop.services.sync_alerts import detail_lines
 from gradient_desktop.store.models import SyncRun
 from gradient_desktop.ui.flow_layout import FlowLayout, group
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
+from gradient_desktop.ui.state_binding import binding
 from gradient_desktop.ui.sync.editor import SourceEditor
 from gradient_desktop.ui.sync.scheduled import IN_APP_TRIGGER, ScheduledRuns
 from gradient_desktop.ui.tasks import TaskRunner, describe_error
@@ -39,6 +40,7 @@ class SyncPage(QtWidgets.QWidget):
         self.tasks = TaskRunner(self)
         self.runs = RunStore(ctx)
         self.bars: dict[str, QtWidgets.QProgressBar] = {}
+        binding(ctx).changed.connect(self._on_state)
 
         self._trigger = "app"
         # Reports what scheduled runs did (in a banner over the page), and runs those the
@@ -223,13 +225,25 @@ class SyncPage(QtWidgets.QWidget):
         )
 
     def _progress(self, partner: str, done: int, total: int) -> None:
+        """The run's steps for a partner (its bar appears, then ends full). While the
+        partner's push runs, its bar renders the partner's state instead (``_on_state``), as
+        every view of a push does."""
         bar = self.bars.get(partner)
         if bar is None:
             bar = self.bars[partner] = QtWidgets.QProgressBar()
             bar.setFormat("%v / %m")
             self.progress_form.addRow(partner, bar)
+        if 0 < done < total:
+            return  # mid-push: the state has it
         bar.setMaximum(max(total, 1))
         bar.setValue(done if total else 1)
+
+    def _on_state(self, partner_id: int) -> None:
+        st = self.ctx.state.get(partner_id)
+        bar = self.bars.get(st.name) if st is not None else None
+        if bar is not None and st is not None and st.push_progress is not None:
+            bar.setMaximum(max(st.push_progress.total, 1))
+            bar.setValue(st.push_progress.done)
 
     def _synced(self, result: SyncResult) -> None:
         self.sync_button.setEnabled(True)
@@ -266,7 +280,12 @@ class SyncPage(QtWidgets.QWidget):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(value)))
         self.table.resizeColumnsToContents()  # at most 50 rows: cheap
         if self._run_list:
-            self.table.selectRow(0)
+            # Not selectRow(): it reads the keyboard's modifiers, so with Ctrl down (or a test's
+            # Ctrl press left over) it toggled the row off and the details stayed empty.
+            flags = QtCore.QItemSelectionModel.SelectionFlag
+            self.table.selectionModel().select(
+                self.table.model().index(0, 0), flags.ClearAndSelect | flags.Rows
+            )
 
     def _show_details(self) -> None:
         rows = self.table.selectionModel().selectedRows()

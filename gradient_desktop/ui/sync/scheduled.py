@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gradient_desktop.services.wording import plural
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 
 if TYPE_CHECKING:
@@ -74,7 +75,10 @@ class ScheduledRuns(QtCore.QObject):
         skipped = sum(1 for r in unseen if r.status == "skipped")
         ran = len(unseen) - skipped
         landed = sum(r.landed for r in unseen)
-        text = f"{ran} scheduled sync(s) ran since the app was last open; {landed} count(s) landed."
+        text = (
+            f"{plural(ran, 'scheduled sync')} ran since the app was last open; "
+            f"{plural(landed, 'count')} landed."
+        )
         if skipped:
             text += f" {skipped} did not run because the app was open then."
         if failed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from gradient_desktop.services.csvio import RowError
 from gradient_desktop.services.usage import DriftRow, StagedEdit, format_amount
+from gradient_desktop.services.wording import plural, verb
 from gradient_desktop.ui.qt import QtCore, QtWidgets
 from gradient_desktop.ui.usage.models import RowsModel
 
@@ -38,8 +39,8 @@ class ImportDialog(QtWidgets.QDialog):
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         self.edits = edits
         self.summary = QtWidgets.QLabel(
-            f"{rows:,} row(s) read: {len(edits):,} change(s) ready to stage, "
-            f"{len(errors):,} row(s) with problems. Fix the file and import it again, or stage "
+            f"{plural(rows, 'row')} read: {plural(len(edits), 'change')} ready to stage, "
+            f"{plural(len(errors), 'row')} with problems. Fix the file and import it again, or stage "
             "the good rows now (you can review and undo them before pushing)."
         )
         self.summary.setWordWrap(True)
@@ -48,7 +49,8 @@ class ImportDialog(QtWidgets.QDialog):
         self.errors_view = _table(self.errors_model, "Import problems")
         buttons = QtWidgets.QDialogButtonBox()
         self.stage_button = buttons.addButton(
-            f"Stage {len(edits):,} change(s)", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole
+            f"Stage {plural(len(edits), 'change')}",
+            QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole,
         )
         self.stage_button.setEnabled(bool(edits))
         buttons.addButton(QtWidgets.QDialogButtonBox.StandardButton.Cancel)
@@ -83,12 +85,12 @@ class DriftDialog(QtWidgets.QDialog):
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         self.rows = rows
         text = (
-            f"{len(rows):,} cell(s) differ from the counts last pushed."
+            f"{plural(len(rows), 'cell')} {verb(len(rows), 'differs')} from the counts last pushed."
             if rows
             else "No drift: every count in the source matches the count last pushed."
         )
         if errors:
-            text += f" {len(errors)} row(s) of the source could not be read (listed below)."
+            text += f" {plural(len(errors), 'row')} of the source could not be read (listed below)."
         self.summary = QtWidgets.QLabel(text)
         self.summary.setWordWrap(True)
         self.model = RowsModel(["Account", "Service", "Last pushed", "Source"], self)

@@ -1,6 +1,7 @@
 """The Usage page's file and drift actions (a mixin of ``UsagePage``): import a count file into
-staged edits (problems previewed by row first), export the counts last pushed, and compare them
-with a fresh source (a file, or the demo sandbox) to stage the differences."""
+staged edits (problems previewed by row first), export the counts last pushed, compare them
+with a fresh source (a file, or the demo sandbox) to stage the differences, and the partner's
+Count settings (import current totals, legacy count routes)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from gradient_desktop.services.usage import DriftRow, StagedEdit, StagingError, UsageService
+from gradient_desktop.services.wording import plural
+from gradient_desktop.ui.dialogs.count_settings import CountSettingsDialog
 from gradient_desktop.ui.message_line import MessageLine
 from gradient_desktop.ui.qt import QtWidgets
 from gradient_desktop.ui.tasks import show_error
@@ -21,6 +24,7 @@ class FileActions:
     notice: MessageLine
     import_dialog: ImportDialog | None
     drift_dialog: DriftDialog | None
+    count_settings: CountSettingsDialog | None = None
 
     def stage_edits(self, edits: list[StagedEdit], text: str) -> None:
         raise NotImplementedError
@@ -76,7 +80,15 @@ class FileActions:
             show_error(self.page, "Export counts", exc)
             return
         rows = max(0, len(text.strip().splitlines()) - 1)
-        self.notice.say(f"Saved {rows:,} count(s) to {path}.", kind="export")
+        self.notice.say(f"Saved {plural(rows, 'count')} to {path}.", kind="export")
+
+    def open_count_settings(self) -> None:
+        """The partner's Count settings: import current totals, legacy count routes."""
+        if self.usage is None:
+            return
+        dialog = CountSettingsDialog(self.usage.ctx, self.usage.partner, self.page)
+        self.count_settings = dialog
+        dialog.open()
 
     def drift_from_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
@@ -113,7 +125,7 @@ class FileActions:
         usage = self.usage
         dialog.stage_requested.connect(
             lambda rs: self.stage_edits(
-                usage.drift_edits(rs), f"stage {len(rs)} drift difference(s)"
+                usage.drift_edits(rs), f"stage {plural(len(rs), 'drift difference')}"
             )
         )
         self.drift_dialog = dialog

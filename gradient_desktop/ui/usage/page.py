@@ -23,6 +23,7 @@ from gradient_desktop.services.usage import (
     UsageService,
     parse_amount,
 )
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.message_line import MessageLine
@@ -138,6 +139,11 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             "Against the demo sandbox", self.drift_from_sandbox
         )
         self.drift_button.setMenu(menu)
+        self.count_settings_button = self._button(
+            "Count se&ttings…",
+            "Import the totals Gradient holds now, or allow changes on cells with no known total",
+            self.open_count_settings,
+        )
         self.discard_button = self._button(
             "Discard staged", "Unstage every staged edit (undoable)", self.discard_staged
         )
@@ -167,7 +173,12 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             edit_bar.addWidget(w)
         edit_bar.addStretch(1)
         file_bar = QtWidgets.QHBoxLayout()
-        for w in (self.import_button, self.export_button, self.drift_button):
+        for w in (
+            self.import_button,
+            self.export_button,
+            self.drift_button,
+            self.count_settings_button,
+        ):
             file_bar.addWidget(w)
         file_bar.addStretch(1)
         file_bar.addWidget(self.discard_button)
@@ -227,8 +238,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         split.setSizes([800, 560])
         right.setSizes([260, 500])
 
-        self.panel = PushPanel(self)
+        self.panel = PushPanel(self.ctx, self)
         self.panel.cancel_requested.connect(self.cancel_push)
+        self.panel.can_cancel = lambda: self.pushing
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addLayout(edit_bar)
@@ -264,6 +276,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.undo_stack.clear()
         self.history.clear()
         self.usage = UsageService(self.ctx, partner) if partner is not None else None
+        self.panel.set_partner(partner.id if partner is not None else None)
         self.setEnabled(partner is not None)
         self.drift_sandbox_action.setEnabled(
             bool(partner and self.ctx.is_demo_url(partner.base_url))
@@ -316,7 +329,8 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         if not st.queued and not self.pushing:
             self.banner.hide()  # an interrupted push the banner spoke of has finished
         n = len(self.usage.staged)
-        can_push = (n > 0 or st.queued > 0) and not self.pushing
+        # A push of this partner started elsewhere (the Sync page) counts as running here too.
+        can_push = (n > 0 or st.queued > 0) and not self.pushing and st.push_progress is None
         self.push_button.setEnabled(can_push)
         self.push_action.setEnabled(can_push)
         self.push_button.setToolTip(
@@ -350,9 +364,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.staged_model.reset(snap, self.usage.staged)
         n = len(self.usage.staged)
         self.staged_label.setText(
-            f"Staged: {n:,} change(s), not sent yet" if n else "Nothing staged"
+            f"Staged: {plural(n, 'change')}, not sent yet" if n else "Nothing staged"
         )
-        self.push_button.setText(f"Push {n:,} change(s)" if n else "Push")
+        self.push_button.setText(f"Push {plural(n, 'change')}" if n else "Push")
         self.discard_button.setEnabled(bool(n))
         # A message about an edit that failed is stale once the staged edits changed.
         self.notice.clear_kind("error", "staging")
@@ -406,7 +420,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         except StagingError as exc:
             self.notice.say(str(exc), error=True, kind="staging")
             return
-        self._stage(changes, f"{op} {raw.strip()} on {len(keys)} cell(s)")
+        self._stage(changes, f"{op} {raw.strip()} on {plural(len(keys), 'cell')}")
 
     def stage_edits(self, edits: list[StagedEdit], text: str) -> None:
         self._stage([(e.key, e) for e in edits], text)
@@ -455,7 +469,6 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             return
         self.notice.clear()
         self.reload()
-        self.panel.started(queued)
         self.push_button.setEnabled(False)
         self.cancel_event = asyncio.Event()
         self._last_live = time.monotonic()
@@ -477,7 +490,6 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         if now - self._last_bar < 0.1 and event.done < event.total:
             return
         self._last_bar = now
-        self.panel.progress(event)
         self.progress_changed.emit(event.done, event.total)
         if now - self._last_live > _LIVE_REFRESH_S:  # let the grid and chart follow the push
             self._last_live = now
@@ -496,8 +508,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         show_error(self, "Push", exc)
         self.push_finished.emit(exc)
 
-    def _push_ended(self, text: str) -> None:
-        self.panel.finished(text)
+    def _push_ended(self, _text: str = "") -> None:
+        # The panel shows the outcome as the partner's state has it (services/state.py: the push
+        # service records every ending, cancel and failure included), not a copy of its own.
         self.banner.hide()
         if self.usage is not None:
             self.reload()

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from gradient_desktop.api import Integration, ProgressEvent
+from gradient_desktop.api import Integration
 from gradient_desktop.services.push import PushSummary
 from gradient_desktop.services.setup import Step
+from gradient_desktop.services.wording import noun, plural
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtWidgets
+from gradient_desktop.ui.state_binding import binding
 from gradient_desktop.ui.wizard.base import SetupPage, busy_bar, wrap_label
 
 
@@ -44,6 +46,7 @@ class ActivatePage(SetupPage):
         self.finish_layout()
         self.setFinalPage(True)
         self._active = False
+        self._bound = False
 
     def initializePage(self) -> None:
         flow = self.flow
@@ -63,7 +66,7 @@ class ActivatePage(SetupPage):
                 # A reconnect (or a second run): demo counts would overwrite what was pushed
                 # before, so it is offered but never ticked by default (defect 5).
                 self.usage_box.setText(
-                    f"Replace the {sent} count(s) already sent with new demo counts "
+                    f"Replace the {plural(sent, 'count')} already sent with new demo counts "
                     f"({s.mapped} mapped accounts × {s.services} services)"
                 )
             else:
@@ -75,7 +78,7 @@ class ActivatePage(SetupPage):
             self.usage_box.setChecked(s.mapped > 0 and not sent)
         else:
             queued = flow.queued_counts()
-            self.usage_box.setText(f"Send the {queued} queued count(s) now")
+            self.usage_box.setText(f"Send the {queued} queued {noun(queued, 'count')} now")
             self.usage_box.setEnabled(queued > 0)
             self.usage_box.setChecked(queued > 0)
         self._active = partner is not None and partner.status == "active" and flow.step == Step.DONE
@@ -99,12 +102,20 @@ class ActivatePage(SetupPage):
     def first_sync(self) -> None:
         self.progress.show()
         self.progress.setRange(0, 0)
+        # The bar renders the partner's state (services/state.py), as every push view does.
+        if not self._bound:
+            binding(self.flow.ctx).changed.connect(self.render_progress)
+            self._bound = True
+        self.run(self.flow.first_usage_sync(), self._synced, self._sync_failed)
 
-        def progress(event: ProgressEvent) -> None:
-            self.progress.setRange(0, max(event.total, 1))
-            self.progress.setValue(event.done)
-
-        self.run(self.flow.first_usage_sync(progress), self._synced, self._sync_failed)
+    def render_progress(self, partner_id: int) -> None:
+        partner = self.flow.partner
+        if partner is None or partner.id != partner_id or not self.progress.isVisible():
+            return
+        st = self.flow.ctx.state.get(partner_id)
+        if st is not None and st.push_progress is not None:
+            self.progress.setRange(0, max(st.push_progress.total, 1))
+            self.progress.setValue(st.push_progress.done)
 
     def _synced(self, summary: PushSummary) -> None:
         self.progress.setRange(0, 1)

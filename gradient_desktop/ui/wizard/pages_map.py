@@ -16,6 +16,7 @@ from typing import Any
 import shiboken6
 
 from gradient_desktop.services.setup import Step
+from gradient_desktop.services.wording import plural
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.wizard.base import SetupPage, wrap_label
@@ -412,17 +413,21 @@ class MapClientsPage(SetupPage):
         if self.grid is not None:
             # Through the grid: one undo step (Ctrl+Z) and the grid's own sync.
             changes = self.flow.exact_matches()
-            if changes and self.grid.change(changes, f"auto-match {len(changes)} exact name(s)"):
+            if changes and self.grid.change(
+                changes, f"auto-match {plural(len(changes), 'exact name')}"
+            ):
                 self._ensure_grid_sync()
             theme.tint(self.status, None)
             self.status.setText(
-                f"Auto-match mapped {len(changes)} account(s) with identical names"
+                f"Auto-match mapped {plural(len(changes), 'account')} with identical names"
                 + (" (Ctrl+Z undoes it)." if changes else ".")
             )
             return
         changes = self.flow.auto_match_exact()
         theme.tint(self.status, None)
-        self.status.setText(f"Auto-match mapped {len(changes)} account(s) with identical names.")
+        self.status.setText(
+            f"Auto-match mapped {plural(len(changes), 'account')} with identical names."
+        )
         if changes:
             self._change([c.source_id for c in changes], None)
 

@@ -8,6 +8,7 @@ from typing import Any
 from gradient_desktop.api import SERVICE_CATEGORIES, SERVICE_SUBCATEGORIES, Sku, Vendor
 from gradient_desktop.services.context import DEMO_PROFILE, SANDBOX_URL
 from gradient_desktop.services.setup import RECORD_KEY_REASON, Step
+from gradient_desktop.services.wording import plural
 from gradient_desktop.ui import theme
 from gradient_desktop.ui.qt import QtCore, QtWidgets
 from gradient_desktop.ui.wizard.base import SecretField, SetupPage, busy_bar, wrap_label
@@ -181,7 +182,7 @@ class VendorPage(SetupPage):
         self._show_fields(
             vendor.name, vendor.vendor_support_page_url or "", vendor.integration_portal_url or ""
         )
-        self._busy(False, f"Loaded · {len(vendor.skus)} service(s)")
+        self._busy(False, f"Loaded · {plural(len(vendor.skus), 'service')}")
         theme.tint(self.record_status, "ok")
 
     def _saved_record(self, vendor: Vendor) -> None:

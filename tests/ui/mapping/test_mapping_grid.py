@@ -497,3 +497,32 @@ def test_reasons_on_a_messy_list_and_the_screenshot(ctx: AppContext, qtbot: Any)
     widget.show()
     widget._update_status()
     screenshot(widget, "mapping_grid.png")  # GRADIENT_DESKTOP_SCREENSHOTS=docs/screenshots
+
+
+def test_the_counters_line_renders_the_partners_state(
+    ctx: AppContext, partner: Partner, grid: MappingGrid, qtbot: Any
+) -> None:
+    """Accounts, mapped, published and mapped-on-Gradient come from services/state.py (the
+    figures the partners list and the wizard show), so a mapping made elsewhere (the CLI, a
+    CSV, the other grid) shows in this line at once, before this grid re-reads its rows."""
+    from gradient_desktop.services.mapping import MappingChange
+    from gradient_desktop.ui.state_binding import binding
+
+    st = ctx.state.get(partner.id or 0)
+    assert st is not None and st.accounts_total == 184 and st.accounts_mapped == 0
+    grid._update_status()
+    assert "184 accounts · " in grid.status.text() and "● 0 mapped" in grid.status.text()
+    clients = list(grid.state.right.ids[:3])
+    MappingService(ctx).apply(
+        partner,
+        [MappingChange(a, c) for a, c in zip(grid.state.left.ids[:3], clients, strict=True)],
+    )
+    binding(ctx).flush_now()  # the grid is told, and re-renders its line on its own
+    qtbot.waitUntil(lambda: "● 3 mapped" in grid.status.text(), timeout=5000)
+    text = grid.status.text()
+    assert grid.state.mapping == {}  # the grid has not re-read its rows
+    assert "● 3 mapped" in text and "● 181 unmapped" in text
+    assert "0 published" in text and "0 mapped on Gradient" in text
+    assert "● 0 conflicts" in text and "200 clients" in text
+    grid.resize(1500, 420)
+    screenshot(grid, "mapping_grid_counters.png")

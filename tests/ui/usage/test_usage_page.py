@@ -13,7 +13,7 @@ import pytest
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.ui.qt import QtCore
 from gradient_desktop.ui.usage.page import UsagePage
-from tests.gui_helpers import screenshot
+from tests.gui_helpers import screenshot, settle, wait_until
 from tests.usage_helpers import PARTNER_KEY, connected_partner, service_ids
 
 pytestmark = pytest.mark.gui
@@ -56,7 +56,7 @@ def test_editing_cells_stages_highlighted_diffs_that_undo_and_redo(
     assert grid.setData(cell, "12")
     assert grid.data(cell) == "— → 12"
     assert grid.data(cell, QtCore.Qt.ItemDataRole.BackgroundRole) is not None
-    assert page.staged_label.text() == "Staged: 1 change(s), not sent yet"
+    assert page.staged_label.text() == "Staged: 1 change, not sent yet"
     page.undo_stack.undo()
     assert grid.data(cell) == "" and page.staged_model.rowCount() == 0
     page.undo_stack.redo()
@@ -124,7 +124,7 @@ def test_importing_2000_counts_and_pushing_through_faults_lands_every_count_once
         lines.append(f"{acc},{sid},{intended[(sid, acc)]}")
     page.import_bytes("\n".join(lines).encode(), "usage-2000.csv")
     assert page.staged_model.rowCount() == 2000
-    assert page.staged_label.text() == "Staged: 2,000 change(s), not sent yet"
+    assert page.staged_label.text() == "Staged: 2,000 changes, not sent yet"
     page.grid.setCurrentIndex(page.grid_model.index(0, 1))
     page.grid.selectionModel().select(
         page.grid_model.index(1, 2), QtCore.QItemSelectionModel.SelectionFlag.Select
@@ -134,11 +134,14 @@ def test_importing_2000_counts_and_pushing_through_faults_lands_every_count_once
     seen: list[int] = []
     page.progress_changed.connect(lambda done, total: seen.append(done))
     page.push_action.trigger()
-    assert page.panel.cancel.isEnabled()
+    wait_until(qloop, lambda: page.panel.bar.isVisible() and page.panel.bar.value() > 0)
+    assert page.panel.cancel.isEnabled() and " of 2,000 sent" in page.panel.label.text()
     summary = _wait_push(qloop, page, 180)
     assert summary.all_landed, summary.text()
     assert len(set(seen)) > 20 and seen[-1] == 2000  # the bar moved live, to the end
-    assert page.panel.bar.value() == 2000
+    settle(qloop)
+    # Ended: the panel says what the push did (from the partner's state), no idle bar.
+    assert not page.panel.bar.isVisible() and summary.text() in page.panel.label.text()
     counts = sb.state.counts(PARTNER_KEY)
     assert {k: counts[k]["unitCount"] for k in intended} == intended
     assert sb.state.rebuilds(PARTNER_KEY) == 1

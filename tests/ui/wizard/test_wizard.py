@@ -68,10 +68,16 @@ def test_demo_wizard_happy_path_reaches_active_and_the_sandbox_shows_it(
     activate = next_page(qloop, wizard, Step.ACTIVATE)
     assert f"Accounts mapped: <b>{mapped}</b>" in activate.summary.text()
     assert not activate.isComplete()
+    seen: list[int] = []  # the bar renders the partner's state while the first sync runs
+    activate.progress.valueChanged.connect(seen.append)
     activate.activate_button.click()
     wait_until(
         qloop, lambda: activate.isComplete() and "First usage sync" in activate.status.text()
     )
+    last = ctx.state.get(partner.id or 0).last_push
+    assert last is not None and last.total == mapped * 3 and last.landed == mapped * 3
+    assert len(set(seen)) > 3 and 0 < max(seen) <= mapped * 3  # it moved with the push
+    assert activate.progress.value() == activate.progress.maximum()
     assert "ACTIVE" in activate.status.text()
     screenshot(wizard, "wizard_6_activate.png")
     wizard.accept()
