@@ -121,15 +121,15 @@ def installed_wheel(workdir: Path) -> Path:
             ".venv", ".git", "build", "dist", "tests", "bench", "docs", "__pycache__", "*.egg-info"
         ),
     )
-    quiet = {"check": True, "capture_output": True, "text": True, "timeout": 600}
+
+    def quiet(argv: list[str]) -> None:
+        subprocess.run(argv, check=True, capture_output=True, text=True, timeout=600)
+
     pip = [sys.executable, "-m", "pip"]
-    subprocess.run([*pip, "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)], **quiet)
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], **quiet)
+    quiet([*pip, "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)])
+    quiet([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     wheel = next(wheels.glob("gradient_desktop-*.whl"))
-    subprocess.run(
-        [*pip, "install", "-q", "--no-deps", "--no-index", "--prefix", str(venv), str(wheel)],
-        **quiet,
-    )
+    quiet([*pip, "install", "-q", "--no-deps", "--no-index", "--prefix", str(venv), str(wheel)])
     scheme = {"base": str(venv), "platbase": str(venv)}
     site = Path(sysconfig.get_path("purelib", vars=scheme))
     (site / "bench_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
