@@ -16,17 +16,17 @@ cells changed while the push ran (a reset rebuilds every row and drops the selec
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import sys
 import time
 from typing import Any
 
+from bench.gui_loop import IDLE_S, TICK_MS
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
-
-TICK_MS = 5
-IDLE_S = 3.0
 
 
 class Heartbeat:
@@ -47,7 +47,7 @@ class Heartbeat:
 
     def stop(self) -> list[float]:
         self.timer.stop()
-        gaps = [b - a for a, b in zip(self.beats, self.beats[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(self.beats)]
         return [max(0.0, g - TICK_MS / 1000) for g in gaps]
 
     def stalls_between(self, start: float, end: float) -> list[float]:
@@ -55,7 +55,7 @@ class Heartbeat:
         beats = self.beats
         return [
             max(0.0, b - a - TICK_MS / 1000)
-            for a, b in zip(beats, beats[1:], strict=False)
+            for a, b in itertools.pairwise(beats)
             if start <= a and b <= end
         ]
 
@@ -64,7 +64,7 @@ class Heartbeat:
         beats = self.beats
         stalls = [
             (round(b - beats[0], 2), round(b - a - TICK_MS / 1000, 3))
-            for a, b in zip(beats, beats[1:], strict=False)
+            for a, b in itertools.pairwise(beats)
         ]
         return sorted(stalls, key=lambda s: s[1], reverse=True)[:n]
 
