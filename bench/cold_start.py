@@ -1,22 +1,40 @@
 """Cold start: ``gradient-desktop`` (the GUI) from process start to its first painted main
 window, against a bare PySide6 ``QMainWindow`` hello-world (``bench/hello_qt.py``) started the
-same way: a Python process, ``QT_QPA_PLATFORM=offscreen``.
+same way: a Python process, ``QT_QPA_PLATFORM=offscreen``, by the same interpreter.
+
+Two installs, each a row:
+
+* **installed wheel** — what users run: the app's wheel, built from a copy of this checkout,
+  installed by pip (bytecode compiled) into a fresh venv whose dependencies come from this
+  venv through a plain path line (so this venv's ``.pth`` files, the editable install's import
+  finder among them, are not loaded). The hello-world runs on that venv's interpreter too.
+* **editable checkout** — a developer's ``pip install -e`` venv: the console script of this
+  venv, the package from the source tree.
+
+Both with bytecode caching on (``PYTHONPYCACHEPREFIX`` in a scratch folder, filled by the
+warm-up runs): the shell here sets ``PYTHONDONTWRITEBYTECODE=1``, and with it every start
+compiled the app's modules from source, ~15 ms no installed copy pays (issue 16). The app's
+folders are XDG folders in a scratch directory, so the start goes through ``platformdirs`` as
+a user's does.
 
 The app's hook: ``GRADIENT_DESKTOP_EXIT_AFTER_PAINT=1`` makes it print ``first-paint …`` right
 after the first paint of its main window, then close. The time is taken by this process, from
 just before starting the child to the moment that line arrives on the pipe, for both subjects
-alike (the child's own figure comes from /proc's 10 ms clock ticks, too coarse here). The app
-runs against one scratch home for all runs: the first (warm-up) run creates its database, the
-measured ones open an existing one, like every start but the very first.
+alike (the child's own figure comes from /proc's 10 ms clock ticks, too coarse here). The first
+(warm-up) run creates the app's database; the measured ones open an existing one, like every
+start but the very first.
 
-When the figure is over its goal, the row's note names the costliest imports of the app's
-start (``-X importtime``), which is where a cold start goes.
+When a figure is over its goal, the row's note names the costliest imports of the app's start
+(``-X importtime``), which is where a cold start goes.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -90,46 +108,119 @@ def top_imports(argv: list[str], env: dict[str, str], n: int = 6) -> list[tuple[
     return sorted(cost.items(), key=lambda kv: kv[1], reverse=True)[:n]
 
 
-def bench(cfg: Config) -> list[Row]:
-    reps = cfg.reps if cfg.explicit_reps else cfg.pick(11, 3)
-    with tempfile.TemporaryDirectory(prefix="gradient-bench-gui-") as home:
-        env = child_env(QT_QPA_PLATFORM="offscreen", GRADIENT_DESKTOP_HOME=home, **{HOOK: "1"})
-        app, hello = app_command(), hello_command()
-        log(f"coldstart: {reps}× `gradient-desktop` to first paint vs a bare QMainWindow")
-        try:
-            time_to_paint(app, env)  # warm-up: creates the database, warms the file cache
-        except (NoHook, subprocess.TimeoutExpired) as exc:
-            return [
-                Row(
-                    "cold start: first paint",
-                    "pending",
-                    "bare QMainWindow",
-                    None,
-                    Goal("pending"),
-                    note=f"the app needs {HOOK}=1 (print 'first-paint' then quit): {exc}",
-                )
-            ]
-        time_to_paint(hello, env)
-        base, subj = interleave(
-            lambda i: time_to_paint(hello, env), lambda i: time_to_paint(app, env), reps
+def installed_wheel(workdir: Path) -> Path:
+    """Build the app's wheel from a copy of the checkout, install it into a fresh venv whose
+    dependencies are this venv's (a path line in a ``.pth``: this venv's own ``.pth`` files,
+    the editable finder among them, are not run). Returns that venv's interpreter."""
+    src, wheels, venv = workdir / "src", workdir / "wheels", workdir / "venv"
+    # A copy, so the build's build/ and egg-info folders never land in the checkout.
+    shutil.copytree(
+        REPO,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "build", "dist", "tests", "bench", "docs", "__pycache__", "*.egg-info"
+        ),
+    )
+
+    def quiet(argv: list[str]) -> None:
+        subprocess.run(argv, check=True, capture_output=True, text=True, timeout=600)
+
+    pip = [sys.executable, "-m", "pip"]
+    quiet([*pip, "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)])
+    quiet([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+    wheel = next(wheels.glob("gradient_desktop-*.whl"))
+    quiet([*pip, "install", "-q", "--no-deps", "--no-index", "--prefix", str(venv), str(wheel)])
+    scheme = {"base": str(venv), "platbase": str(venv)}
+    site = Path(sysconfig.get_path("purelib", vars=scheme))
+    (site / "bench_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    return python
+
+
+def start_env(home: Path, cache: Path, *, checkout_on_path: bool) -> dict[str, str]:
+    """Offscreen, bytecode cached in ``cache``, the app's folders under ``home`` (XDG)."""
+    env = child_env(QT_QPA_PLATFORM="offscreen", PYTHONPYCACHEPREFIX=str(cache), **{HOOK: "1"})
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("GRADIENT_DESKTOP_HOME", None)
+    for var, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
+        env[var] = str(home / sub)
+    if not checkout_on_path:
+        env.pop("PYTHONPATH", None)  # the installed copy, not the checkout
+    return env
+
+
+def measure(label: str, app: list[str], hello: list[str], env: dict[str, str], reps: int) -> Row:
+    """One row: ``app`` vs ``hello`` to first paint, interleaved, medians."""
+    name = f"cold start: first paint ({label})"
+    try:
+        time_to_paint(app, env)  # warm-up: creates the database, fills the bytecode cache
+        time_to_paint(app, env)
+    except (NoHook, subprocess.TimeoutExpired) as exc:
+        return Row(
+            name,
+            "pending",
+            "bare QMainWindow",
+            None,
+            Goal("pending"),
+            note=f"the app needs {HOOK}=1 (print 'first-paint' then quit): {exc}",
         )
-        t_app, t_hello = median(subj), median(base)
-        imports = top_imports(app, env)
+    time_to_paint(hello, env)
+    time_to_paint(hello, env)
+    base, subj = interleave(
+        lambda i: time_to_paint(hello, env), lambda i: time_to_paint(app, env), reps
+    )
+    t_app, t_hello = median(subj), median(base)
     ratio = t_app / t_hello
     note = f"process start → first painted main window, offscreen, median of {reps}"
     if ratio > 1.5:
+        imports = top_imports(app, env)
         note += (
-            "; costliest imports of the whole start, after the paint included (own time by package): "
-            + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in imports)
+            "; costliest imports of the whole start, after the paint included (own time by "
+            "package): " + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in imports)
         )
-    return [
-        Row(
-            "cold start: first paint",
-            fmt_s(t_app),
-            f"{fmt_s(t_hello)} (bare QMainWindow)",
-            ratio,
-            Goal("<=", 1.5),
-            note=note,
-            data={"app": subj, "hello": base, "imports": imports},
-        )
-    ]
+    return Row(
+        name,
+        fmt_s(t_app),
+        f"{fmt_s(t_hello)} (bare QMainWindow)",
+        ratio,
+        Goal("<=", 1.5),
+        note=note,
+        data={"app": subj, "hello": base},
+    )
+
+
+def bench(cfg: Config) -> list[Row]:
+    reps = cfg.reps if cfg.explicit_reps else cfg.pick(11, 3)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="gradient-bench-gui-") as tmp:
+        work = Path(tmp)
+        log("coldstart: building and installing the app's wheel into a scratch venv")
+        try:
+            python = installed_wheel(work / "wheel")
+        except (subprocess.SubprocessError, OSError, StopIteration) as exc:
+            detail = getattr(exc, "stderr", "") or str(exc)
+            rows.append(
+                Row(
+                    "cold start: first paint (installed wheel)",
+                    "not run",
+                    "bare QMainWindow",
+                    None,
+                    Goal("pending"),
+                    note=f"the wheel could not be built or installed here: {detail[-300:]}",
+                )
+            )
+        else:
+            log(f"coldstart: {reps}× the installed wheel to first paint vs a bare QMainWindow")
+            env = start_env(work / "home-wheel", work / "pyc-wheel", checkout_on_path=False)
+            script = python.with_name("gradient-desktop")
+            hello = [str(python), str(REPO / "bench" / "hello_qt.py")]
+            rows.append(measure("installed wheel", [str(python), str(script)], hello, env, reps))
+        log(f"coldstart: {reps}× the editable checkout to first paint vs a bare QMainWindow")
+        env = start_env(work / "home-dev", work / "pyc-dev", checkout_on_path=True)
+        rows.append(measure("editable checkout", app_command(), hello_command(), env, reps))
+    return rows

@@ -23,8 +23,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 
 
-def prepare(url: str, vkey: str, pkey: str, n: int) -> tuple[Any, Any]:
-    """A fresh home with one partner on the bench sandbox and ``n`` counts queued."""
+def prepare(url: str, vkey: str, pkey: str, n: int, *, queue: bool = True) -> tuple[Any, Any]:
+    """A fresh home with one partner on the bench sandbox and ``n`` counts queued (with
+    ``queue=False``: nothing queued)."""
     import keyring
 
     from gradient_desktop.services.context import AppContext
@@ -47,7 +48,8 @@ def prepare(url: str, vkey: str, pkey: str, n: int) -> tuple[Any, Any]:
         for a in range(accounts)
         for sku in skus
     ][:n]
-    ctx.outbox.enqueue(partner.id or 0, rows, actor="bench")
+    if queue:
+        ctx.outbox.enqueue(partner.id or 0, rows, actor="bench")
     return ctx, partner
 
 

@@ -80,6 +80,12 @@ def _guipush(cfg: Config) -> list[Row]:
     return gui_push.bench(cfg)
 
 
+def _guiloop(cfg: Config) -> list[Row]:
+    from . import gui_loop
+
+    return gui_loop.bench(cfg)
+
+
 def _adaptive(cfg: Config) -> list[Row]:
     from . import adaptive
 
@@ -116,6 +122,7 @@ BENCHMARKS: dict[str, Bench] = {
     "push": _push,
     "syncall": _syncall,
     "guipush": _guipush,
+    "guiloop": _guiloop,
     "adaptive": _adaptive,
     "bigfile": _bigfile,
     "reconnect": _reconnect,

@@ -261,7 +261,8 @@ class BaseClient:
                 error: ApiError = self._network_error(caught, method, full_path)
             else:
                 status = response.status_code
-                self._limiter.observe(time.perf_counter() - started)  # concurrency follows it
+                if status != 429:  # a refusal is answered without the work: not a latency
+                    self._limiter.observe(time.perf_counter() - started)  # concurrency follows
                 if 200 <= status < 300 and reply_json and not _json_or_empty(response.content):
                     error = ResponseFormatError(
                         f"Gradient's answer to {method} {full_path} was not JSON "

@@ -379,6 +379,10 @@ class IntegrationService:
             done += len(chunk)
             if progress:
                 progress(done, total)
+        # Accounts Gradient already has (a reconnect: all of them) are marked synced in one
+        # write, not one transaction each: 200 commits were two thirds of a reconnect's
+        # publish (cProfile, issue 16: reload 1.2-1.7x the first time).
+        synced: list[str] = []
         for a in local:
             r = remote.get(a.account_id)
             if r is None:
@@ -390,12 +394,15 @@ class IntegrationService:
                 except ApiError as exc:
                     result.failed[a.account_id] = str(exc)
                     continue
+                self._set_sync(partner, [a.account_id], SyncState.SYNCED, None)  # as it lands
             else:
                 result.unchanged += 1
-            self._set_sync(partner, [a.account_id], SyncState.SYNCED, None)
+                synced.append(a.account_id)
             done += 1
             if progress:
                 progress(min(done, total), total)
+        for start in range(0, len(synced), ACCOUNT_CHUNK):  # SQLite caps bound parameters
+            self._set_sync(partner, synced[start : start + ACCOUNT_CHUNK], SyncState.SYNCED, None)
         await self.refresh_account_states(partner)
         return result
 

@@ -47,8 +47,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.pages: list[QtWidgets.QWidget] = []
 
+        # No alignment flag: the first ``QtCore.Qt`` enum costs ~20 ms (ui/theme.py,
+        # ``platform_scheme``), and this label lives for one event-loop tick.
         self._placeholder = QtWidgets.QLabel("Loading partners…")
-        self._placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setMargin(12)
         self._splitter = splitter = QtWidgets.QSplitter()
         splitter.addWidget(self._placeholder)
         splitter.addWidget(self.tabs)

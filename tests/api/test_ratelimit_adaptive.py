@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import math
 
+import pytest
+
 from bench.sandbox_proc import add_push_partner
 from gradient_desktop.api import ClientOptions, CountRow, Credentials, VendorApiClient, push_counts
-from gradient_desktop.api.ratelimit import BACKOFF, ConcurrencyGate, TokenBucket
+from gradient_desktop.api.ratelimit import BACKOFF, FAST_UP_TO, ConcurrencyGate, TokenBucket
 from gradient_desktop.sandbox.seed import VENDOR_KEY
 
 
@@ -51,6 +53,60 @@ def test_a_429_cuts_the_rate_below_what_the_server_accepted_once_per_episode() -
     assert bucket._paused_until <= clock.now  # a 1 s Retry-After does not freeze the token
     bucket.throttled(refused_at, 1.0)  # another worker's 429 from the same full window
     assert bucket.rate == 79 * BACKOFF and bucket.throttled_count == 2
+
+
+def test_a_429_behind_uneven_travel_times_cuts_the_rate_without_learning_a_low_limit() -> None:
+    """Issue 16: on a loaded machine requests recorded over more than a second reach the
+    server within one; a 429 then said nothing about the server's limit, and learning n-1 from
+    it ratcheted a 100/s server down to 70-79/s. Behind uneven travel times (request durations
+    spreading 0.6 s here) the second is widened: a plain 5 % cut, then back to full speed."""
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    def refused_after_a_stall(durations: list[float]) -> TokenBucket:
+        clock = FakeClock()
+        bucket = TokenBucket(97, clock=clock, sleep=no_sleep)
+        for d in durations:
+            bucket.observe(d)
+        sends(bucket, clock, 97, 1 / 97)  # a full second at 97/s...
+        sends(bucket, clock, 70, 1 / 70)  # ...then the loop lagged: 70 recorded in the next
+        bucket.throttled(clock.now - 1 / 70, 1.0)
+        return bucket
+
+    uneven = refused_after_a_stall([0.2] * 32 + [0.8] * 32)
+    assert uneven.jitter == pytest.approx(0.6)
+    assert uneven.limit_estimate == 97  # no lower limit learned: a plain cut
+    assert uneven.rate == pytest.approx(97 * BACKOFF)
+    steady = refused_after_a_stall([0.2] * 64)  # a steady link: the exact second
+    # (70 sends in it, 71 if the float sum puts the first batch's last one inside)
+    assert steady.jitter == 0 and steady.limit_estimate in (69, 70)
+    assert steady.rate is not None and steady.rate < 70 * BACKOFF + 1e-9
+
+
+def test_a_429_at_our_own_rate_is_a_plain_cut_not_a_lower_limit() -> None:
+    """Refused with 96 sends in the second at 97/s (3 % under the documented 100/s): the
+    server's second held a few more of them than ours did. A 5 % cut, fast back to just under
+    our own rate, instead of learning 95/s and lowering it again at every such 429 (issue 16)."""
+    clock = FakeClock()
+
+    async def no_sleep(_: float) -> None:
+        return None
+
+    bucket = TokenBucket(97, clock=clock, sleep=no_sleep)
+    sends(bucket, clock, 96, 1 / 97)
+    bucket.throttled(clock.now - 1 / 97, 1.0)
+    assert bucket.limit_estimate == 97 and bucket.rate == pytest.approx(97 * BACKOFF)
+    clock.now += 1.5
+    bucket.reserve()
+    assert bucket.rate == pytest.approx(97 * FAST_UP_TO, abs=0.5)  # fast to just under it
+    clock.now += 20
+    bucket.reserve()
+    assert bucket.rate == 97  # and the slow probe brings it back
+    # Refused well under our rate (another client shares the token): that limit is learned.
+    sends(bucket, clock, 70, 1 / 70)
+    bucket.throttled(clock.now - 1 / 70, 1.0)
+    assert bucket.limit_estimate is not None and bucket.limit_estimate < 72
 
 
 def test_the_rate_recovers_to_the_configured_rate_once_429s_stop() -> None:

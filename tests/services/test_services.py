@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from gradient_desktop.api import AuthenticationError
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, VENDOR_KEY
@@ -172,3 +173,38 @@ def test_push_resumes_rows_left_sending_by_a_crash(ctx: AppContext, sandbox: Any
     resumed_again = ctx.outbox.list_resumable(partner.id or 0)
     assert resumed_again == []
     assert sandbox.state.counts(PARTNER_DEMO)[(sku, "cust-a")]["unitCount"] == 15.0
+
+
+def test_republishing_accounts_gradient_has_marks_them_synced_in_one_write(
+    ctx: AppContext, sandbox: Any, run: Any
+) -> None:
+    """A reconnect publishes accounts Gradient already has: they are marked synced in one
+    transaction, not one per account (issue 16: 200 commits made the reconnect's reload slower
+    than the first load)."""
+    from sqlalchemy import event
+
+    from gradient_desktop.store.models import VendorAccount
+
+    partner = _partner(ctx, sandbox)
+    service = IntegrationService(ctx)
+    service.save_customers(partner, [Customer(f"cust-{i}", f"Customer {i}") for i in range(60)])
+    first = run(service.publish_accounts(partner))
+    assert first.created == 60
+    with ctx.db.write_session() as s:  # as after a disconnect: not known to be on Gradient
+        for row in s.exec(select(VendorAccount).where(VendorAccount.partner_id == partner.id)):
+            row.sync_state = "local"
+            s.add(row)
+        s.commit()
+    commits: list[int] = []
+
+    def count(conn: Any) -> None:
+        commits.append(1)
+
+    event.listen(ctx.db.engine, "commit", count)
+    try:
+        again = run(service.publish_accounts(partner))
+    finally:
+        event.remove(ctx.db.engine, "commit", count)
+    assert again.created == 0 and again.unchanged == 60
+    assert len(commits) < 5  # one for the 60 accounts, one for the states read back
+    assert {a.sync_state for a in service.accounts(partner)} == {"synced"}

@@ -224,6 +224,29 @@ def test_system_theme_follows_the_os_colour_scheme(
     assert manager.scheme == "dark"
 
 
+def test_first_paint_draws_the_palettes_scheme_and_the_os_is_asked_after(
+    qapp: Any, restore_look: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's start guesses "system" from the platform's palette (asking the OS costs the
+    first paint ~20 ms of PySide6 enum set-up) and corrects the guess once it is on screen."""
+    from gradient_desktop.ui import theme
+
+    def asked(app: object = None) -> str:
+        raise AssertionError("the OS was asked before the first paint")
+
+    qapp.setPalette(theme.dark_palette())  # a platform that draws dark
+    monkeypatch.setattr(theme, "system_scheme", asked)
+    manager = theme.install(qapp, "system", guess=True)
+    assert manager.scheme == "dark"
+    assert qapp.palette().color(qapp.palette().ColorRole.Window).lightness() < 60
+    monkeypatch.setattr(theme, "system_scheme", lambda app=None: "light")  # the OS: light
+    assert manager.confirm() == "light"
+    assert qapp.palette().color(qapp.palette().ColorRole.Window).lightness() > 200
+    assert manager.confirm() == "light"  # a right guess changes nothing
+    manager = theme.install(qapp, "dark", guess=True)  # a pinned theme is never guessed
+    assert manager.scheme == "dark" and manager.confirm() == "dark"
+
+
 # -- Log viewer ------------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@ once per refresh (``data()`` only looks them up): the accounts × services grid,
 as a flat list, the staged diff, and a generic read-only table (errors, drift, history rows).
 
 Edits never change a model directly: ``setData`` emits ``edit_requested`` and the page turns it
-into an undoable command, after which it calls ``refresh``.
+into an undoable command, after which it calls ``update``.
 """
 
 from __future__ import annotations
@@ -78,11 +78,37 @@ def cell_texts(
     return shown, "\n".join(tip), brush
 
 
+Key = tuple[str, str]
+
+
+def structure(snap: Snapshot) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """What decides the grid's rows and columns: the accounts and the services (not the cells)."""
+    services = tuple((s.service_id, s.name, s.unit_type, s.storage_unit) for s in snap.services)
+    return tuple(snap.accounts), services
+
+
+def changed_keys(
+    old_cells: dict[Key, CellInfo],
+    new_cells: dict[Key, CellInfo],
+    old_staged: dict[Key, StagedEdit],
+    new_staged: dict[Key, StagedEdit],
+) -> list[Key]:
+    """The cells whose ledger state or staged edit differs between two snapshots."""
+    keys = old_cells.keys() | new_cells.keys() | old_staged.keys() | new_staged.keys()
+    return [
+        k
+        for k in keys
+        if old_cells.get(k) != new_cells.get(k) or old_staged.get(k) != new_staged.get(k)
+    ]
+
+
 class _Table(QtCore.QAbstractTableModel):
     """Common plumbing: headers, row/column counts, cheap lookups."""
 
     headers: Sequence[str] = ()
     _rows: Sequence[Any] = ()
+    #: ``structure()`` of what the model shows (the grid and the list): a change means a reset.
+    _shape: tuple[Any, ...] = ()
 
     def rowCount(self, parent: ModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
@@ -97,16 +123,28 @@ class _Table(QtCore.QAbstractTableModel):
             return None
         return self.headers[section] if 0 <= section < len(self.headers) else None
 
-    def _all_changed(self) -> None:
-        if self._rows and self.headers:
+    def _cells_changed(self, cells: list[tuple[int, int]]) -> None:
+        """``dataChanged`` for these (row, column) cells only: one signal per row, or one over
+        their bounding box when many rows changed (the view repaints what is visible)."""
+        if not cells:
+            return
+        rows: dict[int, list[int]] = {}
+        for r, c in cells:
+            rows.setdefault(r, []).append(c)
+        if len(rows) > 64:
+            cols = [c for _, c in cells]
             self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, len(self.headers) - 1)
+                self.index(min(rows), min(cols)), self.index(max(rows), max(cols))
             )
+            return
+        for r, cs in sorted(rows.items()):
+            self.dataChanged.emit(self.index(r, min(cs)), self.index(r, max(cs)))
 
     def clear(self) -> None:
         """No rows (no partner selected)."""
         self.beginResetModel()
         self._rows = []
+        self._shape = ()  # the next update is a reset
         self.endResetModel()
 
 
@@ -121,23 +159,48 @@ class GridModel(_Table):
         self.services: list[PartnerService] = []
         self.headers = ["Account"]
         self._cells: list[list[tuple[str, str, str | None]]] = []
+        # What the cells show now, to find what changed (``update``).
+        self._shape = ()
+        self._info: dict[Key, CellInfo] = {}
+        self._staged: dict[Key, StagedEdit] = {}
+        self._row_of: dict[str, int] = {}
+        self._col_of: dict[str, int] = {}
 
     def reset(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
         self.beginResetModel()
         self._rows = list(snap.accounts)
         self.services = list(snap.services)
         self.headers = ["Account", *(s.name for s in self.services)]
+        self._row_of = {a.account_id: i for i, a in enumerate(self._rows)}
+        self._col_of = {s.service_id: i for i, s in enumerate(self.services)}
         self._compute(snap, staged)
         self.endResetModel()
 
     def account_names(self) -> list[str]:
         return [a.name for a in self._rows]
 
-    def refresh(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
-        self._compute(snap, staged)
-        self._all_changed()
+    def update(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+        """Show ``snap``: only the cells that changed are recomputed and announced; the model
+        is reset only when the accounts or services themselves changed (a reset rebuilds
+        every row and drops the selection: issue 16, the page rebuilt it during pushes)."""
+        if structure(snap) != self._shape:
+            self.reset(snap, staged)
+            return
+        touched = []
+        for key in changed_keys(self._info, snap.cells, self._staged, staged):
+            row, col = self._row_of.get(key[0]), self._col_of.get(key[1])
+            if row is None or col is None:
+                continue
+            self._cells[row][col] = cell_texts(
+                snap.cells.get(key), staged.get(key), self.services[col]
+            )
+            touched.append((row, col + 1))
+        self._info, self._staged = dict(snap.cells), dict(staged)
+        self._cells_changed(touched)
 
     def _compute(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+        self._shape = structure(snap)
+        self._info, self._staged = dict(snap.cells), dict(staged)
         self._cells = [
             [
                 cell_texts(
@@ -205,42 +268,61 @@ class FlatModel(_Table):
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[tuple[tuple[str, str], list[str], str | None]] = []
+        self._shape = ()
+        self._info: dict[Key, CellInfo] = {}
+        self._staged: dict[Key, StagedEdit] = {}
+        self._row_of: dict[Key, int] = {}
+        self._services: dict[str, PartnerService] = {}
+        self._names: dict[str, str] = {}
 
     def reset(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
         self.beginResetModel()
-        self._rows = self._compute(snap, staged)
+        self._shape = structure(snap)
+        self._info, self._staged = dict(snap.cells), dict(staged)
+        self._services = {s.service_id: s for s in snap.services}
+        self._names = {a.account_id: a.name for a in snap.accounts}
+        self._rows = [
+            self._row(
+                a.account_id,
+                s.service_id,
+                snap.cells.get((a.account_id, s.service_id)),
+                staged.get((a.account_id, s.service_id)),
+            )
+            for a in snap.accounts
+            for s in snap.services
+        ]
+        self._row_of = {row[0]: i for i, row in enumerate(self._rows)}
         self.endResetModel()
 
-    def refresh(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
-        rows = self._compute(snap, staged)
-        if len(rows) != len(self._rows):
+    def update(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+        """Like ``GridModel.update``: changed rows in place, a reset only for new structure."""
+        if structure(snap) != self._shape:
             self.reset(snap, staged)
             return
-        self._rows = rows
-        self._all_changed()
+        touched = []
+        for key in changed_keys(self._info, snap.cells, self._staged, staged):
+            i = self._row_of.get(key)
+            if i is None:
+                continue
+            self._rows[i] = self._row(key[0], key[1], snap.cells.get(key), staged.get(key))
+            touched += [(i, 2), (i, len(self.headers) - 1)]
+        self._info, self._staged = dict(snap.cells), dict(staged)
+        self._cells_changed(touched)
 
-    @staticmethod
-    def _compute(snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> list[Any]:
-        out = []
-        for a in snap.accounts:
-            for s in snap.services:
-                key = (a.account_id, s.service_id)
-                info = snap.cells.get(key) or CellInfo()
-                edit = staged.get(key)
-                when = info.at.astimezone().strftime("%Y-%m-%d %H:%M") if info.at else ""
-                state = _STATE_WORDS.get(info.state or "", "sent" if info.state else "")
-                if info.error:
-                    state += f": {info.error}"
-                change = f"{change_text(edit, s)} ({diff_text(edit, s)})" if edit else ""
-                _, _, brush = cell_texts(info, edit, s)
-                out.append(
-                    (
-                        key,
-                        [a.name, s.name, format_amount(info.total, s), when, state, change],
-                        brush,
-                    )
-                )
-        return out
+    def _row(
+        self, account_id: str, service_id: str, info: CellInfo | None, edit: StagedEdit | None
+    ) -> tuple[Key, list[str], str | None]:
+        s = self._services[service_id]
+        info = info or CellInfo()
+        when = info.at.astimezone().strftime("%Y-%m-%d %H:%M") if info.at else ""
+        state = _STATE_WORDS.get(info.state or "", "sent" if info.state else "")
+        if info.error:
+            state += f": {info.error}"
+        change = f"{change_text(edit, s)} ({diff_text(edit, s)})" if edit else ""
+        _, _, brush = cell_texts(info, edit, s)
+        name = self._names[account_id]
+        cells = [name, s.name, format_amount(info.total, s), when, state, change]
+        return (account_id, service_id), cells, brush
 
     def cell_key(self, index: ModelIndex) -> tuple[str, str] | None:
         return (

@@ -33,12 +33,14 @@ from gradient_desktop.ui.tasks import TaskRunner, show_error
 from gradient_desktop.ui.usage.dialogs import DriftDialog, ImportDialog
 from gradient_desktop.ui.usage.file_actions import FileActions
 from gradient_desktop.ui.usage.history import HistoryPanel
+from gradient_desktop.ui.usage.live_cells import LiveCells
 from gradient_desktop.ui.usage.models import FlatModel, GridModel, StagedModel
 from gradient_desktop.ui.usage.push_panel import PushPanel
 
 Key = tuple[str, str]
-#: Refresh the grid and the chart at most this often while a push runs (live, but cheap).
-_LIVE_REFRESH_S = 2.0
+#: Refresh the grid and the chart at most this often while a push runs (live, but cheap: the
+#: ledger is read on a worker thread and only the cells that changed are updated).
+_LIVE_REFRESH_S = 1.0
 
 
 class StageCommand(QtGui.QUndoCommand):
@@ -77,6 +79,10 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.drift_dialog: DriftDialog | None = None
         self._last_live = self._last_bar = 0.0
         self._build()
+        # The grid and list follow the ledger without blocking the loop (live_cells.py).
+        self.cells = LiveCells(
+            lambda: self.usage, self.grid_model, self.flat_model, self._size_columns
+        )
         binding(ctx).changed.connect(self.render_state)
         self.set_partner(None)
 
@@ -268,8 +274,10 @@ class UsagePage(FileActions, QtWidgets.QWidget):
 
     def set_partner(self, partner: Partner | None) -> None:
         if self.usage is not None and partner is not None and partner.id == self.usage.partner_id:
+            # The same partner, its record changed (e.g. the push just ended): the cells
+            # follow in the background, as they do during a push.
             self.usage.partner = partner
-            self.reload()
+            self.cells.refresh()
             return
         if self.pushing and self.cancel_event is not None:
             self.cancel_event.set()  # rows not sent stay queued for that partner's next push
@@ -294,14 +302,11 @@ class UsagePage(FileActions, QtWidgets.QWidget):
 
     def reload(self) -> None:
         if self.usage is None:
-            for m in (self.grid_model, self.flat_model, self.staged_model):
-                m.clear()
+            self.cells.clear()
+            self.staged_model.clear()
             self.staged_label.setText("Select a partner to edit its usage")
             return
-        snap = self.usage.snapshot()
-        self.grid_model.reset(snap, self.usage.staged)
-        self.flat_model.reset(snap, self.usage.staged)
-        self._size_columns()
+        self.cells.reload()
         self.staged_changed(refresh_cells=False)
         self.render_state()
 
@@ -359,8 +364,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             return
         snap = self.usage.refs()
         if refresh_cells:
-            self.grid_model.refresh(snap, self.usage.staged)
-            self.flat_model.refresh(snap, self.usage.staged)
+            self.cells.staged(snap, self.usage.staged)
         self.staged_model.reset(snap, self.usage.staged)
         n = len(self.usage.staged)
         self.staged_label.setText(
@@ -468,7 +472,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             self.notice.say("Nothing to push: stage some counts first.", kind="staging")
             return
         self.notice.clear()
-        self.reload()
+        # Staged → queued: the staged list empties now, the cells follow from the ledger.
+        self.staged_changed(refresh_cells=False)
+        self.cells.refresh()
         self.push_button.setEnabled(False)
         self.cancel_event = asyncio.Event()
         self._last_live = time.monotonic()
@@ -493,10 +499,7 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         self.progress_changed.emit(event.done, event.total)
         if now - self._last_live > _LIVE_REFRESH_S:  # let the grid and chart follow the push
             self._last_live = now
-            if self.usage is not None:
-                snap = self.usage.snapshot()
-                self.grid_model.refresh(snap, self.usage.staged)
-                self.flat_model.refresh(snap, self.usage.staged)
+            self.cells.refresh()
             self.history.reload()
 
     def _pushed(self, summary: PushSummary) -> None:

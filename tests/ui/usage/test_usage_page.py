@@ -176,3 +176,44 @@ def test_a_page_opened_on_unfinished_rows_says_so_and_finishes_them(
     assert summary.resumed == 2 and summary.all_landed
     assert not page.banner.isVisible()
     assert sandbox.state.counts(PARTNER_KEY)[(sid, "acct-0000")]["unitCount"] == 7
+
+
+def test_a_push_updates_the_changed_cells_in_place_without_rebuilding_the_grid(
+    qtbot: Any, qloop: Any, ctx: AppContext, sandbox: Any
+) -> None:
+    """Issue 16: the page rebuilt its grid from the store during a push (the loop blocked for
+    every rebuild, the selection lost). Now the ledger is read on a worker thread and only the
+    cells that changed are announced: no model reset from the click to the last answer."""
+    partner = qloop.run_until_complete(connected_partner(ctx, sandbox, 100))
+    sids = service_ids(ctx, partner)
+    page = _page(qtbot, ctx, partner)
+    usage = page.usage
+    assert usage is not None
+    base = usage.projected_totals()
+    edits = [
+        usage.make_edit(f"acct-{i:04d}", sid, "set", float(i + 1), base=base)
+        for i in range(100)
+        for sid in sids
+    ]
+    page.stage_edits([e for e in edits if e is not None], "300 counts")
+    grid = page.grid_model
+    page.grid.setCurrentIndex(grid.index(5, 2))
+    resets: list[str] = []
+    live: list[bool] = []  # for each cell update: was the push still running?
+    for model in (grid, page.flat_model):
+        model.modelReset.connect(lambda: resets.append("reset"))
+    grid.dataChanged.connect(lambda *_: live.append(page.pushing))
+
+    page.push_action.trigger()  # ~3 s at Gradient's 100 requests/s: live refreshes happen
+    summary = _wait_push(qloop, page)
+    assert summary.all_landed
+    assert resets == []
+    assert any(live), "no cell was updated while the push ran"
+    assert page.grid.currentIndex() == grid.index(5, 2)  # a reset would have dropped it
+    assert grid.data(grid.index(0, 1)) == "1"
+    row = next(
+        r
+        for r in range(page.flat_model.rowCount())
+        if page.flat_model.cell_key(page.flat_model.index(r, 0)) == ("acct-0099", sids[2])
+    )
+    assert page.flat_model.data(page.flat_model.index(row, 2)) == "100"
