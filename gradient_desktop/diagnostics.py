@@ -33,10 +33,12 @@ def frozen() -> bool:
 
 
 def resources_dir() -> Path | None:
-    """The ``resources/`` folder: inside the bundle when frozen, else the source checkout's."""
+    """The ``resources/`` folder: inside the bundle when frozen, the source checkout's, or the
+    copy a wheel installs under ``<prefix>/share/gradient-desktop`` (pyproject's data-files)."""
     bases = [Path(getattr(sys, "_MEIPASS", "")) / "resources"] if frozen() else []
     bases.append(Path(__file__).resolve().parents[1] / "resources")
-    return next((b for b in bases if b.is_dir()), None)
+    bases.append(Path(sys.prefix) / "share" / "gradient-desktop")
+    return next((b for b in bases if (b / "icons").is_dir()), None)
 
 
 def _dist_version(name: str) -> str:

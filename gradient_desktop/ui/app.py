@@ -55,18 +55,12 @@ def set_icon(app: QtWidgets.QApplication) -> None:
 
 
 def resource_path(relative: str) -> str | None:
-    """A file under ``resources/`` (source checkout or frozen bundle)."""
-    from pathlib import Path
+    """A file under ``resources/`` (frozen bundle, source checkout or installed wheel)."""
+    from gradient_desktop.diagnostics import resources_dir
 
-    bases = [
-        Path(getattr(sys, "_MEIPASS", "")) / "resources",
-        Path(__file__).resolve().parents[2] / "resources",
-    ]
-    for base in bases:
-        candidate = base / relative
-        if candidate.exists():
-            return str(candidate)
-    return None
+    base = resources_dir()
+    candidate = base / relative if base else None
+    return str(candidate) if candidate and candidate.exists() else None
 
 
 def _install_excepthook(window_getter: Any) -> None:

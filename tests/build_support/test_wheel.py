@@ -1,0 +1,53 @@
+"""The wheel a plain ``pip install .`` builds carries the icons and the .desktop entry, and the
+installed app finds them (it showed no window icon before: resources/ sits outside the package)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_finds_its_icons(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+        check=True,
+        cwd=tmp_path,
+    )
+    target = tmp_path / "venv"
+    venv.create(target, with_pip=False)
+    python = target / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    wheel = next(wheels.glob("gradient_desktop-*.whl"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--prefix",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
+    # Run from tmp_path so the checkout's own package cannot be imported instead of the wheel's.
+    probe = (
+        "import gradient_desktop.diagnostics as d; r = d.resources_dir(); "
+        "print(d.__file__); print(r); print((r / 'icons' / 'gradient-desktop.png').is_file())"
+    )
+    out = subprocess.run(
+        [str(python), "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path
+    ).stdout.splitlines()
+    assert str(target) in out[0], out  # the wheel's copy was imported, not the checkout's
+    assert out[1] == str(target / "share" / "gradient-desktop")
+    assert out[2] == "True"
