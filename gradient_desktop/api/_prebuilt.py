@@ -73,14 +73,19 @@ class RequestFactory:
         method: str,
         path: str,
         *,
-        params: dict[str, str] | None = None,
+        params: Any = None,
         json_body: Any = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Request:
         http = self._http
         if (
             http.cookies  # a server set a cookie: httpx's own merge sends it back
-            or (params and not all(isinstance(v, str) for v in params.values()))
+            or (
+                params  # only plain {name: text} queries are cached; others as httpx does
+                and not (
+                    isinstance(params, dict) and all(isinstance(v, str) for v in params.values())
+                )
+            )
             or (headers and any(k.lower().encode() in self._names for k in headers))
         ):
             return http.build_request(method, path, params=params, json=json_body, headers=headers)

@@ -42,6 +42,7 @@ from gradient_desktop.services.sync_push import (
     push_partner,
 )
 from gradient_desktop.services.wording import plural, verb
+from gradient_desktop.store.backups import backup_after_push
 from gradient_desktop.store.models import Partner
 
 log = logging.getLogger(__name__)
@@ -267,6 +268,9 @@ class SyncService:
                 if counts or queued.get(p.id or 0)
             )
         )
+        if any(p.push is not None and p.push.sent for p in result.partners):
+            # One copy of the ledger for the whole run (each partner's push skipped its own).
+            backup_after_push(self.ctx.db, self.ctx.settings.backup_keep_days)
         trouble = result.failed or result.unmapped or result.unmatched
         result.status = "problems" if trouble else "ok"
         result.message = _summary(result)

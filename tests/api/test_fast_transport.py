@@ -202,12 +202,13 @@ def test_counts_land_through_the_sandbox_over_few_connections(sandbox: object) -
         ("GET", "/api/x", None, None, None),
         ("PATCH", "/api/x/organization/status/active", None, None, None),
         ("GET", "/api/x/clients", {"search": "a b&c", "previousId": "x"}, None, None),
+        ("GET", "/api/x/accounts", [("id", "a"), ("id", "b")], None, None),  # not cached
     ],
 )
 def test_prebuilt_requests_equal_what_httpx_builds(
     method: str,
     path: str,
-    params: dict[str, str] | None,
+    params: object,
     body: object,
     headers: dict[str, str] | None,
 ) -> None:
