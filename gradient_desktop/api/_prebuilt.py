@@ -23,6 +23,7 @@ __all__ = ["QuietCookies", "QuietCookiesClient", "RequestFactory"]
 
 #: URLs kept per client: the count routes need a handful (one per service × ``no_build``).
 _URL_CACHE_SIZE = 512
+_Key = tuple[str, tuple[tuple[str, str], ...] | None]
 
 
 class QuietCookies(httpx.Cookies):
@@ -58,13 +59,21 @@ def _json_body(value: Any) -> bytes:
 
 
 class RequestFactory:
-    """``build(...)`` returns what ``http.build_request(...)`` would, minus the repeated work."""
+    """``build(...)`` returns what ``http.build_request(...)`` would, minus the repeated work:
+    per (path, query) the URL and the header list (Host first, as httpx puts it) are made once;
+    a request copies them, adds its own headers and body length, and carries its body as a
+    stream, so httpx neither re-encodes nor re-normalises anything."""
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self._http = http
-        self._urls: dict[tuple[str, tuple[tuple[str, str], ...] | None], httpx.URL] = {}
+        self._urls: dict[_Key, tuple[httpx.URL, httpx.Headers, httpx.Headers]] = {}
         headers = list(http.headers.raw)
-        self._names = {name.lower() for name, _ in headers} | {b"content-type", b"host"}
+        self._names = {name.lower() for name, _ in headers} | {
+            b"content-type",
+            b"content-length",
+            b"host",
+            b"transfer-encoding",
+        }
         self._plain = headers
         self._extensions = {"timeout": http.timeout.as_dict()}
 
@@ -90,20 +99,36 @@ class RequestFactory:
         ):
             return http.build_request(method, path, params=params, json=json_body, headers=headers)
         key = (path, tuple(sorted(params.items())) if params else None)
-        url = self._urls.get(key)
-        if url is None:
+        cached = self._urls.get(key)
+        if cached is None:
             if len(self._urls) >= _URL_CACHE_SIZE:
                 self._urls.clear()
-            url = self._urls[key] = http.build_request("GET", path, params=params).url
-        raw = self._plain
+            url = http.build_request("GET", path, params=params).url
+            host = (b"Host", url.netloc)
+            cached = self._urls[key] = (
+                url,
+                httpx.Headers([host, *self._plain]),
+                # A body-less POST/PUT/PATCH says so, right after Host (httpx's order).
+                httpx.Headers([host, (b"Content-Length", b"0"), *self._plain]),
+            )
+        url, plain, empty_write = cached
+        body = b""
+        if json_body is None and method in ("POST", "PUT", "PATCH"):
+            merged = httpx.Headers(empty_write)
+        else:
+            merged = httpx.Headers(plain)
         if headers:
-            raw = [*raw, *((k.encode("ascii"), v.encode("ascii")) for k, v in headers.items())]
-        content = None
+            for name, value in headers.items():
+                merged[name] = value
         if json_body is not None:
-            content = _json_body(json_body)
+            body = _json_body(json_body)
             # In httpx's order: the caller's headers, Content-Length, then Content-Type.
-            length = (b"Content-Length", str(len(content)).encode())
-            raw = [*raw, length, (b"Content-Type", b"application/json")]
+            merged["Content-Length"] = str(len(body))
+            merged["Content-Type"] = "application/json"
         return httpx.Request(
-            method, url, headers=raw, content=content, extensions=dict(self._extensions)
+            method,
+            url,
+            headers=merged,
+            stream=httpx.ByteStream(body),
+            extensions=dict(self._extensions),
         )

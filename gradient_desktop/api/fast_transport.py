@@ -285,8 +285,12 @@ class FastTransport(httpx.AsyncBaseTransport):
         head = _head(request)
         try:
             body = request.content
-        except httpx.RequestNotRead:
-            body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
+        except httpx.RequestNotRead:  # a body given as a stream (api/_prebuilt.py, uploads)
+            stream = request.stream
+            if isinstance(stream, httpx.ByteStream):
+                body = b"".join(stream)
+            else:
+                body = b"".join([chunk async for chunk in stream])  # type: ignore[union-attr]
         if body and request.headers.get("transfer-encoding", "").lower() == "chunked":
             body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
         elif request.headers.get("transfer-encoding", "").lower() == "chunked":
