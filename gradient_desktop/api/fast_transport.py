@@ -101,6 +101,7 @@ class _Connection(asyncio.Protocol):
         self.keep_alive = True
         self.head_request = False
         self.last_data = 0.0
+        self.read_timeout: float | None = None
         self.error: BaseException | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------------------
@@ -220,26 +221,22 @@ class _Connection(asyncio.Protocol):
         self.transport.write(head + body if len(body) < 65536 else head)
         if len(body) >= 65536:
             self.transport.write(body)
-        timer = None
+        self.read_timeout = read_timeout
         if read_timeout is not None:
-            timer = self.loop.call_later(read_timeout, self._check_timeout, read_timeout)
+            self.owner._watch(self)
         try:
             await waiter
         finally:
-            if timer is not None:
-                timer.cancel()
+            self.owner._busy.discard(self)
         return _response(self.status, self.headers, b"".join(self.body), self.reason)
 
-    def _check_timeout(self, read_timeout: float) -> None:
+    def check_timeout(self, now: float) -> None:
         """httpx's read timeout: at most ``read_timeout`` without a byte from the server."""
-        if self.waiter is None or self.waiter.done():
+        if self.read_timeout is None or self.waiter is None or self.waiter.done():
             return
-        quiet = self.loop.time() - self.last_data
-        if quiet >= read_timeout:
+        if now - self.last_data >= self.read_timeout:
             self._fail(httpx.ReadTimeout("no answer from the server in time"))
             self.abort()
-        else:
-            self.loop.call_later(read_timeout - quiet, self._check_timeout, read_timeout)
 
 
 class FastTransport(httpx.AsyncBaseTransport):
@@ -272,6 +269,10 @@ class FastTransport(httpx.AsyncBaseTransport):
         self._count = 0
         self._waiters: deque[tuple[_Key, asyncio.Future[_Connection | None]]] = deque()
         self._closed_transport = False
+        #: Connections waiting for an answer, checked for their read timeout by one periodic
+        #: sweep rather than a timer per request (two heap operations each, ~3 % of the CPU).
+        self._busy: set[_Connection] = set()
+        self._sweep_handle: asyncio.TimerHandle | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -311,6 +312,9 @@ class FastTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self._closed_transport = True
+        if self._sweep_handle is not None and not self._busy:  # in-flight ones keep theirs
+            self._sweep_handle.cancel()
+            self._sweep_handle = None
         for conns in self._idle.values():
             for conn in conns:
                 conn.state = "gone"
@@ -318,6 +322,26 @@ class FastTransport(httpx.AsyncBaseTransport):
                 self._count -= 1
         self._idle.clear()
         self._idle_total = 0
+
+    # -- read timeouts ----------------------------------------------------------------------
+
+    def _watch(self, conn: _Connection) -> None:
+        self._busy.add(conn)
+        if self._sweep_handle is None:
+            self._schedule_sweep(conn.loop)
+
+    def _schedule_sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        # A timeout fires at most a quarter of itself (and at most 1 s) late.
+        shortest = min((c.read_timeout or 1.0) for c in self._busy)
+        self._sweep_handle = loop.call_later(min(1.0, max(0.01, shortest / 4)), self._sweep, loop)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sweep_handle = None
+        now = loop.time()
+        for conn in list(self._busy):
+            conn.check_timeout(now)
+        if self._busy:
+            self._schedule_sweep(loop)
 
     # -- the pool ----------------------------------------------------------------------------
 
