@@ -40,16 +40,30 @@ _BAD_VALUE = re.compile(rb"[\r\n\0]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _head(request: httpx.Request) -> bytes:
+#: Header names already checked (the client sends the same few on every request).
+_GOOD_NAMES: set[bytes] = set()
+
+
+def _head(request: httpx.Request) -> tuple[bytes, bool]:
     """The request line and headers, validated as h11 would (a bad header is refused here,
-    before anything is written)."""
+    before anything is written), and whether the body goes chunked."""
+    raw = request.headers.raw
     parts = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
-    for name, value in request.headers.raw:
-        if _TOKEN.fullmatch(name) is None or _BAD_VALUE.search(value) is not None:
-            raise httpx.LocalProtocolError(f"Illegal header {name!r}", request=request)
+    chunked = False
+    for name, value in raw:
+        if name not in _GOOD_NAMES:
+            if _TOKEN.fullmatch(name) is None:
+                raise httpx.LocalProtocolError(f"Illegal header name {name!r}", request=request)
+            if len(_GOOD_NAMES) < 256:
+                _GOOD_NAMES.add(name)
+        if len(name) == 17 and name.lower() == b"transfer-encoding":
+            chunked = value.strip().lower() == b"chunked"
         parts += (name, b": ", value, b"\r\n")
+    # One search over every value: a CR, LF or NUL anywhere is a header breaking its line.
+    if _BAD_VALUE.search(b"".join([value for _, value in raw])) is not None:
+        raise httpx.LocalProtocolError("Illegal header value", request=request)
     parts.append(b"\r\n")
-    return b"".join(parts)
+    return b"".join(parts), chunked
 
 
 def _response(
@@ -283,7 +297,7 @@ class FastTransport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol("https needs an SSL context", request=request)
         key = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
-        head = _head(request)
+        head, chunked = _head(request)
         try:
             body = request.content
         except httpx.RequestNotRead:  # a body given as a stream (api/_prebuilt.py, uploads)
@@ -292,10 +306,8 @@ class FastTransport(httpx.AsyncBaseTransport):
                 body = b"".join(stream)
             else:
                 body = b"".join([chunk async for chunk in stream])  # type: ignore[union-attr]
-        if body and request.headers.get("transfer-encoding", "").lower() == "chunked":
-            body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
-        elif request.headers.get("transfer-encoding", "").lower() == "chunked":
-            body = b"0\r\n\r\n"
+        if chunked:
+            body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
         conn = await self._acquire(key, timeouts.get("connect"), timeouts.get("pool"), request)
         try:
             response = await conn.exchange(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -242,5 +243,25 @@ def test_a_cookie_a_server_sets_is_still_sent_back() -> None:
                 await client.send(factory.build("GET", "/b"))
             assert "cookie" not in srv.requests[0].headers
             assert srv.requests[1].headers["cookie"] == "lb=node-2"
+
+    asyncio.run(main())
+
+
+def test_a_streamed_request_body_goes_out_chunked(sandbox: object) -> None:
+    base_url = sandbox.base_url  # type: ignore[attr-defined]
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"latencyMs"'
+        yield b": 0}"
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=FastTransport(), base_url=base_url) as client:
+            answer = await client.post(
+                "/_sandbox/faults", content=body(), headers={"Content-Type": "application/json"}
+            )
+            assert answer.request.headers["transfer-encoding"] == "chunked"
+            assert answer.status_code == 200, answer.text
+            again = await client.get("/_sandbox/state")  # the connection is still in step
+            assert again.status_code == 200
 
     asyncio.run(main())
