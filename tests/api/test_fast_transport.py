@@ -22,7 +22,7 @@ from gradient_desktop.api._prebuilt import QuietCookiesClient, RequestFactory
 from gradient_desktop.api.fast_transport import FastTransport
 from gradient_desktop.api.retry import never_reached_server
 from gradient_desktop.sandbox.seed import VENDOR_KEY
-from tests.api.test_api_client import FaultServer, free_port, response
+from tests.api.fault_server import FaultServer, free_port, response
 
 OK = response(200, {"ok": True})
 
