@@ -406,6 +406,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         """Open a connection in a slot already counted; the slot is freed if this fails."""
         scheme, host, port = key
         loop = asyncio.get_running_loop()
+        conn: _Connection | None = None
         try:
             async with asyncio.timeout(connect_timeout):
                 _, conn = await loop.create_connection(
@@ -416,6 +417,8 @@ class FastTransport(httpx.AsyncBaseTransport):
                     server_hostname=host if scheme == "https" else None,
                 )
         except BaseException as exc:
+            if conn is not None:  # connected just as the time ran out: not ours to keep
+                conn.abort()
             self._free_slot()
             if isinstance(exc, TimeoutError):
                 raise httpx.ConnectTimeout(
