@@ -297,8 +297,7 @@ def _why(
             f"on {cores} cores"
         )
     if t_all > bound * 1.25:
-        cause += (
-            f"; the run took {t_all / bound:.1f}× even that bound: the machine was busy "
-            f"with other work ({loads})"
-        )
+        # The load average counts this run's own two processes too: above ~2 on 2 cores,
+        # other work was taking CPU from them.
+        cause += f"; the run took {t_all / bound:.1f}× even that bound ({loads}, this run included)"
     return cause + "."
