@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
+from ._prebuilt import QuietCookiesClient, RequestFactory
 from .auth import Credentials
 from .errors import (
     ApiError,
@@ -112,9 +113,14 @@ class BaseClient:
         transport, self.proxy_url = options.transport, None
         if transport is None:
             transport, self.proxy_url = make_transport(
-                options.proxy, self.base_url, loopback=self.is_loopback, limits=limits
+                options.proxy,
+                self.base_url,
+                loopback=self.is_loopback,
+                limits=limits,
+                lean=options.lean_transport,
+                max_body=MAX_RESPONSE_BYTES,
             )
-        self._http = httpx.AsyncClient(
+        self._http = QuietCookiesClient(
             base_url=self.base_url,
             headers={
                 **credentials.headers(),
@@ -130,6 +136,7 @@ class BaseClient:
             trust_env=False,
             transport=transport,
         )
+        self._requests = RequestFactory(self._http)  # URLs and headers prepared once
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -246,8 +253,8 @@ class BaseClient:
             try:
                 async with asyncio.timeout(remaining):
                     response = await self._bounded(
-                        self._http.build_request(
-                            method, full_path, params=params, json=json_body, headers=headers
+                        self._requests.build(
+                            method, full_path, params=params, json_body=json_body, headers=headers
                         )
                     )
             except httpx.DecodingError:

@@ -79,6 +79,9 @@ class ClientOptions:
     user_agent: str = f"gradient-desktop/{__version__}"
     #: Which proxy to use (system settings, none, or one URL); see ``transport.py``.
     proxy: ProxyChoice = field(default_factory=ProxyChoice)
+    #: Direct connections through the lean transport (``fast_transport.py``); False: httpx's
+    #: own (the benchmarks compare the two).
+    lean_transport: bool = True
     #: Injected transport (tests only); the default is a real socket transport that verifies
     #: TLS against the OS certificate store and goes through ``proxy``.
     transport: httpx.AsyncBaseTransport | None = None

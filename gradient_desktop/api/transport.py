@@ -118,10 +118,26 @@ def resolve_proxy(choice: ProxyChoice, base_url: str, *, loopback: bool) -> str 
 
 
 def make_transport(
-    choice: ProxyChoice, base_url: str, *, loopback: bool, limits: httpx.Limits
-) -> tuple[httpx.AsyncHTTPTransport, str | None]:
-    """The client's transport (OS trust store, chosen proxy) and the proxy it uses, if any."""
+    choice: ProxyChoice,
+    base_url: str,
+    *,
+    loopback: bool,
+    limits: httpx.Limits,
+    lean: bool = True,
+    max_body: int = 32 * 1024 * 1024,
+) -> tuple[httpx.AsyncBaseTransport, str | None]:
+    """The client's transport (OS trust store, chosen proxy) and the proxy it uses, if any.
+
+    A direct connection uses the lean transport (``fast_transport.py``: a fraction of the CPU
+    per request) when ``lean`` and ``httptools`` is installed; a proxy, httpx's own.
+    """
     proxy = resolve_proxy(choice, base_url, loopback=loopback)
+    if not proxy and lean and _lean_available():
+        from .fast_transport import FastTransport
+
+        https = httpx.URL(base_url).scheme == "https"
+        ssl_context = system_ssl_context() if https else None
+        return FastTransport(ssl_context=ssl_context, limits=limits, max_body=max_body), None
     if proxy:
         shown = httpx.URL(proxy).copy_with(username=None, password=None)
         logger.info("Connecting to %s through the proxy %s", httpx.URL(base_url).host, shown)
@@ -135,6 +151,13 @@ def make_transport(
         verify=system_ssl_context(), limits=limits, proxy=via, trust_env=False
     )
     return transport, proxy
+
+
+@functools.cache
+def _lean_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("httptools") is not None
 
 
 def proxy_error(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from gradient_desktop.api import (
     push_counts,
 )
 from gradient_desktop.services.context import AppContext
+from gradient_desktop.services.result_batch import result_batch
 from gradient_desktop.services.wire import NO_KNOWN_TOTAL, wire_row
 from gradient_desktop.store import EnqueueResult, HistoryPoint, OutboxItem, PushRow
 from gradient_desktop.store.backups import backup_after_push
@@ -43,10 +43,6 @@ _OUTCOME_STATE = {
     # A cancelled push leaves the row queued: nothing is lost, the next push sends it.
     "cancelled": OutboxState.PENDING.value,
 }
-#: Flush row results to SQLite at least this often (a crash loses at most this much bookkeeping,
-#: never a count: unflushed rows stay *sending* and are resolved on resume).
-_FLUSH_SECONDS = 0.25
-_FLUSH_ROWS = 200
 
 
 @dataclass
@@ -107,24 +103,19 @@ def row_state(result: RowResult) -> str:
 
 
 class _ResultWriter:
-    """Batches outbox updates so a 100k-row push does not commit per row."""
+    """Batches outbox updates so a 100k-row push does not commit per row; the batch is shared
+    by every push running at once (services/result_batch.py: a sync of many partners)."""
 
     def __init__(self, ctx: AppContext, ids: list[int]) -> None:
-        self.ctx, self.ids = ctx, ids
-        self.buffer: list[tuple[int, str, str | None]] = []
-        self.last = time.monotonic()
+        self.ids = ids
+        self.batch = result_batch(ctx.outbox)
 
     def __call__(self, index: int, result: RowResult) -> None:
         error = str(result.error) if result.error is not None else None
-        self.buffer.append((self.ids[index], row_state(result), error))
-        if len(self.buffer) >= _FLUSH_ROWS or time.monotonic() - self.last > _FLUSH_SECONDS:
-            self.flush()
+        self.batch.add((self.ids[index], row_state(result), error))
 
     def flush(self) -> None:
-        if self.buffer:
-            buffer, self.buffer = self.buffer, []
-            self.ctx.outbox.mark_results(buffer)
-        self.last = time.monotonic()
+        self.batch.flush()
 
 
 class PushService:
@@ -212,12 +203,14 @@ class PushService:
         cancel: asyncio.Event | None = None,
         batch_id: str | None = None,
         rebuild: bool = True,
+        backup: bool = True,
     ) -> PushSummary:
         """Send every unfinished row of this partner (oldest first), then rebuild once
         (``rebuild=False``: every row with ``no_build``, billing views not rebuilt).
 
         ``client`` is for callers holding keys outside the keyring (``push --base-url``);
-        by default the partner's own client is used.
+        by default the partner's own client is used. ``backup=False`` skips the copy of the
+        database made after the push (the caller makes one for many pushes).
         """
         items: list[OutboxItem] = self.ctx.outbox.list_resumable(partner.id or 0)
         legacy = self.legacy_routes(partner) if items else False
@@ -285,8 +278,10 @@ class PushService:
             self.ctx.outbox.mark_results(untouched)
         if report.rebuild_triggered or report.ok:
             self._touch_partner(partner)
-        # The ledger now decides what add/subtract send: keep a copy of it after every session.
-        backup_after_push(self.ctx.db, self.ctx.settings.backup_keep_days)
+        # The ledger now decides what add/subtract send: keep a copy of it after every session
+        # (``backup=False``: the caller makes one copy for many pushes, e.g. a sync run).
+        if backup:
+            backup_after_push(self.ctx.db, self.ctx.settings.backup_keep_days)
         summary = PushSummary(len(rows), report, resumed=resumed, not_sendable=len(unsendable))
         # The audit trail: who got how many, and the outcome, in the words the user saw.
         log.info("push to %s finished: %s", partner.name, summary.text())

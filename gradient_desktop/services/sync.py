@@ -42,6 +42,7 @@ from gradient_desktop.services.sync_push import (
     push_partner,
 )
 from gradient_desktop.services.wording import plural, verb
+from gradient_desktop.store.backups import backup_after_push
 from gradient_desktop.store.models import Partner
 
 log = logging.getLogger(__name__)
@@ -260,13 +261,16 @@ class SyncService:
                     on_progress(partner.name, done, max(done, len(counts)))
 
         queued = self._queued(partners)
-        await asyncio.gather(
-            *(
-                one(p, pr, counts)
-                for p, (pr, counts) in zip(partners, plans, strict=True)
-                if counts or queued.get(p.id or 0)
-            )
-        )
+        pushing = [
+            (p, pr, counts)
+            for p, (pr, counts) in zip(partners, plans, strict=True)
+            if counts or queued.get(p.id or 0)
+        ]
+        self._open_clients([p for p, _, _ in pushing])
+        await asyncio.gather(*(one(p, pr, counts) for p, pr, counts in pushing))
+        if any(p.push is not None and p.push.sent for p in result.partners):
+            # One copy of the ledger for the whole run (each partner's push skipped its own).
+            backup_after_push(self.ctx.db, self.ctx.settings.backup_keep_days)
         trouble = result.failed or result.unmapped or result.unmatched
         result.status = "problems" if trouble else "ok"
         result.message = _summary(result)
@@ -274,6 +278,16 @@ class SyncService:
             k: v for k, v in digests.items() if int(k.rsplit("|", 1)[1]) not in refused
         }
         return result
+
+    def _open_clients(self, partners: list[Partner]) -> None:
+        """Every partner's client before the first push starts, so their keys join the log's
+        redaction in one go (the mask is rebuilt once, not once per partner as each push
+        started). A partner whose client cannot be made fails in its own push, as before."""
+        for partner in partners:
+            try:
+                self.ctx.client_for(partner)
+            except Exception:  # reported by that partner's push (missing key, keyring)
+                log.debug("client of %s not opened ahead", partner.name)
 
     def _queued(self, partners: list[Partner]) -> dict[int, int]:
         return {p.id or 0: self.ctx.outbox.pending_count(p.id or 0) for p in partners}

@@ -81,7 +81,12 @@ async def push_partner(
     """Queue ``counts`` for ``partner`` in one outbox batch, then send every unfinished row of
     the partner with one billing rebuild (rows left by an earlier run ride along)."""
     service = PushService(ctx)
-    run_args: dict[str, Any] = {"concurrency": SYNC_CONCURRENCY, "on_progress": on_progress}
+    # No database copy per partner: the sync makes one when every partner is done.
+    run_args: dict[str, Any] = {
+        "concurrency": SYNC_CONCURRENCY,
+        "on_progress": on_progress,
+        "backup": False,
+    }
     if counts:
         rows = [PushRow(c.service_id, c.account_id, c.amount, c.op) for c in counts]
         try:

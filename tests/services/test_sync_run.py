@@ -374,3 +374,38 @@ def test_one_bad_source_names_itself_and_nothing_of_any_source_is_sent(
     assert all(ctx.outbox.pending_count(p.id or 0) == 0 for p in partners)
     run = SyncService(ctx).runs.recent()[0]
     assert (run.status, run.message) == ("failed", result.message)
+
+
+def test_a_run_over_many_partners_copies_the_database_once_and_marks_every_row(
+    ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from gradient_desktop.store.backups import backup_dir
+    from gradient_desktop.store.db import Database
+
+    copies_made: list[Path] = []
+    real_backup = Database.backup_to
+
+    def counted(self: Database, target: Path) -> None:  # the real copy, counted
+        copies_made.append(target)
+        real_backup(self, target)
+
+    monkeypatch.setattr(Database, "backup_to", counted)
+
+    run_async(two_partners(ctx, sandbox))
+    ids = sku_ids(sandbox)
+    rows = [(f"c-{i}", sku, float(i + 1)) for i in range(6) for sku in ids]
+    rows += [(f"f-{i}", sku, float(i + 2)) for i in range(4) for sku in ids]
+    SourceStore(ctx).save(_sql_source(usage_db(tmp_path / "vendor.sqlite3", rows)))
+    folder = backup_dir(ctx.db)
+    before = set(folder.glob("*.sqlite3")) if folder.exists() else set()
+
+    result = _run(ctx, run_async)
+    assert result.landed == 30 and all(p.push and p.push.rebuilt for p in result.partners)
+    # Both partners' results went through the shared batch: none is left unresolved.
+    for partner in SyncService(ctx).partners():
+        states = ctx.outbox.counts_by_state(partner.id or 0)
+        assert set(states) == {"sent"} and sum(states.values()) in (18, 12)
+    copies = set(folder.glob("*.sqlite3")) - before
+    # One copy of the ledger for the run, not one per partner.
+    assert len(copies_made) == 1 and copies == set(copies_made)
+    assert not list(folder.glob("*.partial"))
