@@ -369,6 +369,11 @@ class PartnersView(QtWidgets.QWidget):
         for i, s in enumerate(self._summaries):
             if s.id == partner.id:
                 self.list.setCurrentRow(i)
+        # "Try the demo" promises every step: a demo partner never set up goes straight into
+        # the wizard instead of sitting in the list as "not checked with Gradient yet".
+        state = self.ctx.state.get(partner.id or 0)
+        if state is not None and state.status == "unknown" and state.setup_step == 0:
+            self.reconnect_partner(partner.id)
 
     # -- sync and disconnect ----------------------------------------------------------------------
 

@@ -64,6 +64,11 @@ def test_try_the_demo_ends_on_a_demo_partner_that_answers(
 
     partner = window.partner
     assert "(demo)" in partner.name
+    # "Every step" of the demo starts at once: the wizard is open at its first step, and the
+    # partner reads as in setup, not as a status nobody asked Gradient for yet.
+    wizard = window.partners_view.wizard
+    assert wizard is not None and wizard.isVisible()
+    qtbot.waitUntil(lambda: "SETUP" in window.status_label.text(), timeout=5_000)
     # Really connected: the embedded sandbox answers for this partner's keys.
     integration = qloop.run_until_complete(
         asyncio.wait_for(IntegrationService(ctx).refresh(partner), 30)

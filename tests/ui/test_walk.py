@@ -398,13 +398,7 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     wait_until(qloop, lambda: window.partner is not None)
     assert_one_truth(qloop, window, None, "demo partner")
     partner_id = window.partner.id
-    # -- Set up (the wizard) to ACTIVE ---------------------------------------------------------
-    button = next(
-        b
-        for b in window.partners_view.findChildren(QtWidgets.QToolButton)
-        if b.defaultAction() is window.partners_view.reconnect_action
-    )
-    click(qloop, button)
+    # -- Set up (the wizard) to ACTIVE: "Try the demo" opened it at step 1 by itself ------------
     wizard = window.partners_view.wizard
     assert wizard is not None
     qtbot.addWidget(wizard)
@@ -494,6 +488,11 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     if shots:
         shoot(qloop, window, "disconnected")
     # -- Reconnect ------------------------------------------------------------------------------
+    button = next(
+        b
+        for b in window.partners_view.findChildren(QtWidgets.QToolButton)
+        if b.defaultAction() is window.partners_view.reconnect_action
+    )
     click(qloop, button)
     wizard = window.partners_view.wizard
     qtbot.addWidget(wizard)
