@@ -144,6 +144,9 @@ class MappingGrid(QtWidgets.QWidget):
         self.status = QtWidgets.QLabel()
         self.status.setAccessibleName("Mapping counters")
         self.status.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        # The line grew (published, mapped on Gradient): wrap it rather than clip it in the
+        # wizard's 960 px (seen on Xvfb: "0 mapped on Gradie").
+        self.status.setWordWrap(True)
         self._build_layout()
         self._connect()
 
