@@ -129,7 +129,19 @@ def installed_wheel(workdir: Path) -> Path:
     quiet([*pip, "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)])
     quiet([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     wheel = next(wheels.glob("gradient_desktop-*.whl"))
-    quiet([*pip, "install", "-q", "--no-deps", "--no-index", "--prefix", str(venv), str(wheel)])
+    quiet(
+        [
+            *pip,
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--ignore-installed",
+            "--prefix",
+            str(venv),
+            str(wheel),
+        ]
+    )
     scheme = {"base": str(venv), "platbase": str(venv)}
     site = Path(sysconfig.get_path("purelib", vars=scheme))
     (site / "bench_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")

@@ -34,6 +34,9 @@ def test_an_installed_wheel_finds_its_icons(tmp_path: Path) -> None:
             "-q",
             "--no-deps",
             "--no-index",
+            # Without it pip uninstalls the running environment's own (editable) install
+            # before writing to the prefix: the test venv would lose gradient-desktop.
+            "--ignore-installed",
             "--prefix",
             str(target),
             str(wheel),
@@ -51,3 +54,8 @@ def test_an_installed_wheel_finds_its_icons(tmp_path: Path) -> None:
     assert str(target) in out[0], out  # the wheel's copy was imported, not the checkout's
     assert out[1] == str(target / "share" / "gradient-desktop")
     assert out[2] == "True"
+    # ...and the environment running the tests still has its own install.
+    shown = subprocess.run(
+        [sys.executable, "-m", "pip", "show", "-q", "gradient-desktop"], capture_output=True
+    )
+    assert shown.returncode == 0
