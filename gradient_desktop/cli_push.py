@@ -126,7 +126,7 @@ async def _push(
     from gradient_desktop.services.context import MissingKeyError
     from gradient_desktop.services.partners import PartnerNotFound
     from gradient_desktop.services.push import PushService
-    from gradient_desktop.store import PushRow, StoreError, UnknownTotalError
+    from gradient_desktop.store import StoreError, UnknownTotalError
 
     client = None
     try:
@@ -136,7 +136,7 @@ async def _push(
         service = PushService(ctx)
         queued = service.enqueue(
             partner,
-            [PushRow(r.service_id, r.account_id, r.unit_count, r.op) for r in rows],
+            rows,
             actor="cli",
             source=None if args.again else f"sha256:{digest}",
             source_label=args.file.name,

@@ -16,13 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gradient_desktop.services.wording import noun
-from gradient_desktop.store.models import OutboxOp
+from gradient_desktop.counts import CountRow, parse_op
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a 2M-row CSV is ~60 MB; anything beyond this is a mistake
 MAX_ERRORS = 200  # past this, listing more does not help the user fix the file
-
-#: The count operations, from the one enum (store.models.OutboxOp).
-OPS = tuple(op.value for op in OutboxOp)
 
 # Accepted header spellings, normalised (lower case, no spaces/underscores/dashes).
 _ALIASES = {
@@ -44,17 +41,6 @@ _ALIASES = {
 
 
 @dataclass(frozen=True)
-class CountInput:
-    """One validated row: an absolute count (op ``set``) or a change (``add``/``subtract``)."""
-
-    line: int
-    account_id: str
-    service_id: str
-    unit_count: float
-    op: str = "set"
-
-
-@dataclass(frozen=True)
 class RowError:
     line: int
     message: str
@@ -65,7 +51,10 @@ class RowError:
 
 @dataclass
 class ParseResult:
-    rows: list[CountInput] = field(default_factory=list)
+    """The valid rows (``counts.CountRow``), each one's line in ``lines``, and every problem."""
+
+    rows: list[CountRow] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     truncated_errors: bool = False
 
@@ -201,9 +190,10 @@ def _validate(
         if not service:
             add_error(line, "serviceId is empty")
             continue
-        op = str(rec.get("op") or "set").strip().lower() or "set"
-        if op not in OPS:
-            add_error(line, f"op {op!r} must be one of set, add, subtract")
+        try:
+            op = parse_op(rec.get("op"))
+        except ValueError:
+            add_error(line, f"op {str(rec.get('op')).strip()!r} must be one of set, add, subtract")
             continue
         try:
             count = parse_count(rec.get("unit_count"))
@@ -213,7 +203,8 @@ def _validate(
         if op != "set" and count == 0:
             add_error(line, f"{op} of 0 changes nothing")
             continue
-        result.rows.append(CountInput(line, account, service, count, op))
+        result.rows.append(CountRow(service, account, count, op))
+        result.lines.append(line)
 
 
 def parse_counts(

@@ -6,7 +6,7 @@ re-sending an absolute total is harmless, so nothing depends on the server remem
 idempotency keys (store/outbox.py, services/wire.py).
 
 The entry point for every caller (usage page, CLI, sync): ``PushService.enqueue`` /
-``run`` / ``push`` with ``PushRow`` values (docs/ARCHITECTURE.md, "The path of a count").
+``run`` / ``push`` with ``CountRow`` values (docs/ARCHITECTURE.md, "The path of a count").
 """
 
 from __future__ import annotations
@@ -15,21 +15,22 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from gradient_desktop.api import (
     AuthenticationError,
-    CountRow,
     ProgressEvent,
     PushReport,
     RowResult,
     VendorApiClient,
     push_counts,
 )
+from gradient_desktop.counts import Cell, CountRow, apply_op
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.result_batch import result_batch
 from gradient_desktop.services.wire import NO_KNOWN_TOTAL, wire_row
-from gradient_desktop.store import EnqueueResult, HistoryPoint, OutboxItem, PushRow
+from gradient_desktop.store import EnqueueResult, HistoryPoint, OutboxItem
 from gradient_desktop.store.backups import backup_after_push
 from gradient_desktop.store.models import OutboxState, Partner, PartnerCountOptions
 
@@ -149,7 +150,7 @@ class PushService:
     def enqueue(
         self,
         partner: Partner,
-        rows: Iterable[PushRow],
+        rows: Iterable[CountRow],
         actor: str | None = None,
         *,
         source: str | None = None,
@@ -180,12 +181,34 @@ class PushService:
         """How far the running push is ("81 of 362 sent"), or None when none runs."""
         return self.ctx.state.push_summary()
 
+    def projected_totals(
+        self,
+        partner_id: int,
+        acknowledged: dict[Cell, tuple[float, datetime | None]] | None = None,
+    ) -> dict[Cell, float | None]:
+        """``{(service, account): total}`` once every queued row has landed: the last
+        acknowledged totals (``acknowledged``: already read by the caller), moved on by the
+        rows still queued (an add/subtract counts as the absolute total fixed at enqueue)."""
+        outbox = self.ctx.outbox
+        if acknowledged is None:
+            acknowledged = outbox.last_totals(partner_id)
+        out: dict[Cell, float | None] = {cell: t for cell, (t, _) in acknowledged.items()}
+        for item in outbox.list_resumable(partner_id):
+            cell = (item.service_id, item.account_id)
+            absolute = item.absolute
+            out[cell] = (
+                absolute
+                if absolute is not None
+                else apply_op(out.get(cell), item.op, item.unit_count)
+            )
+        return out
+
     def cell_history(self, partner_id: int, service_id: str, account_id: str) -> list[HistoryPoint]:
         """Every write of one cell, oldest first, with the acknowledged total after it."""
         return self.ctx.outbox.history(partner_id, service_id, account_id)
 
     async def push(
-        self, partner: Partner, rows: Iterable[PushRow], actor: str | None = None, **run_args: Any
+        self, partner: Partner, rows: Iterable[CountRow], actor: str | None = None, **run_args: Any
     ) -> PushSummary:
         """``enqueue`` then ``run``: the call for a service that has counts to send now."""
         queued = self.enqueue(partner, rows, actor)

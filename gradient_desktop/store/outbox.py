@@ -48,17 +48,15 @@ from sqlalchemy import (
     update,
 )
 
+from gradient_desktop.counts import CountRow, Op, apply_op, clamped
 from gradient_desktop.store.db import Database
 from gradient_desktop.store.models import OutboxEntry, OutboxState, PushedSource, table_of
 from gradient_desktop.store.outbox_rows import (
     EnqueueResult,
     HistoryPoint,
     OutboxItem,
-    PushRow,
     UnknownTotalError,
-    apply_op,
-    clamped,
-    validate_row,
+    as_row,
 )
 
 _T = table_of(OutboxEntry)
@@ -164,7 +162,7 @@ def _totals(
     ).join(latest, latest.c.id == _T.c.id)
     out: dict[tuple[str, str], tuple[float, datetime | None]] = {}
     for r in conn.execute(q):
-        total = r.unit_count if r.op == "set" else r.expected_total
+        total = r.unit_count if r.op == Op.SET else r.expected_total
         if total is not None:
             out[(r.service_id, r.account_id)] = (float(total), r.sent_at)
     return out
@@ -182,7 +180,7 @@ class Outbox:
     def enqueue(
         self,
         partner_id: int,
-        rows: Iterable[PushRow | Mapping[str, Any] | Sequence[Any]],
+        rows: Iterable[CountRow | Mapping[str, Any] | Sequence[Any]],
         actor: str | None = None,
         *,
         legacy_deltas: bool = False,
@@ -197,7 +195,7 @@ class Outbox:
         SHA-256 of a file) makes the enqueue happen once: when that source was already queued
         for this partner, nothing is written and the earlier batch is returned (``repeat``).
         """
-        checked = [validate_row(r) for r in rows]
+        checked = [as_row(r) for r in rows]
         if not checked:
             raise ValueError("Nothing to push: the batch has no rows.")
         batch_id = uuid.uuid4().hex
@@ -213,7 +211,7 @@ class Outbox:
                 if earlier is not None:
                     return EnqueueResult(earlier.batch_id, 0, repeat=True)
             # Absolute sets (the usual case) need no projection, so skip the query for them.
-            needs_totals = any(r.op != "set" for r in checked)
+            needs_totals = any(r.op != Op.SET for r in checked)
             projected: dict[tuple[str, str], float | None] = {}
             if needs_totals:
                 projected = {k: t for k, (t, _) in _totals(conn, partner_id, _EFFECTIVE).items()}
@@ -227,13 +225,13 @@ class Outbox:
                 if needs_totals:
                     pair = (r.service_id, r.account_id)
                     before = projected.get(pair)
-                    if r.op != "set" and before is None and not legacy_deltas:
+                    if r.op != Op.SET and before is None and not legacy_deltas:
                         unknown.append(pair)
                     if clamped(before, r.op, count):
                         floored.append((r.service_id, r.account_id, count - (before or 0.0)))
                     total = apply_op(before, r.op, count)
                     projected[pair] = total
-                    expected = None if r.op == "set" else total
+                    expected = None if r.op == Op.SET else total
                 values.append(
                     (
                         partner_id,
@@ -270,12 +268,12 @@ class Outbox:
         return EnqueueResult(batch_id, len(values), floored=floored)
 
     def record_known_totals(
-        self, partner_id: int, rows: Iterable[PushRow], actor: str = "imported current totals"
+        self, partner_id: int, rows: Iterable[CountRow], actor: str = "imported current totals"
     ) -> str:
         """Seed the ledger with totals Gradient already holds (nothing is sent): each row is
         stored as an acknowledged ``set``, so add/subtract on those cells work from it."""
-        checked = [validate_row(r) for r in rows]
-        if not checked or any(r.op != "set" for r in checked):
+        checked = [as_row(r) for r in rows]
+        if not checked or any(r.op != Op.SET for r in checked):
             raise ValueError("Current totals are absolute counts: every row must be a set.")
         batch_id = uuid.uuid4().hex
         now = datetime.now(UTC)
@@ -287,7 +285,7 @@ class Outbox:
                     {
                         "partner_id": partner_id,
                         "batch_id": batch_id,
-                        "op": "set",
+                        "op": Op.SET.value,
                         "service_id": r.service_id,
                         "account_id": r.account_id,
                         "unit_count": float(r.unit_count),
@@ -350,7 +348,7 @@ class Outbox:
         for partner_id, affected in keys.items():
             queued_delta = conn.execute(
                 select(_T.c.id)
-                .where(_T.c.partner_id == partner_id, _T.c.state.in_(RESUMABLE), _T.c.op != "set")
+                .where(_T.c.partner_id == partner_id, _T.c.state.in_(RESUMABLE), _T.c.op != Op.SET)
                 .limit(1)
             ).first()
             if queued_delta is None:
@@ -373,12 +371,12 @@ class Outbox:
                 key = (r.service_id, r.account_id)
                 if key not in affected:
                     continue
-                if r.state == "sent" and (r.op == "set" or r.expected_total is not None):
-                    total = r.unit_count if r.op == "set" else r.expected_total
+                if r.state == "sent" and (r.op == Op.SET or r.expected_total is not None):
+                    total = r.unit_count if r.op == Op.SET else r.expected_total
                 else:
                     total = apply_op(running.get(key), r.op, r.unit_count)
                 running[key] = total
-                if r.op != "set" and r.state != "sent" and total != r.expected_total:
+                if r.op != Op.SET and r.state != "sent" and total != r.expected_total:
                     changes.append({"b_id": r.id, "b_expected": total})
         if changes:
             conn.execute(
@@ -433,7 +431,7 @@ class Outbox:
         with self.db.read() as conn:
             for r in conn.execute(q):
                 if r.state == "sent":
-                    absolute = r.unit_count if r.op == "set" else r.expected_total
+                    absolute = r.unit_count if r.op == Op.SET else r.expected_total
                     total = (
                         absolute if absolute is not None else apply_op(total, r.op, r.unit_count)
                     )
