@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from gradient_desktop.counts import CountRow, Op
@@ -76,16 +76,19 @@ class PushReport:
     #: Set when the push stopped early (bad key, Gradient unreachable): rows not sent are
     #: ``cancelled`` and this error says why.
     aborted_by: ApiError | None = None
+    #: Outcomes of rows counted but not listed in ``results`` (a report merged from the windows
+    #: of a long push keeps only the rows that did not land; services/push.py).
+    settled: Counter[str] = field(default_factory=Counter)
 
     def count(self, outcome: Outcome) -> int:
-        return sum(1 for r in self.results if r.outcome == outcome)
+        return sum(1 for r in self.results if r.outcome == outcome) + self.settled[outcome]
 
     def rows(self, outcome: Outcome) -> list[RowResult]:
         return [r for r in self.results if r.outcome == outcome]
 
     @property
     def total(self) -> int:
-        return len(self.results)
+        return len(self.results) + sum(self.settled.values())
 
     @property
     def ok(self) -> int:
@@ -147,6 +150,7 @@ class _Push:
         on_progress: Callable[[ProgressEvent], None] | None,
         cancel: asyncio.Event | None,
         on_result: Callable[[int, RowResult], None] | None = None,
+        held: dict[tuple[str, str], ApiError | None] | None = None,
     ) -> None:
         self.client, self.rows, self.no_build = client, rows, no_build
         self.on_result = on_result
@@ -170,8 +174,9 @@ class _Push:
         for i, row in enumerate(rows):
             self.last_of_pair[row.cell] = i
         self.accepted: dict[int, CountResult] = {}
-        #: Pairs whose chain stopped at a row that may still land, with that row's error.
-        self.held: dict[tuple[str, str], ApiError | None] = {}
+        #: Pairs whose chain stopped at a row that may still land, with that row's error
+        #: (the caller's dict: a push sent in windows keeps holding them in later windows).
+        self.held: dict[tuple[str, str], ApiError | None] = {} if held is None else held
 
     def may_land_later(self, i: int) -> bool:
         """Row ``i`` did not land, and the rows of its pair after it must wait: it may still
@@ -316,6 +321,7 @@ async def push_counts(
     cancel: asyncio.Event | None = None,
     on_result: Callable[[int, RowResult], None] | None = None,
     rebuild: bool = True,
+    held: dict[tuple[str, str], ApiError | None] | None = None,
 ) -> PushReport:
     """Push ``rows``; never raises ``ApiError`` for a row — each outcome is in the report.
 
@@ -329,11 +335,14 @@ async def push_counts(
     reported ``cancelled`` and no further request is made.
     ``on_result(index, result)`` is called as each row's outcome is known (the outbox marks
     rows as they land, so a crash mid-push loses no acknowledged row).
+    ``held``: cells whose earlier row may still land, kept across calls by a caller sending
+    one push in several calls; their rows are not sent (``cancelled``), and cells held by
+    this call are added to it.
     """
     # A row without a key (not from the outbox) gets a fresh one, kept for its retries and in
     # the report; "" sends none.
     row_list = [r if r.key is not None else r.with_key(uuid.uuid4().hex) for r in rows]
-    push = _Push(client, row_list, concurrency, no_build, on_progress, cancel, on_result)
+    push = _Push(client, row_list, concurrency, no_build, on_progress, cancel, on_result, held)
     if not row_list:
         return PushReport([], False, 0.0)
     final = _final_index(row_list, push.last_of_pair) if no_build and rebuild else None

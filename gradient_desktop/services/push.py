@@ -24,13 +24,11 @@ from gradient_desktop.api import (
     PushReport,
     RowResult,
     VendorApiClient,
-    push_counts,
 )
 from gradient_desktop.counts import Cell, CountRow, apply_op
 from gradient_desktop.services.context import AppContext
-from gradient_desktop.services.result_batch import result_batch
-from gradient_desktop.services.wire import NO_KNOWN_TOTAL, wire_row
-from gradient_desktop.store import EnqueueResult, HistoryPoint, OutboxItem
+from gradient_desktop.services.push_windows import Feed, WindowedPush
+from gradient_desktop.store import EnqueueResult, HistoryPoint
 from gradient_desktop.store.backups import backup_after_push
 from gradient_desktop.store.models import OutboxState, Partner, PartnerCountOptions
 
@@ -101,22 +99,6 @@ def row_state(result: RowResult) -> str:
         if result.error.retryable:
             return OutboxState.UNKNOWN.value
     return _OUTCOME_STATE[result.outcome]
-
-
-class _ResultWriter:
-    """Batches outbox updates so a 100k-row push does not commit per row; the batch is shared
-    by every push running at once (services/result_batch.py: a sync of many partners)."""
-
-    def __init__(self, ctx: AppContext, ids: list[int]) -> None:
-        self.ids = ids
-        self.batch = result_batch(ctx.outbox)
-
-    def __call__(self, index: int, result: RowResult) -> None:
-        error = str(result.error) if result.error is not None else None
-        self.batch.add((self.ids[index], row_state(result), error))
-
-    def flush(self) -> None:
-        self.batch.flush()
 
 
 class PushService:
@@ -227,78 +209,59 @@ class PushService:
         batch_id: str | None = None,
         rebuild: bool = True,
         backup: bool = True,
+        feed: Feed | None = None,
     ) -> PushSummary:
-        """Send every unfinished row of this partner (oldest first), then rebuild once
-        (``rebuild=False``: every row with ``no_build``, billing views not rebuilt).
+        """Send every unfinished row of this partner (oldest first, in windows:
+        services/push_windows.py), then rebuild once (``rebuild=False``: every row with
+        ``no_build``, billing views not rebuilt). ``feed``: rows still being queued by a
+        streamed file (services/push_file.py) are sent as they arrive.
 
         ``client`` is for callers holding keys outside the keyring (``push --base-url``);
         by default the partner's own client is used. ``backup=False`` skips the copy of the
         database made after the push (the caller makes one for many pushes).
         """
-        items: list[OutboxItem] = self.ctx.outbox.list_resumable(partner.id or 0)
-        legacy = self.legacy_routes(partner) if items else False
-        unsendable = []
-        sendable: list[tuple[OutboxItem, CountRow]] = []
-        for item in items:
-            row = wire_row(item, legacy_routes=legacy)
-            if row is None:
-                unsendable.append((item.id, OutboxState.FAILED.value, NO_KNOWN_TOTAL))
-            else:
-                sendable.append((item, row))
-        if unsendable:
-            # Definitely not sent, so voiding them re-projects the rows queued after them.
-            self.ctx.outbox.mark_results(unsendable)
-        # Rows from earlier pushes (crash, cancel, network loss) ride along with this one.
-        resumed = sum(1 for i, _ in sendable if i.batch_id != batch_id)
-        rows = [r for _, r in sendable]
-        ids = [i.id for i, _ in sendable]
-        if not rows:
-            return PushSummary(0, PushReport([], False, 0.0), not_sendable=len(unsendable))
-        self.ctx.outbox.mark_sending(ids)
-        writer = _ResultWriter(self.ctx, ids)
         partner_id = partner.id or 0
-        self.ctx.state.note_push_progress(partner_id, 0, len(rows))
+        total = self.ctx.outbox.pending_count(partner_id)
+        if not total and feed is None:
+            return PushSummary(0, PushReport([], False, 0.0))
+        push = WindowedPush(
+            self.ctx,
+            partner_id,
+            client if client is not None else self.ctx.client_for(partner),
+            row_state,
+            # 0/None: chosen from the latency (Little's law, api/ratelimit.py).
+            concurrency=concurrency or self.ctx.settings.default_concurrency or None,
+            cancel=cancel,
+            batch_id=batch_id,
+            rebuild=rebuild,
+            legacy=self.legacy_routes(partner),
+            feed=feed,
+            total=total,
+        )
+        self.ctx.state.note_push_progress(partner_id, 0, push.expected_total())
 
         def progress(event: ProgressEvent) -> None:
             self.ctx.state.note_push_event(partner_id, event)
             if on_progress is not None:
                 on_progress(event)
 
-        log.info("push to %s: sending %d count(s) (%d resumed)", partner.name, len(rows), resumed)
+        push.on_progress = progress
+        log.info("push to %s: sending %d queued count(s)", partner.name, push.expected_total())
         try:
-            report = await push_counts(
-                client if client is not None else self.ctx.client_for(partner),
-                rows,
-                # 0/None: chosen from the latency (Little's law, api/ratelimit.py).
-                concurrency=concurrency or self.ctx.settings.default_concurrency or None,
-                on_progress=progress,
-                cancel=cancel,
-                on_result=writer,
-                rebuild=rebuild,
-            )
+            report = await push.run()
         except BaseException as exc:
             what = "cancelled" if isinstance(exc, asyncio.CancelledError) else "stopped"
             log.warning("push to %s %s; unsent counts stay queued", partner.name, what)
-            writer.flush()
             self.ctx.state.note_push(
                 partner_id,
                 "The push stopped before the end; unsent counts stay queued.",
                 0,
-                len(rows),
+                push.expected_total(),
                 False,
             )
             raise
-        finally:
-            writer.flush()
-        # Rows never attempted (cancel, abort) come back as results too; make sure they are
-        # queued again rather than left *sending*.
-        untouched = [
-            (ids[i], OutboxState.PENDING.value, None)
-            for i, r in enumerate(report.results)
-            if r.outcome == "cancelled"
-        ]
-        if untouched:
-            self.ctx.outbox.mark_results(untouched)
+        if not push.sent:
+            return PushSummary(0, PushReport([], False, 0.0), not_sendable=push.not_sendable)
         if report.rebuild_triggered or report.ok:
             self._touch_partner(partner)
         # The ledger now decides what add/subtract send: keep a copy of it after every session
@@ -307,9 +270,9 @@ class PushService:
             backup_after_push(self.ctx.db, self.ctx.settings.backup_keep_days)
         summary = PushSummary(len(rows), report, resumed=resumed, not_sendable=len(unsendable))
         # The audit trail: who got how many, and the outcome, in the words the user saw.
-        log.info("push to %s finished: %s", partner.name, summary.text())
+        log.info("push to %s finished (%d resumed): %s", partner.name, push.resumed, summary.text())
         self.ctx.state.note_push(
-            partner.id or 0, summary.text(), report.ok, report.total, summary.all_landed
+            partner_id, summary.text(), report.ok, report.total, summary.all_landed
         )
         return summary
 

@@ -453,14 +453,18 @@ class Outbox:
         with self.db.read() as conn:
             return conn.execute(q).first() is not None
 
-    def pending_count(self, partner_id: int) -> int:
-        """Rows not yet settled: pending, sending and unknown."""
+    def pending_count(self, partner_id: int, *, after: int = 0) -> int:
+        """Rows not yet settled: pending, sending and unknown (with an id above ``after``)."""
         with self.db.read() as conn:
             return int(
                 conn.execute(
                     select(func.count())
                     .select_from(_T)
-                    .where(_T.c.partner_id == partner_id, _T.c.state.in_(RESUMABLE))
+                    .where(
+                        _T.c.partner_id == partner_id,
+                        _T.c.state.in_(RESUMABLE),
+                        _T.c.id > after,
+                    )
                 ).scalar_one()
             )
 

@@ -10,7 +10,6 @@ from gradient_desktop.api import (
     Integration,
     ProgressEvent,
 )
-from gradient_desktop.counts import CountRow
 from gradient_desktop.services.push import PushService, PushSummary
 from gradient_desktop.services.setup.base import FlowBase
 from gradient_desktop.services.setup.steps import (
