@@ -27,7 +27,7 @@ import stat
 import tempfile
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,7 +36,7 @@ from gradient_desktop.services import csvio
 from gradient_desktop.services.csvio import (
     CountFileError,
     ErrorList,
-    RowError,
+    Problems,
     csv_id_rows,
     parse_counts,
 )
@@ -54,28 +54,12 @@ class FileChanged(CountFileError):
 
 
 @dataclass
-class FileCheck:
+class FileCheck(Problems):
     """What ``CountFile.check`` found: enough to decide, nothing per row."""
 
     rows: int = 0
     digest: str = ""
     has_deltas: bool = False
-    errors: list[RowError] = field(default_factory=list)
-    truncated_errors: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def error_text(self, limit: int = 20) -> str:
-        lines = [str(e) for e in self.errors[:limit]]
-        more = len(self.errors) - limit
-        if more > 0 or self.truncated_errors:
-            lines.append(
-                f"... and {max(more, 0)} more problem(s)"
-                + (" (stopped counting)" if self.truncated_errors else "")
-            )
-        return "\n".join(lines)
 
 
 class CountFile:

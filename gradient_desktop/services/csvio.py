@@ -50,11 +50,9 @@ class RowError:
 
 
 @dataclass
-class ParseResult:
-    """The valid rows (``counts.CountRow``), each one's line in ``lines``, and every problem."""
+class Problems:
+    """The problems of a file's rows (the first ``MAX_ERRORS``), in words for the user."""
 
-    rows: list[CountRow] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     truncated_errors: bool = False
 
@@ -71,6 +69,14 @@ class ParseResult:
                 + (" (stopped counting)" if self.truncated_errors else "")
             )
         return "\n".join(lines)
+
+
+@dataclass
+class ParseResult(Problems):
+    """The valid rows (``counts.CountRow``), each one's line in ``lines``, and every problem."""
+
+    rows: list[CountRow] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
 
 
 class CountFileError(ValueError):

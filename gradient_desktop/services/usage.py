@@ -28,167 +28,59 @@ import getpass
 import json
 import math
 import os
-import re
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlmodel import select
 
 from gradient_desktop.api import ProgressEvent
-from gradient_desktop.counts import Cell, CountRow, Op, apply_op
+from gradient_desktop.counts import Cell, CountRow, Op
 from gradient_desktop.services import csvio
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.push import PushService, PushSummary
+from gradient_desktop.services.usage_types import (
+    AccountRef,
+    CellInfo,
+    DriftRow,
+    ImportResult,
+    Snapshot,
+    StagedEdit,
+)
+from gradient_desktop.services.usage_units import (
+    STORAGE_DIVISORS,
+    StagingError,
+    bytes_to_units,
+    format_amount,
+    is_storage,
+    parse_amount,
+)
 from gradient_desktop.store.models import (
     GradientClient,
     Mapping,
     MappingKind,
     Partner,
     PartnerService,
-    UnitType,
     VendorAccount,
 )
 
-#: vendor-api.md §8: binary divisors, decimal result, no rounding.
-STORAGE_DIVISORS = {"MB": 2**20, "GB": 2**30, "TB": 2**40}
-_AMOUNT = re.compile(r"^\s*([0-9][0-9,]*\.?[0-9]*|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
-
-
-class StagingError(ValueError):
-    """An edit that cannot be staged; the message says why and what to do instead."""
-
-
-# -- units ----------------------------------------------------------------------------------------
-
-
-def is_storage(service: PartnerService) -> bool:
-    return service.unit_type == UnitType.BYTES.value and service.storage_unit in STORAGE_DIVISORS
-
-
-def bytes_to_units(value: float, service: PartnerService) -> float:
-    """Bytes → the service's storage unit (MB/GB/TB); other services are unchanged."""
-    if is_storage(service):
-        return value / STORAGE_DIVISORS[service.storage_unit or ""]
-    return value
-
-
-def format_amount(value: float | None, service: PartnerService | None = None) -> str:
-    if value is None:
-        return "—"
-    text_ = csvio.format_count(round(value, 6))
-    if service is not None and is_storage(service):
-        return f"{text_} {service.storage_unit}"
-    return text_
-
-
-def parse_amount(raw: str, service: PartnerService) -> float:
-    """A count typed by the user, in the service's unit. Storage services also take a suffix:
-    ``B``/``bytes`` (converted per §8), ``MB``, ``GB`` or ``TB``. Decimals are allowed."""
-    m = _AMOUNT.match(raw or "")
-    if not m:
-        raise StagingError(f"{raw!r} is not a number. Type a count such as 12 or 2.5.")
-    number = float(m.group(1).replace(",", ""))
-    suffix = m.group(2).upper()
-    if not suffix:
-        return number
-    if not is_storage(service):
-        raise StagingError(f"{service.name} counts units; type a plain number, not {raw!r}.")
-    if suffix in ("B", "BYTE", "BYTES"):
-        return bytes_to_units(number, service)
-    if suffix in STORAGE_DIVISORS:
-        return number * STORAGE_DIVISORS[suffix] / STORAGE_DIVISORS[service.storage_unit or ""]
-    raise StagingError(f"Unknown unit {m.group(2)!r}: use B, MB, GB or TB.")
-
-
-# -- value types ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StagedEdit:
-    """One staged change of a cell: the count row that will be queued (its count in the
-    service's unit: what goes on the wire), the total known when it was staged (``old``;
-    None: never pushed) and where it came from (typed, import, drift, all clients)."""
-
-    row: CountRow
-    old: float | None
-    source: str = "manual"
-
-    @property
-    def cell(self) -> Cell:
-        return self.row.cell
-
-    @property
-    def new(self) -> float | None:
-        return apply_op(self.old, self.row.op, self.row.unit_count)
-
-    def signed(self) -> float:
-        r = self.row
-        return -r.unit_count if r.op == Op.SUBTRACT else r.unit_count
-
-    def as_json(self) -> dict[str, object]:
-        r = self.row
-        return {
-            "service_id": r.service_id,
-            "account_id": r.account_id,
-            "unit_count": r.unit_count,
-            "op": r.op.value,
-            "old": self.old,
-            "source": self.source,
-        }
-
-    @classmethod
-    def from_json(cls, doc: dict[str, object]) -> StagedEdit:
-        # Files written before the one count type said "amount" for the count.
-        count = doc["unit_count"] if "unit_count" in doc else doc["amount"]
-        row = CountRow(str(doc["service_id"]), str(doc["account_id"]), count, doc["op"])  # type: ignore[arg-type]
-        old = doc.get("old")
-        return cls(row, None if old is None else float(old), str(doc.get("source", "manual")))  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    account_id: str
-    name: str
-    client_name: str
-
-
-@dataclass(frozen=True)
-class CellInfo:
-    """What the ledger knows about one cell (not a count: its state): the last acknowledged
-    total, the latest row's state and error, the total once the queue has landed."""
-
-    total: float | None = None
-    at: datetime | None = None
-    state: str | None = None
-    error: str | None = None
-    projected: float | None = None
-
-
-@dataclass
-class Snapshot:
-    accounts: list[AccountRef]
-    services: list[PartnerService]
-    cells: dict[Cell, CellInfo]  # (service_id, account_id) -> what the ledger knows
-
-
-@dataclass
-class ImportResult:
-    edits: list[StagedEdit] = field(default_factory=list)
-    errors: list[csvio.RowError] = field(default_factory=list)
-    rows: int = 0
-
-
-@dataclass(frozen=True)
-class DriftRow:
-    """A cell whose count in a fresh source differs from the last acknowledged one."""
-
-    service_id: str
-    account_id: str
-    pushed: float | None
-    source: float
+# Re-exported: the Usage page imports the editor's names from here.
+__all__ = [
+    "STORAGE_DIVISORS",
+    "AccountRef",
+    "CellInfo",
+    "DriftRow",
+    "ImportResult",
+    "Snapshot",
+    "StagedEdit",
+    "StagingError",
+    "UsageService",
+    "bytes_to_units",
+    "format_amount",
+    "is_storage",
+    "parse_amount",
+]
 
 
 # -- the service ----------------------------------------------------------------------------------------

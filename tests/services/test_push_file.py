@@ -39,6 +39,19 @@ def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(push_file, "FIRST_PART", 13)
 
 
+def _world(sandbox_factory: Any, tmp_path: Path, n: int, twice_every: int = 0) -> Any:
+    """A sandbox, a partner with ``n / 3`` mapped accounts, a file of ``n`` sets (plus a
+    second value for every ``twice_every``-th cell) and an app context."""
+    sb = sandbox_factory(seed="demo", rate_limit=None)
+    key, skus = new_partner(sb.state, accounts_for(n))
+    rows = set_rows(skus, n)
+    if twice_every:
+        rows += [(s, a, c + 1, op) for s, a, c, op in rows[::twice_every]]
+    path = tmp_path / "counts.csv"
+    write_rows_csv(path, rows)
+    return sb, key, rows, path, make_context(tmp_path / "db.sqlite3")
+
+
 def _push(ctx: Any, partner: Any, path: Path, **kwargs: Any) -> FilePush:
     file = CountFile(path)
     check = file.check()
@@ -56,15 +69,9 @@ def _push(ctx: Any, partner: Any, path: Path, **kwargs: Any) -> FilePush:
 def test_a_streamed_file_lands_once_with_one_rebuild(
     sandbox_factory: Any, tmp_path: Path, small_windows: None
 ) -> None:
-    sb = sandbox_factory(seed="demo", rate_limit=None)
-    n = 1200
-    key, skus = new_partner(sb.state, accounts_for(n))
     # Every cell twice: the later value must win, so the rows of a cell keep their order
     # across parts and windows.
-    rows = set_rows(skus, n) + [(s, a, c + 1, op) for s, a, c, op in set_rows(skus, n)[::7]]
-    path = tmp_path / "counts.csv"
-    write_rows_csv(path, rows)
-    ctx = make_context(tmp_path / "db.sqlite3")
+    sb, key, rows, path, ctx = _world(sandbox_factory, tmp_path, 1200, twice_every=7)
     try:
         partner = add_partner(ctx, sb.base_url, key)
         done = _push(ctx, partner, path)
@@ -84,13 +91,8 @@ def test_a_streamed_file_lands_once_with_one_rebuild(
 def test_a_file_cut_off_between_parts_resumes_at_its_first_unqueued_row(
     sandbox_factory: Any, tmp_path: Path, small_windows: None
 ) -> None:
-    sb = sandbox_factory(seed="demo", rate_limit=None)
     n = 600
-    key, skus = new_partner(sb.state, accounts_for(n))
-    rows = set_rows(skus, n)
-    path = tmp_path / "counts.csv"
-    write_rows_csv(path, rows)
-    ctx = make_context(tmp_path / "db.sqlite3")
+    sb, key, rows, path, ctx = _world(sandbox_factory, tmp_path, n)
     try:
         partner = add_partner(ctx, sb.base_url, key)
         # What a run killed after its first part leaves: 250 rows queued under the source.
