@@ -35,7 +35,7 @@ from gradient_desktop.api import (
     push_counts,
 )
 from gradient_desktop.api.bulk import Outcome
-from gradient_desktop.counts import Cell, CountRow
+from gradient_desktop.counts import Cell, CountRow, Op
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.result_batch import result_batch
 from gradient_desktop.services.wire import NO_KNOWN_TOTAL, wire_row
@@ -119,6 +119,7 @@ class WindowedPush:
     _base: Counter[str] = field(default_factory=Counter)
     _started: float = field(default_factory=time.monotonic)
     _unsent: int = 0
+    _accepted: list[tuple[int, CountRow]] = field(default_factory=list)
 
     async def run(self) -> PushReport:
         after = 0
@@ -148,7 +149,27 @@ class WindowedPush:
                 self._unsent = self.ctx.outbox.pending_count(self.partner_id, after=after)
                 self._unsent += self.feed.expected if self.feed is not None else 0
                 break
-        return self._merged()
+        merged = self._merged()
+        stopped = merged.aborted_by is not None or merged.cancel_requested or self._unsent
+        if self.rebuild and merged.ok and not merged.rebuild_triggered and not stopped:
+            await self._recover_rebuild(merged)
+        return merged
+
+    async def _recover_rebuild(self, report: PushReport) -> None:
+        """The final window triggered no rebuild (its rows did not land) but earlier windows
+        landed rows: re-send one of those absolute totals without ``no_build``. Only a row
+        that is still its cell's newest (nothing queued after it, not held): re-sending it
+        changes no total. No idempotency key: a server honouring keys would replay it without
+        applying, hence without rebuilding (as api/bulk.py recovers within one call)."""
+        for row_id, row in reversed(self._accepted):
+            if row.cell in self.held or not self.ctx.outbox.is_latest(
+                self.partner_id, row_id, row.service_id, row.account_id
+            ):
+                continue
+            again = await push_counts(self.client, [row.with_key("")], concurrency=1)
+            if again.rebuild_triggered:
+                report.rebuild_triggered, report.rebuild_row = True, again.rebuild_row
+                return
 
     async def _window(self, items: list[OutboxItem], final: bool) -> PushReport | None:
         unsendable = []
@@ -196,6 +217,14 @@ class WindowedPush:
             self.ctx.outbox.mark_results(untouched)
         for outcome in _LANDED:
             self._base[outcome] += report.count(outcome)
+        # The last few absolute totals that landed: candidates to carry the rebuild if the
+        # final window cannot (``_recover_rebuild``).
+        landed = [
+            (ids[i], r.row)
+            for i, r in enumerate(report.results)
+            if r.outcome == "ok" and r.row.op == Op.SET
+        ]
+        self._accepted = (self._accepted + landed[-3:])[-3:]
         return report
 
     def expected_total(self) -> int:

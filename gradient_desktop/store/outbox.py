@@ -443,6 +443,21 @@ class Outbox:
         with self.db.read() as conn:
             return {(r.service_id, r.account_id): (r.state, r.last_error) for r in conn.execute(q)}
 
+    def is_latest(self, partner_id: int, row_id: int, service_id: str, account_id: str) -> bool:
+        """Whether row ``row_id`` is the newest row of its cell (nothing queued after it)."""
+        q = (
+            select(_T.c.id)
+            .where(
+                _T.c.partner_id == partner_id,
+                _T.c.service_id == service_id,
+                _T.c.account_id == account_id,
+                _T.c.id > row_id,
+            )
+            .limit(1)
+        )
+        with self.db.read() as conn:
+            return conn.execute(q).first() is None
+
     def queued_by(self, partner_id: int, token: str) -> bool:
         """Whether a row whose ``actor`` ends with ``token`` exists (a commit that landed)."""
         q = (

@@ -114,6 +114,23 @@ def test_a_file_cut_off_between_parts_resumes_at_its_first_unqueued_row(
         ctx.close()
 
 
+def test_billing_is_rebuilt_once_when_the_last_window_lands_nothing(
+    sandbox_factory: Any, tmp_path: Path, small_windows: None
+) -> None:
+    sb, key, rows, path, ctx = _world(sandbox_factory, tmp_path, 300)
+    # Then two windows' worth of accounts the MSP never mapped: the final window lands nothing.
+    unmapped = [(rows[0][0], f"nobody-{i}", 1.0, "set") for i in range(250)]
+    write_rows_csv(path, rows + unmapped)
+    try:
+        partner = add_partner(ctx, sb.base_url, key)
+        report = _push(ctx, partner, path).summary.report
+        assert (report.ok, report.unmapped) == (300, 250)
+        assert report.rebuild_triggered and sb.state.rebuilds(key) == 1
+        assert wrong_counts(sb.state, key, fold(rows)) == []
+    finally:
+        ctx.close()
+
+
 def test_a_file_changed_after_its_check_queues_nothing_more(tmp_path: Path) -> None:
     path = tmp_path / "counts.csv"
     path.write_text("accountId,serviceId,unitCount\na,s,1\nb,s,2\n")
