@@ -150,8 +150,8 @@ class WindowedPush:
                 self._unsent += self.feed.expected if self.feed is not None else 0
                 break
         merged = self._merged()
-        stopped = merged.aborted_by is not None or merged.cancel_requested or self._unsent
-        if self.rebuild and merged.ok and not merged.rebuild_triggered and not stopped:
+        cut_short = merged.aborted_by is not None or merged.cancel_requested or self._unsent > 0
+        if self.rebuild and merged.ok and not merged.rebuild_triggered and not cut_short:
             await self._recover_rebuild(merged)
         return merged
 
