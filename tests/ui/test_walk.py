@@ -541,5 +541,5 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     if run == 1:
         shoot(qloop, window2, "after_restart")
     counts = ctx2.demo.state.counts(ctx2.demo.partner_key(window2.partner.name))
-    assert all(counts[(s, a)]["unitCount"] == 3 for (a, s) in keys)
+    assert all(counts[(s, a)]["unitCount"] == 3 for (s, a) in keys)
     window2.close()
