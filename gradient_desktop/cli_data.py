@@ -108,9 +108,5 @@ def _import_totals(ctx: Any, args: argparse.Namespace) -> int:
     from gradient_desktop.services.count_options import import_current_totals
 
     # The same service the app's Count settings call.
-    print(
-        import_current_totals(
-            ctx, partner, rows
-        )
-    )
+    print(import_current_totals(ctx, partner, rows))
     return EXIT_OK

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from gradient_desktop.counts import CountRow
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.count_options import legacy_routes
 from gradient_desktop.services.push import PushService
 from gradient_desktop.services.usage import StagingError, UsageService
-from gradient_desktop.store import PushRow
 from gradient_desktop.ui.dialogs.count_settings import CountSettingsDialog
 from gradient_desktop.ui.partners_view import PartnersView
 from gradient_desktop.ui.qt import QtCore, QtWidgets
@@ -81,7 +81,7 @@ def test_imported_totals_let_an_add_start_from_them(
 
     # The add is now the absolute 35 on Gradient (computed from the imported 30).
     summary = qloop.run_until_complete(
-        PushService(ctx).push(partner, [PushRow(sid, "acct-0001", 5, "add")])
+        PushService(ctx).push(partner, [CountRow(sid, "acct-0001", 5, "add")])
     )
     assert summary.all_landed, summary.text()
     assert sandbox.state.counts(PARTNER_KEY)[(sid, "acct-0001")]["unitCount"] == 35
