@@ -44,7 +44,7 @@ def test_imported_totals_let_an_add_start_from_them(
     page.show()
     usage = UsageService(ctx, partner)
     with pytest.raises(StagingError, match="import the current totals"):
-        usage.make_edit("acct-0001", sid, "add", 5)
+        usage.make_edit((sid, "acct-0001"), "add", 5)
 
     # The Usage page's button opens the partner's Count settings.
     _click(qtbot, page.count_settings_button)
@@ -72,7 +72,7 @@ def test_imported_totals_let_an_add_start_from_them(
     assert box.defaultButton() is _button(box, "Cancel")
     _click(qtbot, _button(box, "Cancel"))
     with pytest.raises(StagingError):
-        usage.make_edit("acct-0001", sid, "add", 5)
+        usage.make_edit((sid, "acct-0001"), "add", 5)
 
     dialog.import_bytes(good, "totals.csv")
     _click(qtbot, _button(dialog.confirm_box, "Record totals"))
@@ -116,7 +116,7 @@ def test_legacy_routes_switch_asks_before_turning_on(
     assert dialog.message.text().startswith("Legacy count routes are on for Contoso")
     # With them on, an add on a cell with no known total is accepted (sent as a change).
     sid = service_ids(ctx, partner)[0]
-    assert UsageService(ctx, partner).make_edit("acct-0001", sid, "add", 5) is not None
+    assert UsageService(ctx, partner).make_edit((sid, "acct-0001"), "add", 5) is not None
 
     dialog.legacy.click()  # off needs no question: nothing can be billed twice then
     assert dialog.confirm_box is None and not legacy_routes(ctx, partner)

@@ -191,7 +191,7 @@ def test_a_push_updates_the_changed_cells_in_place_without_rebuilding_the_grid(
     assert usage is not None
     base = usage.projected_totals()
     edits = [
-        usage.make_edit(f"acct-{i:04d}", sid, "set", float(i + 1), base=base)
+        usage.make_edit((sid, f"acct-{i:04d}"), "set", float(i + 1), base=base)
         for i in range(100)
         for sid in sids
     ]
@@ -214,6 +214,6 @@ def test_a_push_updates_the_changed_cells_in_place_without_rebuilding_the_grid(
     row = next(
         r
         for r in range(page.flat_model.rowCount())
-        if page.flat_model.cell_key(page.flat_model.index(r, 0)) == ("acct-0099", sids[2])
+        if page.flat_model.cell_key(page.flat_model.index(r, 0)) == (sids[2], "acct-0099")
     )
     assert page.flat_model.data(page.flat_model.index(row, 2)) == "100"
