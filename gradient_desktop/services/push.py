@@ -268,7 +268,9 @@ class PushService:
         # (``backup=False``: the caller makes one copy for many pushes, e.g. a sync run).
         if backup:
             backup_after_push(self.ctx.db, self.ctx.settings.backup_keep_days)
-        summary = PushSummary(len(rows), report, resumed=resumed, not_sendable=len(unsendable))
+        summary = PushSummary(
+            push.sent, report, resumed=push.resumed, not_sendable=push.not_sendable
+        )
         # The audit trail: who got how many, and the outcome, in the words the user saw.
         log.info("push to %s finished (%d resumed): %s", partner.name, push.resumed, summary.text())
         self.ctx.state.note_push(
