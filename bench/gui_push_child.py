@@ -28,9 +28,9 @@ def prepare(url: str, vkey: str, pkey: str, n: int, *, queue: bool = True) -> tu
     ``queue=False``: nothing queued)."""
     import keyring
 
+    from gradient_desktop.counts import CountRow
     from gradient_desktop.services.context import AppContext
     from gradient_desktop.services.partners import PartnerDirectory
-    from gradient_desktop.store import PushRow
     from tests.keyring_backend import MemoryKeyring
 
     keyring.set_keyring(MemoryKeyring())
@@ -44,7 +44,7 @@ def prepare(url: str, vkey: str, pkey: str, n: int, *, queue: bool = True) -> tu
     accounts = int(os.environ["BENCH_ACCOUNTS"])
     salt = int(os.environ.get("BENCH_SALT", "0"))
     rows = [
-        PushRow(sku, f"acc-{a}", float((a + salt) % 50) + 1.0)
+        CountRow(sku, f"acc-{a}", float((a + salt) % 50) + 1.0)
         for a in range(accounts)
         for sku in skus
     ][:n]

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gradient_desktop.store import Outbox, PushRow, open_database
+from gradient_desktop.counts import CountRow
+from gradient_desktop.store import Outbox, open_database
 from gradient_desktop.store.db import BUSY_TIMEOUT_MS
 from gradient_desktop.store.models import Partner, VendorProfile
 
@@ -27,8 +28,8 @@ FLUSH_ROWS = 200  # services/push.py flushes results every 200 rows (or 0.25 s)
 SERVICES = ("svc-server", "svc-workstation", "svc-archive")
 
 
-def make_rows(n: int) -> list[PushRow]:
-    return [PushRow(SERVICES[i % 3], f"acc-{i // 3:06d}", float(i % 97)) for i in range(n)]
+def make_rows(n: int) -> list[CountRow]:
+    return [CountRow(SERVICES[i % 3], f"acc-{i // 3:06d}", float(i % 97)) for i in range(n)]
 
 
 def _new_db(folder: Path, name: str) -> tuple[Path, int]:
@@ -53,7 +54,7 @@ def _new_db(folder: Path, name: str) -> tuple[Path, int]:
 Phases = dict[str, float]
 
 
-def run_outbox(folder: Path, rows: list[PushRow], tag: str) -> Phases:
+def run_outbox(folder: Path, rows: list[CountRow], tag: str) -> Phases:
     path, partner_id = _new_db(folder, f"outbox-{tag}")
     db = open_database(path)
     try:
@@ -116,7 +117,7 @@ def _txn(conn: sqlite3.Connection, work: Callable[[], object]) -> None:
     conn.execute("COMMIT")
 
 
-def run_bare(folder: Path, rows: list[PushRow], tag: str) -> Phases:
+def run_bare(folder: Path, rows: list[CountRow], tag: str) -> Phases:
     path, partner_id = _new_db(folder, f"bare-{tag}")
     conn = _connect(path)
     try:

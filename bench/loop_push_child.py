@@ -17,6 +17,7 @@ import os
 import statistics
 import sys
 import time
+import uuid
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -36,7 +37,8 @@ async def push(url: str, vkey: str, partner: str, n: int, c: int) -> dict[str, A
     accounts = int(os.environ["BENCH_ACCOUNTS"])
     salt = int(os.environ.get("BENCH_SALT", "0"))
     rows = [
-        CountRow(sku, f"acc-{a}", float((a + salt) % 50) + 1.0)
+        # Keyed here, before the clock starts, as the outbox keys rows before a push.
+        CountRow(sku, f"acc-{a}", float((a + salt) % 50) + 1.0, key=uuid.uuid4().hex)
         for a in range(accounts)
         for sku in skus_env
     ][:n]

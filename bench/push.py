@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
 def make_rows(skus: list[str], accounts: int, n: int, salt: int) -> list[CountRow]:
     """``n`` absolute counts over accounts × SKUs, each pair once; fresh idempotency keys."""
     rows = [
-        CountRow(sku, f"acc-{a}", float((a + salt) % 50) + 1.0)
+        # Keyed here, before the clock starts, as the outbox keys rows before a push.
+        CountRow(sku, f"acc-{a}", float((a + salt) % 50) + 1.0, key=uuid.uuid4().hex)
         for a in range(accounts)
         for sku in skus
     ]

@@ -97,7 +97,6 @@ def _import(ctx: Any, path: Path) -> int:
 def _import_totals(ctx: Any, args: argparse.Namespace) -> int:
     from gradient_desktop.cli_push import load_rows, read_input, target_partner
     from gradient_desktop.services.partners import PartnerNotFound
-    from gradient_desktop.store import PushRow
 
     rows = load_rows(args.file, read_input(args.file))
     if any(r.op != "set" for r in rows):
@@ -109,9 +108,5 @@ def _import_totals(ctx: Any, args: argparse.Namespace) -> int:
     from gradient_desktop.services.count_options import import_current_totals
 
     # The same service the app's Count settings call.
-    print(
-        import_current_totals(
-            ctx, partner, [PushRow(r.service_id, r.account_id, r.unit_count) for r in rows]
-        )
-    )
+    print(import_current_totals(ctx, partner, rows))
     return EXIT_OK

@@ -6,6 +6,10 @@ and ledger in the data folder (services/push.py). A file is recorded by the SHA-
 bytes: running the same file again (a killed run restarted) finishes its rows instead of
 queuing them twice; ``--again`` queues it a second time on purpose.
 
+The file is validated whole before anything is queued (a streaming pass in constant memory),
+then queued in parts while the first parts are sent (services/push_file.py): a 200,000-row
+file sends its first request within about a second and never holds all its rows in memory.
+
 Ctrl-C or SIGTERM stop scheduling new requests; requests in flight finish; the closing lines
 say how many counts landed and how many stay queued for the next push.
 """
@@ -14,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import os
 import signal
 import stat
@@ -98,35 +101,52 @@ def load_rows(path: Path, data: bytes) -> list[Any]:
     return result.rows
 
 
+def check_file(path: Path) -> tuple[Any, Any]:
+    """The file and its whole-file check (``CliError`` naming every problem when it fails)."""
+    from gradient_desktop.services.count_file import CountFile
+    from gradient_desktop.services.csvio import CountFileError
+
+    file = CountFile(path)
+    try:
+        check = file.check()
+    except CountFileError as exc:
+        message = str(exc)
+        raise CliError(message if str(path) in message else f"{path}: {message}") from None
+    if not check.ok:
+        raise CliError(f"{path} has problems; nothing was sent:\n{check.error_text()}")
+    if not check.rows:
+        raise CliError(f"{path} has a header but no rows; nothing to send.")
+    return file, check
+
+
 async def run_push(args: argparse.Namespace) -> int:
     from gradient_desktop.cli import _Progress
 
     if args.concurrency is not None and not 1 <= args.concurrency <= 100:
         raise CliError("--concurrency must be between 1 and 100.")
-    data = read_input(args.file)
-    rows = load_rows(args.file, data)
+    file, check = check_file(args.file)
     if args.dry_run:
-        print(f"{args.file}: {len(rows)} valid row(s); dry run, nothing sent.")
+        print(f"{args.file}: {check.rows} valid row(s); dry run, nothing sent.")
         return EXIT_OK
     held = _Locked()
     ctx = _context()
     try:
-        return await _push(args, ctx, rows, hashlib.sha256(data).hexdigest(), _Progress())
+        return await _push(args, ctx, file, check, _Progress())
     finally:
         await ctx.aclose()
         ctx.close()
         held.release()
 
 
-async def _push(
-    args: argparse.Namespace, ctx: Any, rows: list[Any], digest: str, progress: Any
-) -> int:
+async def _push(args: argparse.Namespace, ctx: Any, file: Any, check: Any, progress: Any) -> int:
     from gradient_desktop.api import ApiError, InsecureUrlError, VendorApiClient
     from gradient_desktop.secrets import KeyringUnavailable
     from gradient_desktop.services.context import MissingKeyError
+    from gradient_desktop.services.csvio import CountFileError
     from gradient_desktop.services.partners import PartnerNotFound
     from gradient_desktop.services.push import PushService
-    from gradient_desktop.store import PushRow, StoreError, UnknownTotalError
+    from gradient_desktop.services.push_file import push_file
+    from gradient_desktop.store import StoreError, UnknownTotalError
 
     client = None
     try:
@@ -134,40 +154,44 @@ async def _push(
         if creds is not None:
             client = VendorApiClient(args.base_url, creds, ctx.client_options(partner.base_url))
         service = PushService(ctx)
-        queued = service.enqueue(
-            partner,
-            [PushRow(r.service_id, r.account_id, r.unit_count, r.op) for r in rows],
-            actor="cli",
-            source=None if args.again else f"sha256:{digest}",
-            source_label=args.file.name,
-        )
-        if queued.repeat:
-            print(
-                f"{args.file} was pushed before; finishing what is left of it instead of queuing "
-                "it again (use --again to push it a second time).",
-                file=sys.stderr,
-            )
-        for service_id, account_id, below in queued.floored[:20]:
-            print(
-                f"warning: account {account_id} × service {service_id} would drop "
-                f"{below:g} below 0; it is set to 0, as Gradient does.",
-                file=sys.stderr,
-            )
         cancel = asyncio.Event()
         stop = _StopOnSignal(cancel)
         try:
-            summary = await service.run(
+            done = await push_file(
+                ctx,
                 partner,
+                file,
+                check,
+                actor="cli",
+                again=args.again,
                 client=client,
                 concurrency=args.concurrency,
                 on_progress=progress,
                 cancel=cancel,
-                batch_id=queued.batch_id,
                 rebuild=not args.no_build,
             )
         finally:
             stop.restore()
             progress.close()
+        if done.repeat:
+            print(
+                f"{args.file} was pushed before; finished what was left of it instead of "
+                "queuing it again (use --again to push it a second time).",
+                file=sys.stderr,
+            )
+        elif done.continued:
+            print(
+                f"{args.file} was partly queued by an earlier run; queued the other "
+                f"{done.queued} row(s) instead of queuing it again.",
+                file=sys.stderr,
+            )
+        for service_id, account_id, below in done.floored[:20]:
+            print(
+                f"warning: account {account_id} × service {service_id} would drop "
+                f"{below:g} below 0; it is set to 0, as Gradient does.",
+                file=sys.stderr,
+            )
+        summary = done.summary
         if summary.resumed:
             print(
                 f"Also finished {summary.resumed} count(s) left over from an earlier push.",
@@ -177,6 +201,8 @@ async def _push(
     except (PartnerNotFound, MissingKeyError, KeyringUnavailable, UnknownTotalError) as exc:
         raise CliError(str(exc)) from None
     except (InsecureUrlError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    except CountFileError as exc:  # the file changed while it was being queued
         raise CliError(str(exc)) from None
     except StoreError as exc:
         raise CliError(f"{exc} Nothing was sent.") from None

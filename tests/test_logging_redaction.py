@@ -67,10 +67,10 @@ def test_a_debug_push_with_distinctive_keys_leaves_no_key_or_token_in_the_log_fo
     sandbox: Any, debug_log: None
 ) -> None:
     from gradient_desktop.api import AuthenticationError
+    from gradient_desktop.counts import CountRow
     from gradient_desktop.services.integration import IntegrationService
     from gradient_desktop.services.partners import PartnerDirectory
     from gradient_desktop.services.push import PushService
-    from gradient_desktop.store import PushRow
 
     sandbox.state.add_organization(
         VENDOR_KEY,
@@ -90,7 +90,7 @@ def test_a_debug_push_with_distinctive_keys_leaves_no_key_or_token_in_the_log_fo
             integration = await IntegrationService(ctx).refresh(partner)
             accounts, skus = await asyncio.to_thread(_mapped_accounts, sandbox.base_url, 2)
             service = PushService(ctx)
-            rows = [PushRow(skus[0], a, 5.0) for a in accounts]
+            rows = [CountRow(skus[0], a, 5.0) for a in accounts]
             batch = service.enqueue(partner, rows, actor="test")
             summary = await service.run(partner, concurrency=4, batch_id=batch)
             try:

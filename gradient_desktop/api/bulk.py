@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gradient_desktop.counts import CountRow, Op
+
 from .client import VendorApiClient
 from .errors import (
     ApiError,
@@ -32,42 +34,14 @@ from .errors import (
     ServerError,
     UnmappedError,
 )
-from .models import CountResult, wire_unit_count
+from .models import CountResult
 from .ratelimit import ConcurrencyGate
 
 __all__ = ["CountRow", "Outcome", "ProgressEvent", "PushReport", "RowResult", "push_counts"]
 
 logger = logging.getLogger("gradient_desktop.api")
 
-Op = Literal["set", "add", "subtract"]
 Outcome = Literal["ok", "unmapped", "failed", "unknown", "cancelled"]
-
-
-@dataclass(frozen=True, slots=True)
-class CountRow:
-    """One count to push. ``key`` is its idempotency key, stable across retries and resumes
-    (the outbox stores it); a random one is made when none is given."""
-
-    service_id: str
-    account_id: str
-    unit_count: float
-    op: Op = "set"
-    key: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def __post_init__(self) -> None:
-        # Validated up front: a bad row must be refused before a push starts, not crash it
-        # half-way with thousands of rows sent.
-        if self.op not in ("set", "add", "subtract"):
-            raise ValueError(f"unknown count operation {self.op!r}")
-        if not self.service_id or not self.account_id:
-            raise ValueError("a count row needs a service id and an account id")
-        wire_unit_count(self.unit_count)
-        if len(self.key) > 255 or not (self.key.isascii() and self.key.isprintable()):
-            raise ValueError("a row key must be printable ASCII, ≤ 255 chars")
-
-    @property
-    def pair(self) -> tuple[str, str]:
-        return (self.service_id, self.account_id)
 
 
 @dataclass(slots=True)
@@ -102,16 +76,19 @@ class PushReport:
     #: Set when the push stopped early (bad key, Gradient unreachable): rows not sent are
     #: ``cancelled`` and this error says why.
     aborted_by: ApiError | None = None
+    #: Outcomes of rows counted but not listed in ``results`` (a report merged from the windows
+    #: of a long push keeps only the rows that did not land; services/push.py).
+    settled: Counter[str] = field(default_factory=Counter)
 
     def count(self, outcome: Outcome) -> int:
-        return sum(1 for r in self.results if r.outcome == outcome)
+        return sum(1 for r in self.results if r.outcome == outcome) + self.settled[outcome]
 
     def rows(self, outcome: Outcome) -> list[RowResult]:
         return [r for r in self.results if r.outcome == outcome]
 
     @property
     def total(self) -> int:
-        return len(self.results)
+        return len(self.results) + sum(self.settled.values())
 
     @property
     def ok(self) -> int:
@@ -143,7 +120,7 @@ def _final_index(rows: list[CountRow], last_of_pair: dict[tuple[str, str], int])
     """The row sent last: the last ``set`` row that is also its pair's last row (so sending
     it last keeps per-pair order), else simply the last row."""
     for i in range(len(rows) - 1, -1, -1):
-        if rows[i].op == "set" and last_of_pair[rows[i].pair] == i:
+        if rows[i].op == Op.SET and last_of_pair[rows[i].cell] == i:
             return i
     return len(rows) - 1
 
@@ -151,11 +128,11 @@ def _final_index(rows: list[CountRow], last_of_pair: dict[tuple[str, str], int])
 async def _send(
     client: VendorApiClient, row: CountRow, *, no_build: bool, key: str | None
 ) -> CountResult:
-    if row.op == "set":
+    if row.op == Op.SET:
         return await client.set_count(
             row.service_id, row.account_id, row.unit_count, no_build=no_build, idempotency_key=key
         )
-    method = client.add_count if row.op == "add" else client.subtract_count
+    method = client.add_count if row.op == Op.ADD else client.subtract_count
     return await method(
         row.service_id, row.account_id, row.unit_count, no_build=no_build, idempotency_key=key
     )
@@ -173,6 +150,7 @@ class _Push:
         on_progress: Callable[[ProgressEvent], None] | None,
         cancel: asyncio.Event | None,
         on_result: Callable[[int, RowResult], None] | None = None,
+        held: dict[tuple[str, str], ApiError | None] | None = None,
     ) -> None:
         self.client, self.rows, self.no_build = client, rows, no_build
         self.on_result = on_result
@@ -194,10 +172,11 @@ class _Push:
         self.streak_limit = max(10, 2 * (concurrency or 16))
         self.last_of_pair: dict[tuple[str, str], int] = {}
         for i, row in enumerate(rows):
-            self.last_of_pair[row.pair] = i
+            self.last_of_pair[row.cell] = i
         self.accepted: dict[int, CountResult] = {}
-        #: Pairs whose chain stopped at a row that may still land, with that row's error.
-        self.held: dict[tuple[str, str], ApiError | None] = {}
+        #: Pairs whose chain stopped at a row that may still land, with that row's error
+        #: (the caller's dict: a push sent in windows keeps holding them in later windows).
+        self.held: dict[tuple[str, str], ApiError | None] = {} if held is None else held
 
     def may_land_later(self, i: int) -> bool:
         """Row ``i`` did not land, and the rows of its pair after it must wait: it may still
@@ -215,7 +194,7 @@ class _Push:
         row = self.rows[i]
         error: ApiError | None = None
         try:
-            result = await _send(self.client, row, no_build=no_build, key=row.key)
+            result = await _send(self.client, row, no_build=no_build, key=row.key or None)
         except UnmappedError as exc:
             outcome: Outcome = "unmapped"
             error = exc
@@ -274,7 +253,7 @@ class _Push:
                 for i in chain:  # rows of one account × service, in input order
                     if self.stopping():
                         return
-                    pair = self.rows[i].pair
+                    pair = self.rows[i].cell
                     if pair in self.held:  # never overtake a row that may still land
                         self.record(i, "cancelled", self.held[pair])
                         continue
@@ -295,14 +274,14 @@ class _Push:
     def work_items(self, exclude: int | None) -> list[list[int]]:
         chains: dict[tuple[str, str], list[int]] = {}
         work: list[list[int]] = []
-        repeated = {p for p, n in Counter(r.pair for r in self.rows).items() if n > 1}
+        repeated = {p for p, n in Counter(r.cell for r in self.rows).items() if n > 1}
         for i, row in enumerate(self.rows):
             if i == exclude:
                 continue
-            if row.pair in repeated:
-                chain = chains.get(row.pair)
+            if row.cell in repeated:
+                chain = chains.get(row.cell)
                 if chain is None:
-                    chain = chains[row.pair] = []
+                    chain = chains[row.cell] = []
                     work.append(chain)
                 chain.append(i)
             else:
@@ -316,7 +295,7 @@ class _Push:
         candidates = [
             i
             for i in self.accepted
-            if self.rows[i].op == "set" and self.last_of_pair[self.rows[i].pair] == i
+            if self.rows[i].op == Op.SET and self.last_of_pair[self.rows[i].cell] == i
         ]
         for i in sorted(candidates, reverse=True)[:3]:
             row = self.rows[i]
@@ -342,6 +321,7 @@ async def push_counts(
     cancel: asyncio.Event | None = None,
     on_result: Callable[[int, RowResult], None] | None = None,
     rebuild: bool = True,
+    held: dict[tuple[str, str], ApiError | None] | None = None,
 ) -> PushReport:
     """Push ``rows``; never raises ``ApiError`` for a row — each outcome is in the report.
 
@@ -355,9 +335,14 @@ async def push_counts(
     reported ``cancelled`` and no further request is made.
     ``on_result(index, result)`` is called as each row's outcome is known (the outbox marks
     rows as they land, so a crash mid-push loses no acknowledged row).
+    ``held``: cells whose earlier row may still land, kept across calls by a caller sending
+    one push in several calls; their rows are not sent (``cancelled``), and cells held by
+    this call are added to it.
     """
-    row_list = list(rows)
-    push = _Push(client, row_list, concurrency, no_build, on_progress, cancel, on_result)
+    # A row without a key (not from the outbox) gets a fresh one, kept for its retries and in
+    # the report; "" sends none.
+    row_list = [r if r.key is not None else r.with_key(uuid.uuid4().hex) for r in rows]
+    push = _Push(client, row_list, concurrency, no_build, on_progress, cancel, on_result, held)
     if not row_list:
         return PushReport([], False, 0.0)
     final = _final_index(row_list, push.last_of_pair) if no_build and rebuild else None
@@ -368,10 +353,10 @@ async def push_counts(
         pass
     elif final is None:
         rebuild_row = next((i for i, r in sorted(push.accepted.items()) if not r.replayed), None)
-    elif not push.stopping() and row_list[final].pair in push.held:
+    elif not push.stopping() and row_list[final].cell in push.held:
         # Its pair stopped at a row that may still land: sending this one now would overtake
         # it. It stays unsent (``cancelled``); another accepted row carries the rebuild.
-        push.record(final, "cancelled", push.held[row_list[final].pair])
+        push.record(final, "cancelled", push.held[row_list[final].cell])
         rebuild_row = await push.recover_rebuild(final)
     elif not push.stopping():
         await push.send_row(final, no_build=False)

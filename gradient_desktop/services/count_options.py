@@ -18,10 +18,10 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gradient_desktop.counts import CountRow
 from gradient_desktop.services.csvio import CountFileError, parse_counts
 from gradient_desktop.services.push import PushService
 from gradient_desktop.services.wording import plural, verb
-from gradient_desktop.store import PushRow
 from gradient_desktop.store.models import Partner
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class TotalsFileError(ValueError):
 class TotalsFile:
     """The totals read from a file, checked whole (nothing is recorded yet)."""
 
-    rows: list[PushRow]
+    rows: list[CountRow]
     #: Rows naming an account or service this partner does not have (recorded all the same:
     #: the ledger keys them by id, and they count once the account or service is added).
     unknown_cells: int = 0
@@ -73,7 +73,7 @@ def read_totals(
         raise TotalsFileError(
             "Current totals are absolute counts: remove the op column or use set on every row."
         )
-    rows = [PushRow(r.service_id, r.account_id, r.unit_count) for r in parsed.rows]
+    rows = parsed.rows
     unknown = 0
     if known is not None:
         accounts, services = known
@@ -105,7 +105,7 @@ def known_cells(ctx: AppContext, partner: Partner) -> tuple[set[str], set[str]]:
     return accounts, services
 
 
-def import_current_totals(ctx: AppContext, partner: Partner, rows: list[PushRow]) -> str:
+def import_current_totals(ctx: AppContext, partner: Partner, rows: list[CountRow]) -> str:
     """Record ``rows`` as the totals Gradient holds now for ``partner``; nothing is sent.
     Returns the sentence to show."""
     ctx.outbox.record_known_totals(partner.id or 0, rows)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import random
 
+from gradient_desktop.counts import CountRow
 from gradient_desktop.services.context import SANDBOX_URL, AppContext
 from gradient_desktop.services.integration import Customer, IntegrationService
 from gradient_desktop.services.partners import PartnerDirectory
-from gradient_desktop.store import PushRow
 from gradient_desktop.store.models import Partner
 
 DEMO_PARTNERS = {
@@ -83,7 +83,7 @@ class RealSetup:
         """A partner key that reads the vendor record when ``keys_built_in``."""
         return None
 
-    def first_usage_rows(self, partner: Partner) -> list[PushRow] | None:
+    def first_usage_rows(self, partner: Partner) -> list[CountRow] | None:
         """Counts to send as the first usage sync (None: send what the user queued)."""
         return None
 
@@ -129,7 +129,7 @@ class DemoSetup(RealSetup):
         vendor = self.ctx.demo.vendor_key
         return next((k for k in state.partner_keys() if state.vendor_key_of(k) == vendor), None)
 
-    def first_usage_rows(self, partner: Partner) -> list[PushRow] | None:
+    def first_usage_rows(self, partner: Partner) -> list[CountRow] | None:
         """Plausible unit counts for every mapped account × selected service: the same
         numbers on every run for the same pair."""
         from gradient_desktop.services.mapping import MappingService
@@ -139,7 +139,7 @@ class DemoSetup(RealSetup):
         for account_id in sorted(MappingService(self.ctx).mappings(partner)):
             for service_id in services:
                 rng = random.Random(f"usage:{account_id}:{service_id}")
-                rows.append(PushRow(service_id, account_id, float(rng.randint(1, 60))))
+                rows.append(CountRow(service_id, account_id, float(rng.randint(1, 60))))
         return rows
 
 

@@ -6,7 +6,7 @@ re-sending an absolute total is harmless, so nothing depends on the server remem
 idempotency keys (store/outbox.py, services/wire.py).
 
 The entry point for every caller (usage page, CLI, sync): ``PushService.enqueue`` /
-``run`` / ``push`` with ``PushRow`` values (docs/ARCHITECTURE.md, "The path of a count").
+``run`` / ``push`` with ``CountRow`` values (docs/ARCHITECTURE.md, "The path of a count").
 """
 
 from __future__ import annotations
@@ -15,21 +15,20 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from gradient_desktop.api import (
     AuthenticationError,
-    CountRow,
     ProgressEvent,
     PushReport,
     RowResult,
     VendorApiClient,
-    push_counts,
 )
+from gradient_desktop.counts import Cell, CountRow, apply_op
 from gradient_desktop.services.context import AppContext
-from gradient_desktop.services.result_batch import result_batch
-from gradient_desktop.services.wire import NO_KNOWN_TOTAL, wire_row
-from gradient_desktop.store import EnqueueResult, HistoryPoint, OutboxItem, PushRow
+from gradient_desktop.services.push_windows import Feed, WindowedPush
+from gradient_desktop.store import EnqueueResult, HistoryPoint
 from gradient_desktop.store.backups import backup_after_push
 from gradient_desktop.store.models import OutboxState, Partner, PartnerCountOptions
 
@@ -102,22 +101,6 @@ def row_state(result: RowResult) -> str:
     return _OUTCOME_STATE[result.outcome]
 
 
-class _ResultWriter:
-    """Batches outbox updates so a 100k-row push does not commit per row; the batch is shared
-    by every push running at once (services/result_batch.py: a sync of many partners)."""
-
-    def __init__(self, ctx: AppContext, ids: list[int]) -> None:
-        self.ids = ids
-        self.batch = result_batch(ctx.outbox)
-
-    def __call__(self, index: int, result: RowResult) -> None:
-        error = str(result.error) if result.error is not None else None
-        self.batch.add((self.ids[index], row_state(result), error))
-
-    def flush(self) -> None:
-        self.batch.flush()
-
-
 class PushService:
     """Queue and send unit counts for a partner (the one entry point; see module docstring)."""
 
@@ -149,7 +132,7 @@ class PushService:
     def enqueue(
         self,
         partner: Partner,
-        rows: Iterable[PushRow],
+        rows: Iterable[CountRow],
         actor: str | None = None,
         *,
         source: str | None = None,
@@ -180,12 +163,34 @@ class PushService:
         """How far the running push is ("81 of 362 sent"), or None when none runs."""
         return self.ctx.state.push_summary()
 
+    def projected_totals(
+        self,
+        partner_id: int,
+        acknowledged: dict[Cell, tuple[float, datetime | None]] | None = None,
+    ) -> dict[Cell, float | None]:
+        """``{(service, account): total}`` once every queued row has landed: the last
+        acknowledged totals (``acknowledged``: already read by the caller), moved on by the
+        rows still queued (an add/subtract counts as the absolute total fixed at enqueue)."""
+        outbox = self.ctx.outbox
+        if acknowledged is None:
+            acknowledged = outbox.last_totals(partner_id)
+        out: dict[Cell, float | None] = {cell: t for cell, (t, _) in acknowledged.items()}
+        for item in outbox.list_resumable(partner_id):
+            cell = (item.service_id, item.account_id)
+            absolute = item.absolute
+            out[cell] = (
+                absolute
+                if absolute is not None
+                else apply_op(out.get(cell), item.op, item.unit_count)
+            )
+        return out
+
     def cell_history(self, partner_id: int, service_id: str, account_id: str) -> list[HistoryPoint]:
         """Every write of one cell, oldest first, with the acknowledged total after it."""
         return self.ctx.outbox.history(partner_id, service_id, account_id)
 
     async def push(
-        self, partner: Partner, rows: Iterable[PushRow], actor: str | None = None, **run_args: Any
+        self, partner: Partner, rows: Iterable[CountRow], actor: str | None = None, **run_args: Any
     ) -> PushSummary:
         """``enqueue`` then ``run``: the call for a service that has counts to send now."""
         queued = self.enqueue(partner, rows, actor)
@@ -204,89 +209,72 @@ class PushService:
         batch_id: str | None = None,
         rebuild: bool = True,
         backup: bool = True,
+        feed: Feed | None = None,
     ) -> PushSummary:
-        """Send every unfinished row of this partner (oldest first), then rebuild once
-        (``rebuild=False``: every row with ``no_build``, billing views not rebuilt).
+        """Send every unfinished row of this partner (oldest first, in windows:
+        services/push_windows.py), then rebuild once (``rebuild=False``: every row with
+        ``no_build``, billing views not rebuilt). ``feed``: rows still being queued by a
+        streamed file (services/push_file.py) are sent as they arrive.
 
         ``client`` is for callers holding keys outside the keyring (``push --base-url``);
         by default the partner's own client is used. ``backup=False`` skips the copy of the
         database made after the push (the caller makes one for many pushes).
         """
-        items: list[OutboxItem] = self.ctx.outbox.list_resumable(partner.id or 0)
-        legacy = self.legacy_routes(partner) if items else False
-        unsendable = []
-        sendable: list[tuple[OutboxItem, CountRow]] = []
-        for item in items:
-            row = wire_row(item, legacy_routes=legacy)
-            if row is None:
-                unsendable.append((item.id, OutboxState.FAILED.value, NO_KNOWN_TOTAL))
-            else:
-                sendable.append((item, row))
-        if unsendable:
-            # Definitely not sent, so voiding them re-projects the rows queued after them.
-            self.ctx.outbox.mark_results(unsendable)
-        # Rows from earlier pushes (crash, cancel, network loss) ride along with this one.
-        resumed = sum(1 for i, _ in sendable if i.batch_id != batch_id)
-        rows = [r for _, r in sendable]
-        ids = [i.id for i, _ in sendable]
-        if not rows:
-            return PushSummary(0, PushReport([], False, 0.0), not_sendable=len(unsendable))
-        self.ctx.outbox.mark_sending(ids)
-        writer = _ResultWriter(self.ctx, ids)
         partner_id = partner.id or 0
-        self.ctx.state.note_push_progress(partner_id, 0, len(rows))
+        total = self.ctx.outbox.pending_count(partner_id)
+        if not total and feed is None:
+            return PushSummary(0, PushReport([], False, 0.0))
+        push = WindowedPush(
+            self.ctx,
+            partner_id,
+            client if client is not None else self.ctx.client_for(partner),
+            row_state,
+            # 0/None: chosen from the latency (Little's law, api/ratelimit.py).
+            concurrency=concurrency or self.ctx.settings.default_concurrency or None,
+            cancel=cancel,
+            batch_id=batch_id,
+            rebuild=rebuild,
+            legacy=self.legacy_routes(partner),
+            feed=feed,
+            total=total,
+        )
+        self.ctx.state.note_push_progress(partner_id, 0, push.expected_total())
 
         def progress(event: ProgressEvent) -> None:
             self.ctx.state.note_push_event(partner_id, event)
             if on_progress is not None:
                 on_progress(event)
 
-        log.info("push to %s: sending %d count(s) (%d resumed)", partner.name, len(rows), resumed)
+        push.on_progress = progress
+        log.info("push to %s: sending %d queued count(s)", partner.name, push.expected_total())
         try:
-            report = await push_counts(
-                client if client is not None else self.ctx.client_for(partner),
-                rows,
-                # 0/None: chosen from the latency (Little's law, api/ratelimit.py).
-                concurrency=concurrency or self.ctx.settings.default_concurrency or None,
-                on_progress=progress,
-                cancel=cancel,
-                on_result=writer,
-                rebuild=rebuild,
-            )
+            report = await push.run()
         except BaseException as exc:
             what = "cancelled" if isinstance(exc, asyncio.CancelledError) else "stopped"
             log.warning("push to %s %s; unsent counts stay queued", partner.name, what)
-            writer.flush()
             self.ctx.state.note_push(
                 partner_id,
                 "The push stopped before the end; unsent counts stay queued.",
                 0,
-                len(rows),
+                push.expected_total(),
                 False,
             )
             raise
-        finally:
-            writer.flush()
-        # Rows never attempted (cancel, abort) come back as results too; make sure they are
-        # queued again rather than left *sending*.
-        untouched = [
-            (ids[i], OutboxState.PENDING.value, None)
-            for i, r in enumerate(report.results)
-            if r.outcome == "cancelled"
-        ]
-        if untouched:
-            self.ctx.outbox.mark_results(untouched)
+        if not push.sent:
+            return PushSummary(0, PushReport([], False, 0.0), not_sendable=push.not_sendable)
         if report.rebuild_triggered or report.ok:
             self._touch_partner(partner)
         # The ledger now decides what add/subtract send: keep a copy of it after every session
         # (``backup=False``: the caller makes one copy for many pushes, e.g. a sync run).
         if backup:
             backup_after_push(self.ctx.db, self.ctx.settings.backup_keep_days)
-        summary = PushSummary(len(rows), report, resumed=resumed, not_sendable=len(unsendable))
+        summary = PushSummary(
+            push.sent, report, resumed=push.resumed, not_sendable=push.not_sendable
+        )
         # The audit trail: who got how many, and the outcome, in the words the user saw.
-        log.info("push to %s finished: %s", partner.name, summary.text())
+        log.info("push to %s finished (%d resumed): %s", partner.name, push.resumed, summary.text())
         self.ctx.state.note_push(
-            partner.id or 0, summary.text(), report.ok, report.total, summary.all_landed
+            partner_id, summary.text(), report.ok, report.total, summary.all_landed
         )
         return summary
 

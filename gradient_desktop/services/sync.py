@@ -27,6 +27,7 @@ from typing import Any
 from sqlmodel import select
 
 from gradient_desktop.api import ApiError, ProgressEvent
+from gradient_desktop.counts import CountRow, Op
 from gradient_desktop.secrets import SecretStoreError
 from gradient_desktop.services import sync_alerts
 from gradient_desktop.services.context import AppContext, MissingKeyError
@@ -35,7 +36,6 @@ from gradient_desktop.services.sources.readers import Record, read_records
 from gradient_desktop.services.sources.routing import Directory, Problem, Routed, RoutedRow, route
 from gradient_desktop.services.sources.store import RunStore, SourceStore
 from gradient_desktop.services.sync_push import (
-    Count,
     CountsRefused,
     PartnerPush,
     known_totals,
@@ -234,7 +234,7 @@ class SyncService:
         gate = asyncio.Semaphore(MAX_PARALLEL_PARTNERS)
         refused: set[int] = set()
 
-        async def one(partner: Partner, pr: PartnerResult, counts: list[Count]) -> None:
+        async def one(partner: Partner, pr: PartnerResult, counts: list[CountRow]) -> None:
             def progress(ev: ProgressEvent) -> None:
                 if on_progress is not None:
                     on_progress(partner.name, ev.done, ev.total)
@@ -305,23 +305,23 @@ class SyncService:
         full: bool,
         digests: dict[str, str],
         previous: dict[str, str],
-    ) -> tuple[PartnerResult, list[Count]]:
+    ) -> tuple[PartnerResult, list[CountRow]]:
         """The counts to send for one partner: sets that differ from the known total (all of
         them with ``full``), and adds/subtracts whose rows changed since the last run."""
         pr = PartnerResult(partner.name)
         totals = known_totals(self.ctx, partner) if rows and not full else {}
         counts = []
         for r in rows:
-            if r.op == "set":
-                known = totals.get((r.account_id, r.service_id))
-                if not full and known is not None and abs(known - r.amount) <= _EPS:
+            if r.row.op == Op.SET:
+                known = totals.get(r.row.cell)
+                if not full and known is not None and abs(known - r.row.unit_count) <= _EPS:
                     pr.skipped_same += 1
                     continue
             elif previous.get(_key(r)) == digests.get(_key(r)):
                 # Even with ``full``: re-sending an add would count it twice.
                 pr.skipped_same += 1
                 continue
-            counts.append(Count(r.account_id, r.service_id, r.amount, r.op))
+            counts.append(r.row)
         pr.changed = len(counts)
         return pr, counts
 
@@ -368,9 +368,10 @@ def _digests(routed: Routed, sources: list[str], partners: list[Partner]) -> dic
         rows = routed.rows.get(p.id or 0, [])
         for name in sources:
             deltas = sorted(
-                (r.account_id, r.service_id, r.op, r.amount)
+                # (account, service, ...) as before: the digests of earlier runs stay valid.
+                (r.row.account_id, r.row.service_id, r.row.op, r.row.unit_count)
                 for r in rows
-                if r.source == name and r.op != "set"
+                if r.source == name and r.row.op != Op.SET
             )
             body = json.dumps(deltas).encode()
             out[f"{name}|{p.id}"] = hashlib.sha256(body).hexdigest()
@@ -383,14 +384,14 @@ def _cross_source_duplicates(routed: Routed) -> list[Problem]:
     out = []
     for rows in routed.rows.values():
         for r in rows:
-            key = (r.partner_id, r.account_id, r.service_id)
+            key = (r.partner_id, *r.row.cell)
             if key in seen and seen[key].source != r.source:
                 first = seen[key]
                 out.append(
                     Problem(
                         r.source,
                         r.line,
-                        f"account {r.account_id!r} × service {r.service_id!r} also comes from "
+                        f"account {r.row.account_id!r} × service {r.row.service_id!r} also comes from "
                         f"source {first.source!r} (row {first.line}); keep it in one source",
                     )
                 )

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradient_desktop.api import AuthenticationError, ProgressEvent
+from gradient_desktop.counts import Cell, CountRow
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.push import PushService
-from gradient_desktop.store import PushRow
 from gradient_desktop.store.models import Partner
-from gradient_desktop.store.outbox_rows import apply_op
 
 #: Requests in flight per partner. The client's per-token limiter (90/s) must be what binds:
 #: at Gradient-like latency (200 ms) 16 in flight would cap a token at 80/s.
@@ -24,16 +23,6 @@ SYNC_CONCURRENCY = 24
 
 class CountsRefused(ValueError):
     """The outbox refused the partner's counts (nothing of them was queued); says why."""
-
-
-@dataclass(frozen=True)
-class Count:
-    """One count to send: ``op`` is set, add or subtract; ``amount`` in the service's unit."""
-
-    account_id: str
-    service_id: str
-    amount: float
-    op: str = "set"
 
 
 @dataclass
@@ -53,27 +42,15 @@ class PartnerPush:
     key_refused: bool = False
 
 
-def known_totals(ctx: AppContext, partner: Partner) -> dict[tuple[str, str], float | None]:
-    """``{(account, service): total}`` the server holds once every queued row has landed:
-    the last acknowledged totals, moved on by rows still in the outbox."""
-    pid = partner.id or 0
-    out: dict[tuple[str, str], float | None] = {
-        (a, s): t for (s, a), (t, _) in ctx.outbox.last_totals(pid).items()
-    }
-    for item in ctx.outbox.list_resumable(pid):
-        pair = (item.account_id, item.service_id)
-        # An add/subtract was resolved to its absolute total when it was queued (#12).
-        absolute = item.absolute
-        out[pair] = (
-            absolute if absolute is not None else apply_op(out.get(pair), item.op, item.unit_count)
-        )
-    return out
+def known_totals(ctx: AppContext, partner: Partner) -> dict[Cell, float | None]:
+    """``{(service, account): total}`` the server holds once every queued row has landed."""
+    return PushService(ctx).projected_totals(partner.id or 0)
 
 
 async def push_partner(
     ctx: AppContext,
     partner: Partner,
-    counts: list[Count],
+    counts: list[CountRow],
     *,
     actor: str,
     on_progress: Callable[[ProgressEvent], None] | None = None,
@@ -88,10 +65,9 @@ async def push_partner(
         "backup": False,
     }
     if counts:
-        rows = [PushRow(c.service_id, c.account_id, c.amount, c.op) for c in counts]
         try:
             # The count path's entry point: enqueue (adds resolved to absolute totals) + run.
-            summary = await service.push(partner, rows, actor, **run_args)
+            summary = await service.push(partner, counts, actor, **run_args)
         except ValueError as exc:  # UnknownTotalError: an add to a cell whose total is unknown
             raise CountsRefused(str(exc)) from None
     else:

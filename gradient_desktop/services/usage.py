@@ -28,147 +28,59 @@ import getpass
 import json
 import math
 import os
-import re
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlmodel import select
 
 from gradient_desktop.api import ProgressEvent
+from gradient_desktop.counts import Cell, CountRow, Op
 from gradient_desktop.services import csvio
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.push import PushService, PushSummary
-from gradient_desktop.store import PushRow
+from gradient_desktop.services.usage_types import (
+    AccountRef,
+    CellInfo,
+    DriftRow,
+    ImportResult,
+    Snapshot,
+    StagedEdit,
+)
+from gradient_desktop.services.usage_units import (
+    STORAGE_DIVISORS,
+    StagingError,
+    bytes_to_units,
+    format_amount,
+    is_storage,
+    parse_amount,
+)
 from gradient_desktop.store.models import (
     GradientClient,
     Mapping,
     MappingKind,
     Partner,
     PartnerService,
-    UnitType,
     VendorAccount,
 )
-from gradient_desktop.store.outbox_rows import apply_op
 
-#: vendor-api.md §8: binary divisors, decimal result, no rounding.
-STORAGE_DIVISORS = {"MB": 2**20, "GB": 2**30, "TB": 2**40}
-_AMOUNT = re.compile(r"^\s*([0-9][0-9,]*\.?[0-9]*|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
-
-
-class StagingError(ValueError):
-    """An edit that cannot be staged; the message says why and what to do instead."""
-
-
-# -- units ----------------------------------------------------------------------------------------
-
-
-def is_storage(service: PartnerService) -> bool:
-    return service.unit_type == UnitType.BYTES.value and service.storage_unit in STORAGE_DIVISORS
-
-
-def bytes_to_units(value: float, service: PartnerService) -> float:
-    """Bytes → the service's storage unit (MB/GB/TB); other services are unchanged."""
-    if is_storage(service):
-        return value / STORAGE_DIVISORS[service.storage_unit or ""]
-    return value
-
-
-def format_amount(value: float | None, service: PartnerService | None = None) -> str:
-    if value is None:
-        return "—"
-    text_ = csvio.format_count(round(value, 6))
-    if service is not None and is_storage(service):
-        return f"{text_} {service.storage_unit}"
-    return text_
-
-
-def parse_amount(raw: str, service: PartnerService) -> float:
-    """A count typed by the user, in the service's unit. Storage services also take a suffix:
-    ``B``/``bytes`` (converted per §8), ``MB``, ``GB`` or ``TB``. Decimals are allowed."""
-    m = _AMOUNT.match(raw or "")
-    if not m:
-        raise StagingError(f"{raw!r} is not a number. Type a count such as 12 or 2.5.")
-    number = float(m.group(1).replace(",", ""))
-    suffix = m.group(2).upper()
-    if not suffix:
-        return number
-    if not is_storage(service):
-        raise StagingError(f"{service.name} counts units; type a plain number, not {raw!r}.")
-    if suffix in ("B", "BYTE", "BYTES"):
-        return bytes_to_units(number, service)
-    if suffix in STORAGE_DIVISORS:
-        return number * STORAGE_DIVISORS[suffix] / STORAGE_DIVISORS[service.storage_unit or ""]
-    raise StagingError(f"Unknown unit {m.group(2)!r}: use B, MB, GB or TB.")
-
-
-# -- value types ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StagedEdit:
-    """One staged change of a cell; ``amount`` is in the service's unit (what goes on the wire)
-    and ``old`` the total known when it was staged (None: never pushed)."""
-
-    account_id: str
-    service_id: str
-    op: str
-    amount: float
-    old: float | None
-    source: str = "manual"
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.account_id, self.service_id)
-
-    @property
-    def new(self) -> float | None:
-        return apply_op(self.old, self.op, self.amount)
-
-    def signed(self) -> float:
-        return -self.amount if self.op == "subtract" else self.amount
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    account_id: str
-    name: str
-    client_name: str
-
-
-@dataclass(frozen=True)
-class CellInfo:
-    """What the ledger knows about one cell: last acknowledged total and the latest row."""
-
-    total: float | None = None
-    at: datetime | None = None
-    state: str | None = None
-    error: str | None = None
-    projected: float | None = None
-
-
-@dataclass
-class Snapshot:
-    accounts: list[AccountRef]
-    services: list[PartnerService]
-    cells: dict[tuple[str, str], CellInfo]
-
-
-@dataclass
-class ImportResult:
-    edits: list[StagedEdit] = field(default_factory=list)
-    errors: list[csvio.RowError] = field(default_factory=list)
-    rows: int = 0
-
-
-@dataclass(frozen=True)
-class DriftRow:
-    account_id: str
-    service_id: str
-    pushed: float | None
-    source: float
+# Re-exported: the Usage page imports the editor's names from here.
+__all__ = [
+    "STORAGE_DIVISORS",
+    "AccountRef",
+    "CellInfo",
+    "DriftRow",
+    "ImportResult",
+    "Snapshot",
+    "StagedEdit",
+    "StagingError",
+    "UsageService",
+    "bytes_to_units",
+    "format_amount",
+    "is_storage",
+    "parse_amount",
+]
 
 
 # -- the service ----------------------------------------------------------------------------------------
@@ -180,7 +92,7 @@ class UsageService:
     def __init__(self, ctx: AppContext, partner: Partner) -> None:
         self.ctx, self.partner = ctx, partner
         self.partner_id = partner.id or 0
-        self.staged: dict[tuple[str, str], StagedEdit] = {}
+        self.staged: dict[Cell, StagedEdit] = {}
         self.path = Path(ctx.db.path).parent / f"staged-usage-{self.partner_id}.json"
         self._refs: Snapshot | None = None
         self.load()
@@ -224,29 +136,19 @@ class UsageService:
         latest = self.ctx.outbox.latest_states(self.partner_id)
         totals = self.ctx.outbox.last_totals(self.partner_id)
         projected = self.projected_totals(totals)
-        cells: dict[tuple[str, str], CellInfo] = {}
-        for sa in set(latest) | set(totals):
-            total, at = totals.get(sa, (None, None))
-            state, error = latest.get(sa, (None, None))
-            cells[(sa[1], sa[0])] = CellInfo(total, at, state, error, projected.get(sa, total))
+        cells: dict[Cell, CellInfo] = {}
+        for cell in set(latest) | set(totals):
+            total, at = totals.get(cell, (None, None))
+            state, error = latest.get(cell, (None, None))
+            cells[cell] = CellInfo(total, at, state, error, projected.get(cell, total))
         self._refs = Snapshot(accounts, services, cells)
         return self._refs
 
     def projected_totals(
-        self, totals: dict[tuple[str, str], tuple[float, datetime | None]] | None = None
-    ) -> dict[tuple[str, str], float | None]:
+        self, totals: dict[Cell, tuple[float, datetime | None]] | None = None
+    ) -> dict[Cell, float | None]:
         """``{(service, account): total}`` once every queued row has landed."""
-        totals = self.ctx.outbox.last_totals(self.partner_id) if totals is None else totals
-        out: dict[tuple[str, str], float | None] = {k: t for k, (t, _) in totals.items()}
-        for item in self.ctx.outbox.list_resumable(self.partner_id):
-            pair = (item.service_id, item.account_id)
-            absolute = item.absolute
-            out[pair] = (
-                absolute
-                if absolute is not None
-                else apply_op(out.get(pair), item.op, item.unit_count)
-            )
-        return out
+        return PushService(self.ctx).projected_totals(self.partner_id, totals)
 
     def refs(self) -> Snapshot:
         return self._refs or self.snapshot()
@@ -257,7 +159,8 @@ class UsageService:
                 return s
         raise StagingError(f"Service {service_id!r} is not part of this integration.")
 
-    def _names(self, account_id: str, service_id: str) -> str:
+    def _names(self, cell: Cell) -> str:
+        service_id, account_id = cell
         acc = next((a.name for a in self.refs().accounts if a.account_id == account_id), account_id)
         svc = next((s.name for s in self.refs().services if s.service_id == service_id), service_id)
         return f"{acc} × {svc}"
@@ -266,33 +169,39 @@ class UsageService:
 
     def make_edit(
         self,
-        account_id: str,
-        service_id: str,
+        cell: Cell,
         op: str,
         amount: float,
         source: str = "manual",
-        base: dict[tuple[str, str], float | None] | None = None,
+        base: dict[Cell, float | None] | None = None,
     ) -> StagedEdit | None:
-        """The staged edit the cell ends up with once this change is added to what is staged
-        already (None: the changes cancel out). Raises StagingError when it cannot be staged."""
-        if op not in csvio.OPS:
-            raise StagingError(f"Unknown operation {op!r}; use set, add or subtract.")
+        """The staged edit ``cell`` (service, account) ends up with once this change is added
+        to what is staged already (None: the changes cancel out). Raises StagingError when it
+        cannot be staged."""
+        try:
+            op = Op(op)
+        except ValueError:
+            raise StagingError(f"Unknown operation {op!r}; use set, add or subtract.") from None
         if not math.isfinite(amount) or amount < 0:
             raise StagingError(f"{format_amount(amount)} is not a count: use a number ≥ 0.")
-        if op != "set" and amount == 0:
+        if op != Op.SET and amount == 0:
             raise StagingError(f"{op.capitalize()} 0 changes nothing; type an amount above 0.")
-        key = (account_id, service_id)
+        service_id, account_id = cell
         if base is None:
             base = self.projected_totals()
-        old = base.get((service_id, account_id))
-        prev = self.staged.get(key)
-        if op == "set":
-            return StagedEdit(account_id, service_id, "set", amount, old, source)
-        sign = 1.0 if op == "add" else -1.0
-        if prev is not None and prev.op == "set":
-            new = prev.amount + sign * amount
-            self._check_floor(key, new, prev.amount, amount)
-            return StagedEdit(account_id, service_id, "set", new, old, source)
+        old = base.get(cell)
+        prev = self.staged.get(cell)
+
+        def edit(op: Op, count: float) -> StagedEdit:
+            return StagedEdit(CountRow(service_id, account_id, count, op), old, source)
+
+        if op == Op.SET:
+            return edit(Op.SET, amount)
+        sign = 1.0 if op == Op.ADD else -1.0
+        if prev is not None and prev.row.op == Op.SET:
+            new = prev.row.unit_count + sign * amount
+            self._check_floor(cell, new, prev.row.unit_count, amount)
+            return edit(Op.SET, new)
         delta = sign * amount + (prev.signed() if prev is not None else 0.0)
         if abs(delta) < 1e-12:
             return None
@@ -300,31 +209,29 @@ class UsageService:
             # Gradient only has the absolute set: a change is sent as "known total ± amount".
             verb = "add to" if delta > 0 else "subtract from"
             raise StagingError(
-                f"Cannot {verb} {self._names(*key)}: the app does not know its current total "
+                f"Cannot {verb} {self._names(cell)}: the app does not know its current total "
                 "yet. Set an absolute count first, or import the current totals."
             )
         if delta < 0:
             if old is None:
                 raise StagingError(
-                    f"Cannot subtract from {self._names(*key)}: no count has been pushed for it "
+                    f"Cannot subtract from {self._names(cell)}: no count has been pushed for it "
                     "yet, so the result cannot be checked. Set an absolute count first."
                 )
-            self._check_floor(key, old + delta, old, -delta)
-        return StagedEdit(
-            account_id, service_id, "add" if delta > 0 else "subtract", abs(delta), old, source
-        )
+            self._check_floor(cell, old + delta, old, -delta)
+        return edit(Op.ADD if delta > 0 else Op.SUBTRACT, abs(delta))
 
-    def _check_floor(self, key: tuple[str, str], new: float, current: float, amount: float) -> None:
+    def _check_floor(self, cell: Cell, new: float, current: float, amount: float) -> None:
         if new < -1e-9:
             raise StagingError(
-                f"Cannot subtract {format_amount(amount)} from {self._names(*key)}: the count "
+                f"Cannot subtract {format_amount(amount)} from {self._names(cell)}: the count "
                 f"would drop below zero (it is {format_amount(current)}). Subtract at most "
                 f"{format_amount(current)}, or set the count instead."
             )
 
     def put(
-        self, edits: Iterable[tuple[tuple[str, str], StagedEdit | None]]
-    ) -> list[tuple[tuple[str, str], StagedEdit | None]]:
+        self, edits: Iterable[tuple[Cell, StagedEdit | None]]
+    ) -> list[tuple[Cell, StagedEdit | None]]:
         """Replace the staged edit of each cell (None unstages); returns the inverse (undo)."""
         inverse = []
         for key, edit in edits:
@@ -337,8 +244,8 @@ class UsageService:
         inverse.reverse()
         return inverse
 
-    def stage(self, edits: Iterable[StagedEdit | tuple[tuple[str, str], None]]) -> list:
-        return self.put((e.key, e) if isinstance(e, StagedEdit) else e for e in edits)
+    def stage(self, edits: Iterable[StagedEdit | tuple[Cell, None]]) -> list:
+        return self.put((e.cell, e) if isinstance(e, StagedEdit) else e for e in edits)
 
     def stage_all_clients(self, service_id: str, amount: float) -> list[StagedEdit]:
         """One ``set`` per mapped account (see the module docstring for why)."""
@@ -346,7 +253,7 @@ class UsageService:
         base = self.projected_totals()
         out = []
         for a in self.refs().accounts:
-            edit = self.make_edit(a.account_id, service_id, "set", amount, "all clients", base)
+            edit = self.make_edit((service_id, a.account_id), Op.SET, amount, "all clients", base)
             if edit is not None:
                 out.append(edit)
         return out
@@ -357,7 +264,7 @@ class UsageService:
         doc = {
             "partner_id": self.partner_id,
             "commit_token": commit_token,
-            "edits": [asdict(e) for e in self.staged.values()],
+            "edits": [e.as_json() for e in self.staged.values()],
         }
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -369,14 +276,14 @@ class UsageService:
     def load(self) -> None:
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
-            edits = [StagedEdit(**e) for e in doc.get("edits", [])]
+            edits = [StagedEdit.from_json(e) for e in doc.get("edits", [])]
         except FileNotFoundError:
             return
-        except (ValueError, TypeError, OSError):
+        except (ValueError, TypeError, KeyError, OSError):
             # An unreadable file must not stop the app; keep it aside for a look.
             self.path.replace(self.path.with_suffix(".bad"))
             return
-        self.staged = {e.key: e for e in edits}
+        self.staged = {e.cell: e for e in edits}
         token = doc.get("commit_token")
         if token:
             if self.ctx.outbox.queued_by(self.partner_id, token):
@@ -386,8 +293,8 @@ class UsageService:
 
     # -- queuing and pushing ----------------------------------------------------------------
 
-    def push_rows(self) -> list[PushRow]:
-        return [PushRow(e.service_id, e.account_id, e.amount, e.op) for e in self.staged.values()]
+    def push_rows(self) -> list[CountRow]:
+        return [e.row for e in self.staged.values()]
 
     def commit(self, who: str | None = None) -> str | None:
         """Move the staged edits into the outbox (one transaction); returns the batch id."""
@@ -478,12 +385,12 @@ class UsageService:
         original = self.staged
         self.staged = dict(original)
         try:
-            for row in parsed.rows:
+            for line, row in zip(parsed.lines, parsed.rows, strict=True):
                 service = by_service.get(row.service_id)
                 if row.account_id not in known_accounts:
                     result.errors.append(
                         csvio.RowError(
-                            row.line,
+                            line,
                             f"account {row.account_id!r} is not mapped to a client of this partner",
                         )
                     )
@@ -491,7 +398,7 @@ class UsageService:
                 if service is None:
                     result.errors.append(
                         csvio.RowError(
-                            row.line, f"service {row.service_id!r} is not part of this integration"
+                            line, f"service {row.service_id!r} is not part of this integration"
                         )
                     )
                     continue
@@ -499,17 +406,14 @@ class UsageService:
                     bytes_to_units(row.unit_count, service) if bytes_in_file else row.unit_count
                 )
                 try:
-                    edit = self.make_edit(
-                        row.account_id, row.service_id, row.op, amount, "import", base
-                    )
+                    edit = self.make_edit(row.cell, row.op, amount, "import", base)
                 except StagingError as exc:
-                    result.errors.append(csvio.RowError(row.line, str(exc)))
+                    result.errors.append(csvio.RowError(line, str(exc)))
                     continue
-                key = (row.account_id, row.service_id)
                 if edit is None:
-                    self.staged.pop(key, None)
+                    self.staged.pop(row.cell, None)
                 else:
-                    self.staged[key] = edit
+                    self.staged[row.cell] = edit
             current = {k: v for k, v in self.staged.items() if original.get(k) != v}
         finally:
             self.staged = original
@@ -522,6 +426,7 @@ class UsageService:
         refs = self.snapshot()
         names = {a.account_id: a.name for a in refs.accounts}
         svc = {s.service_id: s.name for s in refs.services}
+        # The file's columns keep their documented order: accountId, serviceId, unitCount.
         rows = [
             (
                 acc,
@@ -531,36 +436,37 @@ class UsageService:
                 svc.get(sid, ""),
                 c.at.isoformat() if c.at else "",
             )
-            for (acc, sid), c in sorted(refs.cells.items())
+            for (sid, acc), c in sorted(refs.cells.items(), key=lambda kv: kv[0][::-1])
             if c.total is not None
         ]
         return csvio.export_counts(rows, ("accountName", "serviceName", "pushedAt"))
 
     # -- drift -------------------------------------------------------------------------------
 
-    def drift(self, source: dict[tuple[str, str], float]) -> list[DriftRow]:
-        """Cells whose fresh ``{(account, service): count}`` differs from the last push."""
+    def drift(self, source: dict[Cell, float]) -> list[DriftRow]:
+        """Cells whose fresh ``{(service, account): count}`` differs from the last push
+        (listed by account, then service, as the grid shows them)."""
         totals = self.ctx.outbox.last_totals(self.partner_id)
         out = []
-        for (acc, sid), value in sorted(source.items()):
+        for (sid, acc), value in sorted(source.items(), key=lambda kv: kv[0][::-1]):
             pushed = totals.get((sid, acc), (None, None))[0]
             if pushed is None or abs(pushed - value) > 1e-9:
-                out.append(DriftRow(acc, sid, pushed, value))
+                out.append(DriftRow(sid, acc, pushed, value))
         return out
 
     def drift_from_file(
         self, data: bytes, filename: str = ""
     ) -> tuple[list[DriftRow], list[csvio.RowError]]:
         result = self.import_file(data, filename)
-        absolute = [e for e in result.edits if e.op == "set"]
+        absolute = [e.row for e in result.edits if e.row.op == Op.SET]
         errors = result.errors + [
             csvio.RowError(
-                0, f"{self._names(*e.key)}: a drift source needs absolute counts, not {e.op}"
+                0, f"{self._names(e.cell)}: a drift source needs absolute counts, not {e.row.op}"
             )
             for e in result.edits
-            if e.op != "set"
+            if e.row.op != Op.SET
         ]
-        return self.drift({e.key: e.amount for e in absolute}), errors
+        return self.drift({r.cell: r.unit_count for r in absolute}), errors
 
     def drift_from_demo_sandbox(self) -> list[DriftRow]:
         """Demo only: the embedded sandbox's stored counts. The Vendor API has no GET for counts
@@ -574,7 +480,7 @@ class UsageService:
         known = {a.account_id for a in self.refs().accounts}
         counts = self.ctx.demo.state.counts(key)
         return self.drift(
-            {(a, s): float(v["unitCount"]) for (s, a), v in counts.items() if a in known}
+            {(s, a): float(v["unitCount"]) for (s, a), v in counts.items() if a in known}
         )
 
     def drift_edits(self, rows: Iterable[DriftRow]) -> list[StagedEdit]:
@@ -583,7 +489,7 @@ class UsageService:
         return [
             e
             for r in rows
-            if (e := self.make_edit(r.account_id, r.service_id, "set", r.source, "drift", base))
+            if (e := self.make_edit((r.service_id, r.account_id), Op.SET, r.source, "drift", base))
         ]
 
 

@@ -14,12 +14,8 @@ server that does honour keys never sees one key for two different requests.
 
 from __future__ import annotations
 
-from typing import cast
-
-from gradient_desktop.api import CountRow
-from gradient_desktop.api.bulk import Op
+from gradient_desktop.counts import CountRow, Op
 from gradient_desktop.store import OutboxItem
-from gradient_desktop.store.models import OutboxOp
 
 NO_KNOWN_TOTAL = (
     "The current total of this account and service is not known, so the change cannot be "
@@ -31,17 +27,11 @@ def wire_row(item: OutboxItem, *, legacy_routes: bool = False) -> CountRow | Non
     """The request for ``item``, or None when it cannot be sent (see the module docstring)."""
     absolute = item.absolute
     if absolute is not None:
-        key = (
-            item.idempotency_key if item.op == OutboxOp.SET.value else f"{item.idempotency_key}-set"
-        )
-        return CountRow(item.service_id, item.account_id, absolute, "set", key)
+        key = item.idempotency_key if item.op == Op.SET else f"{item.idempotency_key}-set"
+        return CountRow(item.service_id, item.account_id, absolute, Op.SET, key)
     if legacy_routes:
         # A delta: its key is the only thing a retry has; kept for the seed demo's legacy flow.
         return CountRow(
-            item.service_id,
-            item.account_id,
-            item.unit_count,
-            cast(Op, item.op),  # the outbox accepts only OutboxOp values: the same words
-            item.idempotency_key,
+            item.service_id, item.account_id, item.unit_count, Op(item.op), item.idempotency_key
         )
     return None

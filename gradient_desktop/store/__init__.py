@@ -8,7 +8,6 @@ from gradient_desktop.store.outbox_rows import (
     EnqueueResult,
     HistoryPoint,
     OutboxItem,
-    PushRow,
     UnknownTotalError,
 )
 
@@ -22,7 +21,6 @@ __all__ = [
     "InstanceLock",
     "Outbox",
     "OutboxItem",
-    "PushRow",
     "StoreError",
     "UnknownTotalError",
     "open_database",

@@ -17,6 +17,8 @@ from sqlalchemy import CheckConstraint, DateTime, Dialect, Index, Table, UniqueC
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from gradient_desktop.counts import Op
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Stores UTC (naive on disk, as SQLite has no zones); returns aware UTC datetimes."""
@@ -85,12 +87,6 @@ class StorageUnit(StrEnum):
     MB = "MB"
     GB = "GB"
     TB = "TB"
-
-
-class OutboxOp(StrEnum):
-    SET = "set"
-    ADD = "add"
-    SUBTRACT = "subtract"
 
 
 class OutboxState(StrEnum):
@@ -238,7 +234,7 @@ class OutboxEntry(SQLModel, table=True):
 
     __tablename__ = "outbox_entry"
     __table_args__ = (
-        _check("op", OutboxOp, "ck_outbox_op"),
+        _check("op", Op, "ck_outbox_op"),
         _check("state", OutboxState, "ck_outbox_state"),
         Index("ix_outbox_partner_state", "partner_id", "state"),
         Index("ix_outbox_partner_key_time", "partner_id", "service_id", "account_id", "created_at"),

@@ -30,114 +30,67 @@ of its latest ``sent`` row. A ``sent`` row is final: later results for it are ig
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Dialect,
-    bindparam,
-    func,
-    insert,
-    literal_column,
-    select,
-    update,
-)
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from gradient_desktop.counts import CountRow, Op, apply_op, clamped
 from gradient_desktop.store.db import Database
-from gradient_desktop.store.models import OutboxEntry, OutboxState, PushedSource, table_of
+from gradient_desktop.store.models import OutboxState, PushedSource, table_of
 from gradient_desktop.store.outbox_rows import (
     EnqueueResult,
     HistoryPoint,
     OutboxItem,
-    PushRow,
     UnknownTotalError,
-    apply_op,
-    clamped,
-    validate_row,
+    as_row,
 )
+from gradient_desktop.store.outbox_sql import (
+    CHUNK,
+    ITEM_COLUMNS,
+    NO_LIMIT,
+    RESUMABLE,
+    OutboxSql,
+    stored,
+)
+from gradient_desktop.store.outbox_sql import T as _T
 
-_T = table_of(OutboxEntry)
 _S = table_of(PushedSource)
+# An enum's .value is a descriptor call; 100k of them were 5% of an enqueue.
+_OP_TEXT = {o: o.value for o in Op}
 _STATES = frozenset(s.value for s in OutboxState)
-RESUMABLE = (OutboxState.PENDING.value, OutboxState.SENDING.value, OutboxState.UNKNOWN.value)
 # Rows whose effect is (or will be) on the server; the others changed nothing.
 _EFFECTIVE = (OutboxState.SENT.value, *RESUMABLE)
 _VOIDED = frozenset(
     {OutboxState.FAILED.value, OutboxState.UNMAPPED.value, OutboxState.CANCELLED.value}
 )
-# SQLite builds before 3.32 allow 999 bound variables per statement.
-_CHUNK = 900
 
 
-def _idempotency_keys(batch_id: str, n: int) -> list[str]:
-    """``n`` keys unique for all time: the batch's 128 random bits plus the row's position.
+def _idempotency_keys(batch_id: str, start: int, n: int) -> list[str]:
+    """``n`` keys unique for all time: the batch's 128 random bits plus the row's position
+    (from ``start``: a streamed batch is written in parts).
 
     Sequential within a batch, so the unique index takes them as an append rather than as
     100k random B-tree inserts (about 30% of the insert time) - and no uuid4() per row.
     """
-    return [f"{batch_id}-{i:08x}" for i in range(n)]
+    return [f"{batch_id}-{i:08x}" for i in range(start, start + n)]
 
 
-_INSERT_FIELDS = (
-    "partner_id",
-    "batch_id",
-    "op",
-    "service_id",
-    "account_id",
-    "unit_count",
-    "expected_total",
-    "idempotency_key",
-    "state",
-    "attempts",
-    "actor",
-    "created_at",
-)
+def new_batch_id() -> str:
+    """128 random bits: the batch part of every row key of one enqueue."""
+    return uuid.uuid4().hex
 
 
-def _insert_sql(conn: Connection) -> str:
-    compiled = insert(_T).compile(dialect=conn.dialect, column_keys=list(_INSERT_FIELDS))
-    # Positional parameters: the tuples built by enqueue must match the placeholder order.
-    if tuple(compiled.positiontup or ()) != _INSERT_FIELDS:
-        raise RuntimeError(f"unexpected INSERT parameter order {compiled.positiontup}")
-    return str(compiled)
-
-
-# mark_results runs every 200 answers of a push: its UPDATE is compiled once per Outbox and
-# fed plain tuples (see there). `'sent'` is inlined so the only placeholders are these four.
-_RESULT_STMT = (
-    update(_T)
-    .where(_T.c.id == bindparam("b_id"), _T.c.state != literal_column("'sent'"))
-    .values(
-        state=bindparam("b_state"),
-        last_error=bindparam("b_error"),
-        sent_at=bindparam("b_sent_at"),
-    )
-)
-_RESULT_PARAMS = ("b_state", "b_error", "b_sent_at", "b_id")
-
-# OutboxItem's fields in declaration order: selecting exactly these columns lets a row be
-# passed positionally. `OutboxItem(**row._mapping)` built a mapping per row, and was over half
-# of list_resumable's time for 100k rows (bench/ledger.py).
-_ITEM_COLUMNS = tuple(_T.c[f.name] for f in dataclasses.fields(OutboxItem))
-
-
-def _stored(column: Column[Any], dialect: Dialect, value: datetime) -> Any:
-    """``value`` in the column's storage form, computed once for a whole batch of rows."""
-    process = column.type.bind_processor(dialect)
-    return process(value) if process is not None else value
-
-
-def _result_sql(conn: Connection) -> str:
-    compiled = _RESULT_STMT.compile(dialect=conn.dialect)
-    # Positional parameters: the tuples built by mark_results must match the placeholder order.
-    if tuple(compiled.positiontup or ()) != _RESULT_PARAMS:
-        raise RuntimeError(f"unexpected UPDATE parameter order {compiled.positiontup}")
-    return str(compiled)
+def _source_batch(conn: Connection, partner_id: int, source: str) -> str | None:
+    row = conn.execute(
+        select(_S.c.batch_id)
+        .where(_S.c.partner_id == partner_id, _S.c.digest == source)
+        .order_by(_S.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else str(row.batch_id)
 
 
 def _totals(
@@ -164,7 +117,7 @@ def _totals(
     ).join(latest, latest.c.id == _T.c.id)
     out: dict[tuple[str, str], tuple[float, datetime | None]] = {}
     for r in conn.execute(q):
-        total = r.unit_count if r.op == "set" else r.expected_total
+        total = r.unit_count if r.op == Op.SET else r.expected_total
         if total is not None:
             out[(r.service_id, r.account_id)] = (float(total), r.sent_at)
     return out
@@ -175,19 +128,27 @@ class Outbox:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._result_sql_text: str | None = None  # compiled on first use
+        self._sql: OutboxSql | None = None  # compiled on first use
+
+    @property
+    def sql(self) -> OutboxSql:
+        if self._sql is None:
+            self._sql = OutboxSql(self.db.engine.dialect)
+        return self._sql
 
     # -- writing -----------------------------------------------------------------------------
 
     def enqueue(
         self,
         partner_id: int,
-        rows: Iterable[PushRow | Mapping[str, Any] | Sequence[Any]],
+        rows: Iterable[CountRow | Mapping[str, Any] | Sequence[Any]],
         actor: str | None = None,
         *,
         legacy_deltas: bool = False,
         source: str | None = None,
         source_label: str | None = None,
+        batch_id: str | None = None,
+        start: int = 0,
     ) -> EnqueueResult:
         """Record ``rows`` as one batch in one transaction, before anything is sent.
 
@@ -196,49 +157,50 @@ class Outbox:
         keeps ``expected_total`` None and must go out as a legacy delta). ``source`` (e.g. the
         SHA-256 of a file) makes the enqueue happen once: when that source was already queued
         for this partner, nothing is written and the earlier batch is returned (``repeat``).
+
+        A streamed file is written in parts: ``batch_id`` (from ``source_progress`` or a new
+        ``new_batch_id()``) and ``start``, the position of the part's first row in the batch,
+        continue that batch; its ``source`` is recorded with the first part, in the same
+        transaction, so a run killed between parts resumes at the first row not yet queued.
         """
-        checked = [validate_row(r) for r in rows]
+        checked = [as_row(r) for r in rows]
         if not checked:
             raise ValueError("Nothing to push: the batch has no rows.")
-        batch_id = uuid.uuid4().hex
-        keys = _idempotency_keys(batch_id, len(checked))
+        part = batch_id is not None
+        batch = batch_id if batch_id is not None else new_batch_id()
+        keys = _idempotency_keys(batch, start, len(checked))
+        sql = self.sql
         with self.db.write() as conn:
-            if source is not None:
-                earlier = conn.execute(
-                    select(_S.c.batch_id)
-                    .where(_S.c.partner_id == partner_id, _S.c.digest == source)
-                    .order_by(_S.c.id.desc())
-                    .limit(1)
-                ).first()
-                if earlier is not None:
-                    return EnqueueResult(earlier.batch_id, 0, repeat=True)
+            earlier = _source_batch(conn, partner_id, source) if source is not None else None
+            if earlier is not None and not part:
+                return EnqueueResult(earlier, 0, repeat=True)
             # Absolute sets (the usual case) need no projection, so skip the query for them.
-            needs_totals = any(r.op != "set" for r in checked)
+            needs_totals = any(r.op != Op.SET for r in checked)
             projected: dict[tuple[str, str], float | None] = {}
             if needs_totals:
                 projected = {k: t for k, (t, _) in _totals(conn, partner_id, _EFFECTIVE).items()}
-            created = _stored(_T.c.created_at, conn.dialect, datetime.now(UTC))
+            created = stored(_T.c.created_at, sql.dialect, datetime.now(UTC))
             values = []
             unknown: list[tuple[str, str]] = []
             floored: list[tuple[str, str, float]] = []
             for r, key in zip(checked, keys, strict=True):
-                count = float(r.unit_count)
+                count = r.unit_count
                 expected = None
                 if needs_totals:
-                    pair = (r.service_id, r.account_id)
+                    pair = r.cell
                     before = projected.get(pair)
-                    if r.op != "set" and before is None and not legacy_deltas:
+                    if r.op != Op.SET and before is None and not legacy_deltas:
                         unknown.append(pair)
                     if clamped(before, r.op, count):
                         floored.append((r.service_id, r.account_id, count - (before or 0.0)))
                     total = apply_op(before, r.op, count)
                     projected[pair] = total
-                    expected = None if r.op == "set" else total
+                    expected = None if r.op == Op.SET else total
                 values.append(
                     (
                         partner_id,
-                        batch_id,
-                        r.op,
+                        batch,
+                        _OP_TEXT[r.op],
                         r.service_id,
                         r.account_id,
                         count,
@@ -252,34 +214,44 @@ class Outbox:
                 )
             if unknown:
                 raise UnknownTotalError(unknown)
-            # One executemany of the INSERT that Core compiles for this table, fed with plain
-            # tuples of values already in storage form. Executing the insert() construct with
-            # dicts did the same SQL but spent ~0.5 s per 100k rows in per-row parameter
-            # processing, right at the 2x-of-bare budget; this is ~1.4x, validation included.
-            conn.exec_driver_sql(_insert_sql(conn), values)
-            if source is not None:
+            # One executemany of the INSERT that Core compiled for this table, fed with plain
+            # tuples of values already in storage form (store/outbox_sql.py).
+            conn.exec_driver_sql(sql.insert, values)
+            if source is not None and earlier is None:
                 conn.execute(
                     insert(_S).values(
                         partner_id=partner_id,
                         digest=source,
-                        batch_id=batch_id,
+                        batch_id=batch,
                         label=source_label,
                         created_at=datetime.now(UTC),
                     )
                 )
-        return EnqueueResult(batch_id, len(values), floored=floored)
+        return EnqueueResult(batch, len(values), floored=floored)
+
+    def source_progress(self, partner_id: int, source: str) -> tuple[str, int] | None:
+        """``(batch_id, rows queued)`` of the latest batch queued from ``source`` for this
+        partner (a streamed file may have been cut off between parts), or None."""
+        with self.db.read() as conn:
+            batch = _source_batch(conn, partner_id, source)
+            if batch is None:
+                return None
+            rows = conn.execute(
+                select(func.count()).select_from(_T).where(_T.c.batch_id == batch)
+            ).scalar_one()
+        return batch, int(rows)
 
     def record_known_totals(
-        self, partner_id: int, rows: Iterable[PushRow], actor: str = "imported current totals"
+        self, partner_id: int, rows: Iterable[CountRow], actor: str = "imported current totals"
     ) -> str:
         """Seed the ledger with totals Gradient already holds (nothing is sent): each row is
         stored as an acknowledged ``set``, so add/subtract on those cells work from it."""
-        checked = [validate_row(r) for r in rows]
-        if not checked or any(r.op != "set" for r in checked):
+        checked = [as_row(r) for r in rows]
+        if not checked or any(r.op != Op.SET for r in checked):
             raise ValueError("Current totals are absolute counts: every row must be a set.")
         batch_id = uuid.uuid4().hex
         now = datetime.now(UTC)
-        keys = _idempotency_keys(batch_id, len(checked))
+        keys = _idempotency_keys(batch_id, 0, len(checked))
         with self.db.write() as conn:
             conn.execute(
                 insert(_T),
@@ -287,10 +259,10 @@ class Outbox:
                     {
                         "partner_id": partner_id,
                         "batch_id": batch_id,
-                        "op": "set",
+                        "op": Op.SET.value,
                         "service_id": r.service_id,
                         "account_id": r.account_id,
-                        "unit_count": float(r.unit_count),
+                        "unit_count": r.unit_count,
                         "idempotency_key": key,
                         "state": OutboxState.SENT.value,
                         "attempts": 0,
@@ -306,20 +278,19 @@ class Outbox:
     def mark_sending(self, ids: Iterable[int]) -> None:
         """The sender took these rows; a crash from here on leaves their outcome unknown."""
         id_list = list(ids)
+        sql = self.sql
         with self.db.write() as conn:
-            for i in range(0, len(id_list), _CHUNK):
-                conn.execute(
-                    update(_T)
-                    .where(_T.c.id.in_(id_list[i : i + _CHUNK]), _T.c.state.in_(RESUMABLE))
-                    .values(state="sending", attempts=_T.c.attempts + 1)
-                )
+            for i in range(0, len(id_list), CHUNK):
+                chunk = tuple(id_list[i : i + CHUNK])
+                conn.exec_driver_sql(sql.sending(len(chunk)), chunk)
 
     def mark_results(self, results: Iterable[tuple[int, str, str | None]]) -> None:
         """Record outcomes ``(id, state, error)`` of many rows in one transaction."""
         # The timestamp is put in storage form once, not per row, and the rows go to one
         # executemany as plain tuples: executing the update() construct with dicts spent most
         # of its time in per-row parameter processing (2x bare sqlite3 at 100k rows; ~1x now).
-        now = _stored(_T.c.sent_at, self.db.engine.dialect, datetime.now(UTC))
+        sql = self.sql
+        now = stored(_T.c.sent_at, sql.dialect, datetime.now(UTC))
         params = []
         voided = []
         for row_id, state, error in results:
@@ -331,18 +302,16 @@ class Outbox:
         if not params:
             return
         with self.db.write() as conn:
-            if self._result_sql_text is None:
-                self._result_sql_text = _result_sql(conn)
-            conn.exec_driver_sql(self._result_sql_text, params)
+            conn.exec_driver_sql(sql.result, params)
             if voided:
                 self._reproject(conn, voided)
 
     def _reproject(self, conn: Connection, voided_ids: list[int]) -> None:
         """Recompute ``expected_total`` of queued add/subtract rows after voided rows."""
         keys: dict[int, set[tuple[str, str]]] = {}
-        for i in range(0, len(voided_ids), _CHUNK):
+        for i in range(0, len(voided_ids), CHUNK):
             q = select(_T.c.partner_id, _T.c.service_id, _T.c.account_id).where(
-                _T.c.id.in_(voided_ids[i : i + _CHUNK])
+                _T.c.id.in_(voided_ids[i : i + CHUNK])
             )
             for p, s, a in conn.execute(q):
                 keys.setdefault(p, set()).add((s, a))
@@ -350,7 +319,7 @@ class Outbox:
         for partner_id, affected in keys.items():
             queued_delta = conn.execute(
                 select(_T.c.id)
-                .where(_T.c.partner_id == partner_id, _T.c.state.in_(RESUMABLE), _T.c.op != "set")
+                .where(_T.c.partner_id == partner_id, _T.c.state.in_(RESUMABLE), _T.c.op != Op.SET)
                 .limit(1)
             ).first()
             if queued_delta is None:
@@ -373,12 +342,12 @@ class Outbox:
                 key = (r.service_id, r.account_id)
                 if key not in affected:
                     continue
-                if r.state == "sent" and (r.op == "set" or r.expected_total is not None):
-                    total = r.unit_count if r.op == "set" else r.expected_total
+                if r.state == "sent" and (r.op == Op.SET or r.expected_total is not None):
+                    total = r.unit_count if r.op == Op.SET else r.expected_total
                 else:
                     total = apply_op(running.get(key), r.op, r.unit_count)
                 running[key] = total
-                if r.op != "set" and r.state != "sent" and total != r.expected_total:
+                if r.op != Op.SET and r.state != "sent" and total != r.expected_total:
                     changes.append({"b_id": r.id, "b_expected": total})
         if changes:
             conn.execute(
@@ -390,28 +359,26 @@ class Outbox:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def list_resumable(self, partner_id: int, limit: int | None = None) -> list[OutboxItem]:
-        """Rows still to send or resolve (pending, sending, unknown), oldest first.
+    def list_resumable(
+        self, partner_id: int, limit: int | None = None, *, after: int = 0
+    ) -> list[OutboxItem]:
+        """Rows still to send or resolve (pending, sending, unknown), oldest first; with
+        ``after``, only rows whose id is above it (the sender's next window).
 
         A read only: nothing is claimed or locked; the sender marks the rows it sends."""
-        q = (
-            select(*_ITEM_COLUMNS)
-            .where(_T.c.partner_id == partner_id, _T.c.state.in_(RESUMABLE))
-            .order_by(_T.c.id)
-        )
-        if limit is not None:
-            q = q.limit(limit)
+        sql = self.sql
+        params = sql.claim_params(partner_id, after, NO_LIMIT if limit is None else limit)
         with self.db.read() as conn:
-            return [OutboxItem(*r) for r in conn.execute(q)]
+            return sql.items(conn, sql.claim, params)
 
     def get(self, ids: Iterable[int]) -> list[OutboxItem]:
         id_list = list(ids)
         out: list[OutboxItem] = []
         with self.db.read() as conn:
-            for i in range(0, len(id_list), _CHUNK):
+            for i in range(0, len(id_list), CHUNK):
                 q = (
-                    select(*_ITEM_COLUMNS)
-                    .where(_T.c.id.in_(id_list[i : i + _CHUNK]))
+                    select(*ITEM_COLUMNS)
+                    .where(_T.c.id.in_(id_list[i : i + CHUNK]))
                     .order_by(_T.c.id)
                 )
                 out.extend(OutboxItem(*r) for r in conn.execute(q))
@@ -433,7 +400,7 @@ class Outbox:
         with self.db.read() as conn:
             for r in conn.execute(q):
                 if r.state == "sent":
-                    absolute = r.unit_count if r.op == "set" else r.expected_total
+                    absolute = r.unit_count if r.op == Op.SET else r.expected_total
                     total = (
                         absolute if absolute is not None else apply_op(total, r.op, r.unit_count)
                     )
@@ -476,6 +443,21 @@ class Outbox:
         with self.db.read() as conn:
             return {(r.service_id, r.account_id): (r.state, r.last_error) for r in conn.execute(q)}
 
+    def is_latest(self, partner_id: int, row_id: int, service_id: str, account_id: str) -> bool:
+        """Whether row ``row_id`` is the newest row of its cell (nothing queued after it)."""
+        q = (
+            select(_T.c.id)
+            .where(
+                _T.c.partner_id == partner_id,
+                _T.c.service_id == service_id,
+                _T.c.account_id == account_id,
+                _T.c.id > row_id,
+            )
+            .limit(1)
+        )
+        with self.db.read() as conn:
+            return conn.execute(q).first() is None
+
     def queued_by(self, partner_id: int, token: str) -> bool:
         """Whether a row whose ``actor`` ends with ``token`` exists (a commit that landed)."""
         q = (
@@ -486,14 +468,18 @@ class Outbox:
         with self.db.read() as conn:
             return conn.execute(q).first() is not None
 
-    def pending_count(self, partner_id: int) -> int:
-        """Rows not yet settled: pending, sending and unknown."""
+    def pending_count(self, partner_id: int, *, after: int = 0) -> int:
+        """Rows not yet settled: pending, sending and unknown (with an id above ``after``)."""
         with self.db.read() as conn:
             return int(
                 conn.execute(
                     select(func.count())
                     .select_from(_T)
-                    .where(_T.c.partner_id == partner_id, _T.c.state.in_(RESUMABLE))
+                    .where(
+                        _T.c.partner_id == partner_id,
+                        _T.c.state.in_(RESUMABLE),
+                        _T.c.id > after,
+                    )
                 ).scalar_one()
             )
 

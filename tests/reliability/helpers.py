@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("GD_FULL", "").strip() not in ("", "0")
 
 Pair = tuple[str, str]
-#: (service_id, account_id, unit_count, op), the shape both CountRow and PushRow accept.
+#: (service_id, account_id, unit_count, op): what CountRow(*row) accepts.
 Row = tuple[str, str, float, str]
 
 

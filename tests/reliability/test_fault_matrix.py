@@ -37,7 +37,6 @@ from gradient_desktop.api import (
 )
 from gradient_desktop.sandbox.seed import VENDOR_KEY
 from gradient_desktop.sandbox.server import SandboxServer
-from gradient_desktop.store import PushRow
 from tests.reliability.fault_proxy import Fault, FaultPlan, FaultProxy, RequestInfo
 from tests.reliability.helpers import (
     MATRIX,
@@ -292,7 +291,7 @@ def test_push_service_survives_the_fault_with_every_count_right_and_one_rebuild(
         partner = add_partner(ctx, proxy.base_url, key)
         from gradient_desktop.services.push import PushService
 
-        batch = PushService(ctx).enqueue(partner, [PushRow(*r) for r in plan_rows], actor="test")
+        batch = PushService(ctx).enqueue(partner, [CountRow(*r) for r in plan_rows], actor="test")
         started = time.monotonic()
         summary = run_service(ctx, partner, batch_id=batch)
         texts = [summary.text()]

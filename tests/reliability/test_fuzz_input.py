@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from gradient_desktop.counts import CountRow
 from gradient_desktop.services import csvio
 from gradient_desktop.services.csvio import (
     CountFileError,
-    CountInput,
     ParseResult,
     export_counts,
     parse_counts,
@@ -67,7 +67,7 @@ rows_strategy = st.lists(st.tuples(ids, ids, counts, ops), min_size=1, max_size=
 def _check_result(result: ParseResult) -> None:
     assert isinstance(result, ParseResult)
     for row in result.rows:
-        assert isinstance(row, CountInput)
+        assert isinstance(row, CountRow)
         assert row.account_id.strip() and row.service_id.strip()
         assert math.isfinite(row.unit_count) and row.unit_count >= 0
         assert row.op in ("set", "add", "subtract")

@@ -140,9 +140,9 @@ def test_a_transiently_failed_row_holds_back_the_rest_of_its_pair(
 def test_rows_rejected_by_a_revoked_key_land_once_the_new_key_is_entered(
     sandbox_factory: Callable[..., SandboxServer], tmp_path: Path
 ) -> None:
+    from gradient_desktop.counts import CountRow
     from gradient_desktop.services.partners import PartnerDirectory
     from gradient_desktop.services.push import PushService
-    from gradient_desktop.store import PushRow
     from tests.reliability.helpers import (
         accounts_for,
         add_partner,
@@ -167,7 +167,7 @@ def test_rows_rejected_by_a_revoked_key_land_once_the_new_key_is_entered(
     try:
         with FaultProxy(sb.base_url, FaultPlan(rotate_at_200)) as proxy:
             partner = add_partner(ctx, proxy.base_url, old_key)
-            PushService(ctx).enqueue(partner, [PushRow(*r) for r in rows])
+            PushService(ctx).enqueue(partner, [CountRow(*r) for r in rows])
             first = run_service(ctx, partner)
             assert first.report.aborted_by is not None and "401" in str(first.report.aborted_by)
             PartnerDirectory(ctx).set_partner_key(partner, new_key[0])  # the user reconnects

@@ -24,9 +24,9 @@ import pytest
 
 from gradient_desktop.api import ApiError, ClientOptions, Credentials, VendorApiClient
 from gradient_desktop.config import Settings, log_dir
+from gradient_desktop.counts import CountRow
 from gradient_desktop.logsetup import _base64_forms, clear_secrets, setup_logging
 from gradient_desktop.sandbox.server import SandboxServer
-from gradient_desktop.store import PushRow
 from tests.keyring_backend import MemoryKeyring
 from tests.reliability.fault_proxy import Fault, FaultPlan, FaultProxy
 from tests.reliability.helpers import FIGURES, child_env, fast_options
@@ -152,8 +152,8 @@ def _run_setup_flow(ctx, url: str, clients: list[tuple[str, str]]) -> list[BaseE
 
         assert flow.partner is not None
         skus = [s.id for s in vendor.skus]
-        rows = [PushRow(skus[i % 2], f"cust-{i}", float(i + 1)) for i in range(len(clients))]
-        rows.append(PushRow(skus[0], "cust-0", 2.0, "add"))
+        rows = [CountRow(skus[i % 2], f"cust-{i}", float(i + 1)) for i in range(len(clients))]
+        rows.append(CountRow(skus[0], "cust-0", 2.0, "add"))
         PushService(ctx).enqueue(flow.partner, rows, actor="scan")
         summary = await flow.first_usage_sync()
         assert summary.report.ok == len(rows), summary.text()

@@ -21,10 +21,11 @@ from hypothesis import strategies as st
 
 from gradient_desktop.api import ClientOptions, CountResult, OutcomeUnknownError, ValidationError
 from gradient_desktop.api.ratelimit import TokenBucket
+from gradient_desktop.counts import CountRow
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.push import PushService
-from gradient_desktop.store import PushRow, UnknownTotalError, open_database
+from gradient_desktop.store import UnknownTotalError, open_database
 from tests.reliability.helpers import FULL, fold
 
 CELLS = [("svc-a", "acc-1"), ("svc-a", "acc-2"), ("svc-b", "acc-1")]
@@ -99,7 +100,7 @@ def test_any_sequence_with_lost_answers_and_restarts_converges(batches: list, da
         partner = directory.add("Partner", profile, None, base_url="http://127.0.0.1:9")
         queued: list[tuple[str, str, float, str]] = []
         for batch in batches:
-            rows = [PushRow(s, a, n, op) for (s, a), op, n in batch]
+            rows = [CountRow(s, a, n, op) for (s, a), op, n in batch]
             try:
                 PushService(ctx).enqueue(partner, rows)
             except UnknownTotalError:

@@ -19,7 +19,8 @@ from gradient_desktop.services.csvio import (
 def test_valid_csv_gives_rows_with_line_numbers() -> None:
     result = parse_counts(b"accountId,serviceId,unitCount\ncust-1,svc-a,12\ncust-2,svc-a,0.5\n")
     assert result.ok
-    assert [(r.line, r.account_id, r.service_id, r.unit_count) for r in result.rows] == [
+    rows = zip(result.lines, result.rows, strict=True)
+    assert [(line, r.account_id, r.service_id, r.unit_count) for line, r in rows] == [
         (2, "cust-1", "svc-a", 12.0),
         (3, "cust-2", "svc-a", 0.5),
     ]

@@ -44,9 +44,9 @@ def test_killed_push_resumes_without_applying_any_add_or_subtract_twice(
         for acc in accounts:
             usage.stage(
                 [
-                    usage.make_edit(acc, s0, "set", 100),
-                    usage.make_edit(acc, s1, "set", 100),
-                    usage.make_edit(acc, s2, "set", 0),
+                    usage.make_edit((s0, acc), "set", 100),
+                    usage.make_edit((s1, acc), "set", 100),
+                    usage.make_edit((s2, acc), "set", 0),
                 ]
             )
 

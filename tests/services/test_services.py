@@ -12,13 +12,13 @@ import pytest
 from sqlmodel import select
 
 from gradient_desktop.api import AuthenticationError
+from gradient_desktop.counts import CountRow
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, VENDOR_KEY
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.integration import Customer, IntegrationService
 from gradient_desktop.services.mapping import MappingChange, MappingService
 from gradient_desktop.services.partners import PartnerDirectory
 from gradient_desktop.services.push import PushService
-from gradient_desktop.store import PushRow
 from gradient_desktop.store.models import Partner
 
 
@@ -84,7 +84,7 @@ def test_seed_flow_end_to_end(ctx: AppContext, sandbox: Any, run: Any) -> None:
         vendor = await service.fetch_vendor(partner)
         sku = vendor.skus[0].id
         push = PushService(ctx)
-        push.enqueue(partner, [PushRow(sku, f"cust-{i}", 10.0 + i) for i in range(5)])
+        push.enqueue(partner, [CountRow(sku, f"cust-{i}", 10.0 + i) for i in range(5)])
         summary = await push.run(partner)
         assert (await service.activate(partner)).status == "active"
         return {"summary": summary, "sku": sku}
@@ -159,11 +159,11 @@ def test_push_resumes_rows_left_sending_by_a_crash(ctx: AppContext, sandbox: Any
 
     sku = run(setup())
     push = PushService(ctx)
-    push.enqueue(partner, [PushRow(sku, "cust-a", 10.0)])
+    push.enqueue(partner, [CountRow(sku, "cust-a", 10.0)])
     first = run(push.run(partner))
     assert first.report.ok == 1
     # An add whose request went out but whose answer never came back (the app died).
-    push.enqueue(partner, [PushRow(sku, "cust-a", 5.0, "add")])
+    push.enqueue(partner, [CountRow(sku, "cust-a", 5.0, "add")])
     items = ctx.outbox.list_resumable(partner.id or 0)
     ctx.outbox.mark_sending([i.id for i in items])
     assert push.pending(partner) == 1

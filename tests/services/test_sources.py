@@ -164,7 +164,7 @@ def test_bytes_become_the_storage_unit_of_the_service(
         (2, {"accountId": "c-0", "serviceId": other, "unitCount": 7}),
     ]
     route(config, records, Directory(ctx, everyone), out)
-    assert [r.amount for r in out.rows[partners[0].id]] == [3.0, 7.0]
+    assert [r.row.unit_count for r in out.rows[partners[0].id]] == [3.0, 7.0]
 
 
 # -- HTTP -------------------------------------------------------------------------------------
@@ -313,7 +313,7 @@ def test_an_account_both_partners_know_goes_to_the_one_that_published_it(
         (2, {"accountId": "both", "serviceId": sid, "unitCount": 1}),
     ]
     route(SourceConfig(name="x", kind="file", path="-"), records, Directory(ctx, everyone), out)
-    assert [(r.account_id, r.partner_id) for r in out.rows[contoso.id]] == [("dup", contoso.id)]
+    assert [(r.row.account_id, r.partner_id) for r in out.rows[contoso.id]] == [("dup", contoso.id)]
     assert [str(p) for p in out.unmatched] == [
         "x, row 2: account 'both' belongs to Contoso, Fabrikam; add a partner column"
     ]

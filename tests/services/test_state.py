@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from gradient_desktop.counts import CountRow
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.demo import ensure_demo_partner
 from gradient_desktop.services.integration import IntegrationService
 from gradient_desktop.services.push import PushService
 from gradient_desktop.services.qa import IntegrationCheck
 from gradient_desktop.services.state import age, when
-from gradient_desktop.store import PushRow
 from tests.setup_helpers import run_demo_setup
 
 
@@ -42,7 +42,7 @@ def test_every_service_write_reaches_the_state(ctx: AppContext) -> None:
         # A count queued through the service shows at once; a push settles it.
         account = next(iter(flow.mapping.mappings(flow.partner)))
         service = IntegrationService(ctx).services(flow.partner)[0].service_id
-        PushService(ctx).enqueue(flow.partner, [PushRow(service, account, 9)])
+        PushService(ctx).enqueue(flow.partner, [CountRow(service, account, 9)])
         assert ctx.state.get(pid).queued == 1 and seen
         assert "1 count waiting to be sent" in ctx.state.get(pid).queue_text()
         summary = await PushService(ctx).run(flow.partner)

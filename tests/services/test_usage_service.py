@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gradient_desktop.counts import CountRow
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.usage import (
     StagingError,
@@ -17,7 +18,6 @@ from gradient_desktop.services.usage import (
     format_amount,
     parse_amount,
 )
-from gradient_desktop.store import PushRow
 from gradient_desktop.store.models import PartnerService
 from tests.usage_helpers import PARTNER_KEY, connected_partner, service_ids
 
@@ -45,7 +45,7 @@ def _push(ctx: AppContext, usage: UsageService, **kw: Any) -> Any:
 
 
 def _stage(usage: UsageService, acc: str, sid: str, op: str, amount: float) -> None:
-    edit = usage.make_edit(acc, sid, op, amount)
+    edit = usage.make_edit((sid, acc), op, amount)
     usage.stage([edit] if edit else [((acc, sid), None)])
 
 
@@ -64,8 +64,8 @@ def test_set_add_and_subtract_reach_the_sandbox_counts(ctx: AppContext, sandbox:
     assert counts[(sids[0], "acct-0001")]["unitCount"] == 1.25
     assert sandbox.state.rebuilds(PARTNER_KEY) == 2  # one per push
     cells = usage.snapshot().cells
-    assert cells[("acct-0000", sids[0])].total == 15
-    assert cells[("acct-0000", sids[0])].state == "sent"
+    assert cells[(sids[0], "acct-0000")].total == 15
+    assert cells[(sids[0], "acct-0000")].state == "sent"
 
 
 def test_subtract_below_zero_or_from_an_unknown_count_is_refused(
@@ -74,20 +74,20 @@ def test_subtract_below_zero_or_from_an_unknown_count_is_refused(
     partner, sids = _setup(ctx, sandbox, 2)
     usage = UsageService(ctx, partner)
     with pytest.raises(StagingError, match="does not know its current total"):
-        usage.make_edit("acct-0000", sids[0], "subtract", 1)
+        usage.make_edit((sids[0], "acct-0000"), "subtract", 1)
     _stage(usage, "acct-0000", sids[0], "set", 3)
     with pytest.raises(StagingError, match=r"below zero.*Subtract at most 3"):
-        usage.make_edit("acct-0000", sids[0], "subtract", 4)
+        usage.make_edit((sids[0], "acct-0000"), "subtract", 4)
     _push(ctx, usage)
     with pytest.raises(StagingError, match="below zero"):
-        usage.make_edit("acct-0000", sids[0], "subtract", 3.5)
+        usage.make_edit((sids[0], "acct-0000"), "subtract", 3.5)
     # Staged changes of one cell merge: +2 then -5 is a net -3, which is allowed (3 - 3 = 0).
     _stage(usage, "acct-0000", sids[0], "add", 2)
     _stage(usage, "acct-0000", sids[0], "subtract", 5)
-    edit = usage.staged[("acct-0000", sids[0])]
-    assert (edit.op, edit.amount, edit.old, edit.new) == ("subtract", 3, 3, 0)
+    edit = usage.staged[(sids[0], "acct-0000")]
+    assert (edit.row.op, edit.row.unit_count, edit.old, edit.new) == ("subtract", 3, 3, 0)
     with pytest.raises(StagingError, match="0 changes nothing"):
-        usage.make_edit("acct-0000", sids[0], "add", 0)
+        usage.make_edit((sids[0], "acct-0000"), "add", 0)
 
 
 def test_storage_services_convert_bytes_with_binary_divisors(ctx: AppContext, sandbox: Any) -> None:
@@ -111,16 +111,16 @@ def test_staged_edits_survive_a_restart_and_undo_restores_them(
 ) -> None:
     partner, sids = _setup(ctx, sandbox, 3)
     usage = UsageService(ctx, partner)
-    ctx.outbox.enqueue(partner.id or 0, [PushRow(sids[1], "acct-0001", 10)])  # a known total
-    first = usage.stage([usage.make_edit("acct-0000", sids[0], "set", 7)])
-    usage.stage([usage.make_edit("acct-0001", sids[1], "add", 4)])
+    ctx.outbox.enqueue(partner.id or 0, [CountRow(sids[1], "acct-0001", 10)])  # a known total
+    first = usage.stage([usage.make_edit((sids[0], "acct-0000"), "set", 7)])
+    usage.stage([usage.make_edit((sids[1], "acct-0001"), "add", 4)])
     reopened = UsageService(ctx, partner)
-    assert {k: (e.op, e.amount) for k, e in reopened.staged.items()} == {
-        ("acct-0000", sids[0]): ("set", 7),
-        ("acct-0001", sids[1]): ("add", 4),
+    assert {k: (e.row.op, e.row.unit_count) for k, e in reopened.staged.items()} == {
+        (sids[0], "acct-0000"): ("set", 7),
+        (sids[1], "acct-0001"): ("add", 4),
     }
     usage.put(first)  # the inverse of the first staging = its undo
-    assert ("acct-0000", sids[0]) not in UsageService(ctx, partner).staged
+    assert (sids[0], "acct-0000") not in UsageService(ctx, partner).staged
 
 
 def test_a_crash_after_queuing_does_not_queue_the_staged_edits_twice(
@@ -128,7 +128,7 @@ def test_a_crash_after_queuing_does_not_queue_the_staged_edits_twice(
 ) -> None:
     partner, sids = _setup(ctx, sandbox, 2)
     usage = UsageService(ctx, partner)
-    usage.stage([usage.make_edit("acct-0000", sids[0], "set", 4)])
+    usage.stage([usage.make_edit((sids[0], "acct-0000"), "set", 4)])
     # Simulate the crash window: the token is written and the rows queued, the file not cleared.
     usage.save(commit_token="feedfacecafe0001")
     ctx.outbox.enqueue(
@@ -136,7 +136,7 @@ def test_a_crash_after_queuing_does_not_queue_the_staged_edits_twice(
     )
     assert UsageService(ctx, partner).staged == {}
     # And the opposite: token written, crash before the enqueue → the edits stay staged.
-    usage.stage([usage.make_edit("acct-0001", sids[0], "set", 9)])
+    usage.stage([usage.make_edit((sids[0], "acct-0001"), "set", 9)])
     usage.save(commit_token="feedfacecafe0002")
     assert len(UsageService(ctx, partner).staged) == 2
 
@@ -157,13 +157,13 @@ def test_csv_import_reports_bad_rows_by_number_and_stages_the_good_ones(
         f"acct-0001,{sids[1]},1.5,add\n"
         f"acct-0000,{sids[1]},1,add\n"  # line 8: no known total to add to
     )
-    ctx.outbox.enqueue(partner.id or 0, [PushRow(sids[1], "acct-0001", 10)])  # a known total
+    ctx.outbox.enqueue(partner.id or 0, [CountRow(sids[1], "acct-0001", 10)])  # a known total
     result = usage.import_file(csv.encode(), "counts.csv")
     assert [e.line for e in result.errors] == [3, 4, 5, 6, 8]
     assert "Set an absolute count first" in result.errors[4].message
     assert "not a number" in result.errors[0].message
     assert "not mapped" in result.errors[1].message
-    assert {(e.account_id, e.op, e.amount) for e in result.edits} == {
+    assert {(e.row.account_id, e.row.op, e.row.unit_count) for e in result.edits} == {
         ("acct-0000", "set", 12),
         ("acct-0001", "add", 1.5),
     }
@@ -171,7 +171,7 @@ def test_csv_import_reports_bad_rows_by_number_and_stages_the_good_ones(
     by_name = f"accountName,serviceName,unitCount\nCustomer 0002,{services[sids[2]]},3\n"
     named = usage.import_file(by_name.encode(), "named.csv")
     assert not named.errors
-    assert [(e.account_id, e.service_id) for e in named.edits] == [("acct-0002", sids[2])]
+    assert [(e.row.account_id, e.row.service_id) for e in named.edits] == [("acct-0002", sids[2])]
 
 
 def test_same_count_for_all_clients_stages_one_set_per_mapped_account(
@@ -180,7 +180,7 @@ def test_same_count_for_all_clients_stages_one_set_per_mapped_account(
     partner, sids = _setup(ctx, sandbox, 5)
     usage = UsageService(ctx, partner)
     edits = usage.stage_all_clients(sids[1], 3)
-    assert len(edits) == 5 and {e.op for e in edits} == {"set"}
+    assert len(edits) == 5 and {e.row.op for e in edits} == {"set"}
     usage.stage(edits)
     _push(ctx, usage)
     counts = sandbox.state.counts(PARTNER_KEY)

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from gradient_desktop.counts import CountRow
 from gradient_desktop.services.wire import wire_row
 from gradient_desktop.store import (
     SCHEMA_VERSION,
@@ -22,7 +23,6 @@ from gradient_desktop.store import (
     DatabaseProblem,
     InstanceLock,
     Outbox,
-    PushRow,
     UnknownTotalError,
     open_database,
 )
@@ -122,7 +122,7 @@ def test_deleting_a_partner_cascades(db: Database, partner_id: int) -> None:
     with db.session() as s:
         s.add(VendorAccount(partner_id=partner_id, account_id="a1", name="Acme"))
         s.commit()
-    Outbox(db).enqueue(partner_id, [PushRow("svc", "a1", 3)])
+    Outbox(db).enqueue(partner_id, [CountRow("svc", "a1", 3)])
     with db.write() as conn:
         conn.exec_driver_sql("DELETE FROM partner WHERE id = ?", (partner_id,))
     with db.read() as conn:
@@ -207,14 +207,15 @@ def test_committed_rows_survive_a_crash_with_an_unmerged_wal(db_path: Path) -> N
     _run_child(
         """
         import os, sys
-        from gradient_desktop.store import open_database, Outbox, PushRow
+        from gradient_desktop.store import open_database, Outbox
+        from gradient_desktop.counts import CountRow
         from gradient_desktop.store.models import Partner, VendorProfile
         db = open_database(sys.argv[1])
         with db.session() as s:
             v = VendorProfile(name="default", base_url="http://x"); s.add(v); s.flush()
             p = Partner(name="Contoso", vendor_profile_id=v.id, base_url="http://x"); s.add(p)
             s.commit()
-        Outbox(db).enqueue(p.id, [PushRow("svc", f"a{i}", i) for i in range(500)])
+        Outbox(db).enqueue(p.id, [CountRow("svc", f"a{i}", i) for i in range(500)])
         os._exit(0)
         """,
         str(db_path),
@@ -228,10 +229,10 @@ def test_committed_rows_survive_a_crash_with_an_unmerged_wal(db_path: Path) -> N
 
 def test_readers_are_not_blocked_by_a_writer(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 1)])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 1)])
     with db.read() as reader:
         before = reader.exec_driver_sql("SELECT count(*) FROM outbox_entry").scalar()
-        outbox.enqueue(partner_id, [PushRow("svc", "a2", 2)])  # commits while the read is open
+        outbox.enqueue(partner_id, [CountRow("svc", "a2", 2)])  # commits while the read is open
         assert reader.exec_driver_sql("SELECT count(*) FROM outbox_entry").scalar() == before
     assert outbox.pending_count(partner_id) == 2
 
@@ -294,7 +295,7 @@ def test_enqueue_writes_pending_rows_with_unique_idempotency_keys(
 ) -> None:
     outbox = Outbox(db)
     batch = outbox.enqueue(
-        partner_id, [PushRow("svc", f"a{i}", i) for i in range(5)], actor="cli"
+        partner_id, [CountRow("svc", f"a{i}", i) for i in range(5)], actor="cli"
     ).batch_id
     items = outbox.list_resumable(partner_id)
     assert [i.account_id for i in items] == [f"a{i}" for i in range(5)]  # oldest first
@@ -308,11 +309,11 @@ def test_enqueue_writes_pending_rows_with_unique_idempotency_keys(
 def test_enqueue_is_all_or_nothing(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
     with pytest.raises(ValueError):
-        outbox.enqueue(partner_id, [PushRow("svc", "a1", 1), PushRow("svc", "a2", -1)])
+        outbox.enqueue(partner_id, [CountRow("svc", "a1", 1), CountRow("svc", "a2", -1)])
     with pytest.raises(ValueError):
         outbox.enqueue(partner_id, [("svc", "a1", 1, "multiply")])
     with pytest.raises(IntegrityError):
-        outbox.enqueue(9999, [PushRow("svc", "a1", 1)])
+        outbox.enqueue(9999, [CountRow("svc", "a1", 1)])
     assert outbox.pending_count(partner_id) == 0
 
 
@@ -332,7 +333,7 @@ def test_sending_rows_count_attempts_and_survive_a_restart(
 
 def test_results_are_recorded_and_sent_is_final(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", f"a{i}", i) for i in range(3)])
+    outbox.enqueue(partner_id, [CountRow("svc", f"a{i}", i) for i in range(3)])
     a, b, c = (i.id for i in outbox.list_resumable(partner_id))
     outbox.mark_sending([a, b, c])
     outbox.mark_results(
@@ -354,18 +355,18 @@ def test_results_are_recorded_and_sent_is_final(db: Database, partner_id: int) -
 
 def test_last_totals_fold_acknowledged_rows_only(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 10)])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 10)])
     _settle(outbox, partner_id)
     outbox.enqueue(
-        partner_id, [PushRow("svc", "a1", 5, "add"), PushRow("svc", "a1", 3, "subtract")]
+        partner_id, [CountRow("svc", "a1", 5, "add"), CountRow("svc", "a1", 3, "subtract")]
     )
     _settle(outbox, partner_id)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 100, "add")])  # not acknowledged
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 100, "add")])  # not acknowledged
     totals = outbox.last_totals(partner_id)
     assert set(totals) == {("svc", "a1")}
     total, sent_at = totals[("svc", "a1")]
     assert total == 12 and sent_at is not None
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 2)])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 2)])
     _settle(outbox, partner_id)  # the +100 and the set 2, in order
     assert outbox.last_totals(partner_id)[("svc", "a1")][0] == 2
 
@@ -373,11 +374,11 @@ def test_last_totals_fold_acknowledged_rows_only(db: Database, partner_id: int) 
 def test_add_on_a_cell_with_no_known_total_is_refused(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
     with pytest.raises(UnknownTotalError, match="Set an absolute count first") as err:
-        outbox.enqueue(partner_id, [PushRow("svc", "a1", 1), PushRow("svc", "a2", 7, "add")])
+        outbox.enqueue(partner_id, [CountRow("svc", "a1", 1), CountRow("svc", "a2", 7, "add")])
     assert err.value.cells == [("svc", "a2")]
     assert outbox.pending_count(partner_id) == 0  # the whole batch or nothing
     # With the legacy routes allowed the delta is queued, with no absolute total to resolve it.
-    outbox.enqueue(partner_id, [PushRow("svc", "a2", 7, "add")], legacy_deltas=True)
+    outbox.enqueue(partner_id, [CountRow("svc", "a2", 7, "add")], legacy_deltas=True)
     [row] = outbox.list_resumable(partner_id)
     assert row.absolute is None
     _settle(outbox, partner_id)
@@ -386,15 +387,15 @@ def test_add_on_a_cell_with_no_known_total_is_refused(db: Database, partner_id: 
 
 def test_add_and_subtract_carry_the_expected_total(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 10)])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 10)])
     _settle(outbox, partner_id)
     outbox.enqueue(
         partner_id,
         [
-            PushRow("svc", "a1", 5, "add"),  # 10 acknowledged + 5
-            PushRow("svc", "a1", 2, "subtract"),  # chained within the batch
-            PushRow("svc", "a3", 1),
-            PushRow("svc", "a3", 6, "add"),  # on top of a set queued just before it
+            CountRow("svc", "a1", 5, "add"),  # 10 acknowledged + 5
+            CountRow("svc", "a1", 2, "subtract"),  # chained within the batch
+            CountRow("svc", "a3", 1),
+            CountRow("svc", "a3", 6, "add"),  # on top of a set queued just before it
         ],
     )
     absolute = {(i.account_id, i.op): i.absolute for i in outbox.list_resumable(partner_id)}
@@ -408,9 +409,9 @@ def test_add_and_subtract_carry_the_expected_total(db: Database, partner_id: int
 
 def test_a_subtract_below_zero_is_floored_and_reported(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 4)])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 4)])
     result = outbox.enqueue(
-        partner_id, [PushRow("svc", "a1", 10, "subtract"), PushRow("svc", "a1", 3, "add")]
+        partner_id, [CountRow("svc", "a1", 10, "subtract"), CountRow("svc", "a1", 3, "add")]
     )
     assert result.floored == [("svc", "a1", 6)]
     assert [i.absolute for i in outbox.list_resumable(partner_id)] == [4, 0, 3]
@@ -418,18 +419,18 @@ def test_a_subtract_below_zero_is_floored_and_reported(db: Database, partner_id:
 
 def test_a_source_is_queued_once(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 4)])
-    first = outbox.enqueue(partner_id, [PushRow("svc", "a1", 1, "add")], source="sha256:x")
-    again = outbox.enqueue(partner_id, [PushRow("svc", "a1", 1, "add")], source="sha256:x")
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 4)])
+    first = outbox.enqueue(partner_id, [CountRow("svc", "a1", 1, "add")], source="sha256:x")
+    again = outbox.enqueue(partner_id, [CountRow("svc", "a1", 1, "add")], source="sha256:x")
     assert (again.repeat, again.batch_id, again.rows) == (True, first.batch_id, 0)
     assert outbox.pending_count(partner_id) == 2
 
 
 def test_resends_always_carry_the_same_absolute_total(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 10)])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 10)])
     _settle(outbox, partner_id)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 5, "add")])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 5, "add")])
     [add] = outbox.list_resumable(partner_id)
     first = wire_row(add)
     outbox.mark_sending([add.id])
@@ -444,9 +445,9 @@ def test_resends_always_carry_the_same_absolute_total(db: Database, partner_id: 
 
 def test_a_failed_row_is_taken_out_of_later_projections(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 10)])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 10)])
     _settle(outbox, partner_id)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 50), PushRow("svc", "a1", 5, "add")])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 50), CountRow("svc", "a1", 5, "add")])
     reset, add = outbox.list_resumable(partner_id)
     assert add.expected_total == 55
     outbox.mark_sending([reset.id])
@@ -457,11 +458,11 @@ def test_a_failed_row_is_taken_out_of_later_projections(db: Database, partner_id
 
 def test_history_gives_running_acknowledged_totals(db: Database, partner_id: int) -> None:
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 10)], actor="alice")
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 10)], actor="alice")
     _settle(outbox, partner_id)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 4, "add")])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 4, "add")])
     _settle(outbox, partner_id, "failed")
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 3, "subtract"), PushRow("svc", "other", 1)])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 3, "subtract"), CountRow("svc", "other", 1)])
     _settle(outbox, partner_id)
     points = outbox.history(partner_id, "svc", "a1")
     assert [(p.op, p.state, p.total) for p in points] == [
@@ -476,11 +477,11 @@ def test_concurrent_writers_serialise_read_modify_write(db: Database, partner_id
     # Each add reads the projected total and writes the next one; BEGIN IMMEDIATE makes the
     # pair atomic across threads (a deferred transaction would hit SQLITE_BUSY or go stale).
     outbox = Outbox(db)
-    outbox.enqueue(partner_id, [PushRow("svc", "a1", 0)])
+    outbox.enqueue(partner_id, [CountRow("svc", "a1", 0)])
 
     def worker() -> None:
         for _ in range(25):
-            outbox.enqueue(partner_id, [PushRow("svc", "a1", 1, "add")])
+            outbox.enqueue(partner_id, [CountRow("svc", "a1", 1, "add")])
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
@@ -519,7 +520,7 @@ def test_recording_100k_rows_keeps_every_row_with_its_own_key(tmp_path: Path) ->
     # Speed against a bare executemany (goal <= 2x) is measured side by side by
     # `python -m bench --only ledger`; a timing threshold here would only fail on a busy machine.
     n = 100_000
-    rows = [PushRow(f"svc{i % 3}", f"acct-{i}", float(i % 500)) for i in range(n)]
+    rows = [CountRow(f"svc{i % 3}", f"acct-{i}", float(i % 500)) for i in range(n)]
     db = open_database(tmp_path / "ours.sqlite3")
     partner_id = _add_partner(db)
     batch = Outbox(db).enqueue(partner_id, rows, actor="bench").batch_id

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from gradient_desktop.counts import CountRow
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.count_options import legacy_routes
 from gradient_desktop.services.push import PushService
 from gradient_desktop.services.usage import StagingError, UsageService
-from gradient_desktop.store import PushRow
 from gradient_desktop.ui.dialogs.count_settings import CountSettingsDialog
 from gradient_desktop.ui.partners_view import PartnersView
 from gradient_desktop.ui.qt import QtCore, QtWidgets
@@ -44,7 +44,7 @@ def test_imported_totals_let_an_add_start_from_them(
     page.show()
     usage = UsageService(ctx, partner)
     with pytest.raises(StagingError, match="import the current totals"):
-        usage.make_edit("acct-0001", sid, "add", 5)
+        usage.make_edit((sid, "acct-0001"), "add", 5)
 
     # The Usage page's button opens the partner's Count settings.
     _click(qtbot, page.count_settings_button)
@@ -72,7 +72,7 @@ def test_imported_totals_let_an_add_start_from_them(
     assert box.defaultButton() is _button(box, "Cancel")
     _click(qtbot, _button(box, "Cancel"))
     with pytest.raises(StagingError):
-        usage.make_edit("acct-0001", sid, "add", 5)
+        usage.make_edit((sid, "acct-0001"), "add", 5)
 
     dialog.import_bytes(good, "totals.csv")
     _click(qtbot, _button(dialog.confirm_box, "Record totals"))
@@ -81,7 +81,7 @@ def test_imported_totals_let_an_add_start_from_them(
 
     # The add is now the absolute 35 on Gradient (computed from the imported 30).
     summary = qloop.run_until_complete(
-        PushService(ctx).push(partner, [PushRow(sid, "acct-0001", 5, "add")])
+        PushService(ctx).push(partner, [CountRow(sid, "acct-0001", 5, "add")])
     )
     assert summary.all_landed, summary.text()
     assert sandbox.state.counts(PARTNER_KEY)[(sid, "acct-0001")]["unitCount"] == 35
@@ -116,7 +116,7 @@ def test_legacy_routes_switch_asks_before_turning_on(
     assert dialog.message.text().startswith("Legacy count routes are on for Contoso")
     # With them on, an add on a cell with no known total is accepted (sent as a change).
     sid = service_ids(ctx, partner)[0]
-    assert UsageService(ctx, partner).make_edit("acct-0001", sid, "add", 5) is not None
+    assert UsageService(ctx, partner).make_edit((sid, "acct-0001"), "add", 5) is not None
 
     dialog.legacy.click()  # off needs no question: nothing can be billed twice then
     assert dialog.confirm_box is None and not legacy_routes(ctx, partner)

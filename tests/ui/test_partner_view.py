@@ -88,7 +88,7 @@ def test_demo_walk_push_edit_price_approve_updates_the_psa_agreement(
     usage = UsagePage(ctx)
     qtbot.addWidget(usage)
     usage.set_partner(partner)
-    usage.stage_amount([(matched.account_id, matched.service_id)], "set", f"{new_count:g}")
+    usage.stage_amount([(matched.service_id, matched.account_id)], "set", f"{new_count:g}")
     usage.push_action.trigger()
     wait_until(qloop, lambda: usage.push_task is not None and usage.push_task.done())
     assert usage.push_task.result().all_landed

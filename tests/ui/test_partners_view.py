@@ -84,14 +84,14 @@ async def _draft(ctx: AppContext) -> Any:
 def test_sync_now_pushes_queued_counts_and_reports(
     qloop: Any, ctx: AppContext, view: PartnersView
 ) -> None:
+    from gradient_desktop.counts import CountRow
     from gradient_desktop.services.mapping import MappingService
     from gradient_desktop.services.push import PushService
-    from gradient_desktop.store import PushRow
 
     partner = active_demo_partner(qloop, ctx)
     account = next(iter(MappingService(ctx).mappings(partner)))
     service = ctx.demo.state.vendor(ctx.demo.vendor_key)["skus"][0]["id"]
-    PushService(ctx).enqueue(partner, [PushRow(service, account, 42)])
+    PushService(ctx).enqueue(partner, [CountRow(service, account, 42)])
     view.reload()
     view.select(partner.id)
     view.sync_action.trigger()

@@ -446,8 +446,8 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     assert_one_truth(qloop, window, None, "pushed add/subtract")
     counts = ctx.demo.state.counts(ctx.demo.partner_key(window.partner.name))
     accounts = page.grid_model
-    a0, sid = accounts.cell_key(accounts.index(0, 1))
-    a1, _ = accounts.cell_key(accounts.index(1, 1))
+    sid, a0 = accounts.cell_key(accounts.index(0, 1))
+    _, a1 = accounts.cell_key(accounts.index(1, 1))
     assert counts[(sid, a0)]["unitCount"] == 45 and counts[(sid, a1)]["unitCount"] == 5
     if shots:
         shoot(qloop, window, "usage_pushed")
@@ -541,5 +541,5 @@ def _walk(qtbot: Any, qloop: Any, ctx: AppContext, window: Any, run: int) -> Non
     if run == 1:
         shoot(qloop, window2, "after_restart")
     counts = ctx2.demo.state.counts(ctx2.demo.partner_key(window2.partner.name))
-    assert all(counts[(s, a)]["unitCount"] == 3 for (a, s) in keys)
+    assert all(counts[(s, a)]["unitCount"] == 3 for (s, a) in keys)
     window2.close()

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from gradient_desktop.counts import CountRow, parse_op
 from gradient_desktop.services import csvio
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources.config import SourceConfig
@@ -37,15 +38,13 @@ class Problem:
 
 @dataclass(frozen=True)
 class RoutedRow:
-    """One count for one partner, in the service's unit (what goes on the wire)."""
+    """One count for one partner (``row``, in the service's unit: what goes on the wire), with
+    the source and line it came from."""
 
     source: str
     line: int
     partner_id: int
-    account_id: str
-    service_id: str
-    amount: float
-    op: str
+    row: CountRow
 
 
 @dataclass
@@ -118,10 +117,13 @@ def route(config: SourceConfig, records: list[Record], directory: Directory, out
         except ValueError as exc:
             out.errors.append(Problem(name, line, str(exc).replace("unitCount", m.count)))
             continue
-        op = _text(rec.get(m.op)).lower() if m.op else "set"
-        op = op or "set"
-        if op not in csvio.OPS:
-            out.errors.append(Problem(name, line, f"operation {op!r} is not set, add or subtract"))
+        try:
+            op = parse_op(_text(rec.get(m.op)) if m.op else None)
+        except ValueError:
+            word = _text(rec.get(m.op)).lower()
+            out.errors.append(
+                Problem(name, line, f"operation {word!r} is not set, add or subtract")
+            )
             continue
         pid = _partner_of(
             m.partner and _text(rec.get(m.partner)), account, directory, out, name, line
@@ -152,7 +154,8 @@ def route(config: SourceConfig, records: list[Record], directory: Directory, out
             continue
         seen[key] = line
         amount = bytes_to_units(count, service) if m.count_unit == "bytes" else count
-        out.rows[pid].append(RoutedRow(name, line, pid, account, service.service_id, amount, op))
+        row = CountRow(service.service_id, account, amount, op)
+        out.rows[pid].append(RoutedRow(name, line, pid, row))
 
 
 def _partner_of(

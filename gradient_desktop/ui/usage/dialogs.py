@@ -96,7 +96,7 @@ class DriftDialog(QtWidgets.QDialog):
         self.model = RowsModel(["Account", "Service", "Last pushed", "Source"], self)
         table = []
         for r in rows:
-            acc, svc = names.get((r.account_id, r.service_id), (r.account_id, r.service_id))
+            acc, svc = names.get((r.service_id, r.account_id), (r.account_id, r.service_id))
             table.append([acc, svc, format_amount(r.pushed), format_amount(r.source)])
         table += [[f"row {e.line}", "", "", e.message] for e in errors]
         self.model.set_rows(table)

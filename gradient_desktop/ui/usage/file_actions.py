@@ -115,7 +115,7 @@ class FileActions:
         acc = {a.account_id: a.name for a in snap.accounts}
         svc = {s.service_id: s.name for s in snap.services}
         names = {
-            (r.account_id, r.service_id): (
+            (r.service_id, r.account_id): (
                 acc.get(r.account_id, r.account_id),
                 svc.get(r.service_id, r.service_id),
             )

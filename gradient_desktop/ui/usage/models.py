@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gradient_desktop.counts import Cell
 from gradient_desktop.services.usage import (
     CellInfo,
     Snapshot,
@@ -38,8 +39,8 @@ _STATE_WORDS = {
 
 
 def change_text(edit: StagedEdit, service: PartnerService | None) -> str:
-    amount = format_amount(edit.amount, service)
-    return {"set": f"set {amount}", "add": f"+{amount}", "subtract": f"−{amount}"}[edit.op]
+    amount = format_amount(edit.row.unit_count, service)
+    return {"set": f"set {amount}", "add": f"+{amount}", "subtract": f"−{amount}"}[edit.row.op]
 
 
 def diff_text(edit: StagedEdit, service: PartnerService | None) -> str:
@@ -68,7 +69,7 @@ def cell_texts(
     if edit is not None:
         shown = (
             diff_text(edit, service)
-            if edit.op == "set"
+            if edit.row.op == "set"
             else f"{shown or '—'} {change_text(edit, service)}"
         )
         tip.append(
@@ -78,7 +79,7 @@ def cell_texts(
     return shown, "\n".join(tip), brush
 
 
-Key = tuple[str, str]
+Key = Cell  # (service_id, account_id), the one key order of a count
 
 
 def structure(snap: Snapshot) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
@@ -151,7 +152,7 @@ class _Table(QtCore.QAbstractTableModel):
 class GridModel(_Table):
     """Rows: mapped accounts; column 0 the account, then one column per service."""
 
-    edit_requested = QtCore.Signal(str, str, str)  # account_id, service_id, text
+    edit_requested = QtCore.Signal(str, str, str)  # service_id, account_id, text
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -166,7 +167,7 @@ class GridModel(_Table):
         self._row_of: dict[str, int] = {}
         self._col_of: dict[str, int] = {}
 
-    def reset(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+    def reset(self, snap: Snapshot, staged: dict[Key, StagedEdit]) -> None:
         self.beginResetModel()
         self._rows = list(snap.accounts)
         self.services = list(snap.services)
@@ -179,7 +180,7 @@ class GridModel(_Table):
     def account_names(self) -> list[str]:
         return [a.name for a in self._rows]
 
-    def update(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+    def update(self, snap: Snapshot, staged: dict[Key, StagedEdit]) -> None:
         """Show ``snap``: only the cells that changed are recomputed and announced; the model
         is reset only when the accounts or services themselves changed (a reset rebuilds
         every row and drops the selection: issue 16, the page rebuilt it during pushes)."""
@@ -188,7 +189,7 @@ class GridModel(_Table):
             return
         touched = []
         for key in changed_keys(self._info, snap.cells, self._staged, staged):
-            row, col = self._row_of.get(key[0]), self._col_of.get(key[1])
+            col, row = self._col_of.get(key[0]), self._row_of.get(key[1])
             if row is None or col is None:
                 continue
             self._cells[row][col] = cell_texts(
@@ -198,14 +199,14 @@ class GridModel(_Table):
         self._info, self._staged = dict(snap.cells), dict(staged)
         self._cells_changed(touched)
 
-    def _compute(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+    def _compute(self, snap: Snapshot, staged: dict[Key, StagedEdit]) -> None:
         self._shape = structure(snap)
         self._info, self._staged = dict(snap.cells), dict(staged)
         self._cells = [
             [
                 cell_texts(
-                    snap.cells.get((a.account_id, s.service_id)),
-                    staged.get((a.account_id, s.service_id)),
+                    snap.cells.get((s.service_id, a.account_id)),
+                    staged.get((s.service_id, a.account_id)),
                     s,
                 )
                 for s in self.services
@@ -213,10 +214,11 @@ class GridModel(_Table):
             for a in self._rows
         ]
 
-    def cell_key(self, index: ModelIndex) -> tuple[str, str] | None:
+    def cell_key(self, index: ModelIndex) -> Key | None:
+        """``(service_id, account_id)`` of a count cell (None for the account column)."""
         if not index.isValid() or index.column() == 0 or index.row() >= len(self._rows):
             return None
-        return (self._rows[index.row()].account_id, self.services[index.column() - 1].service_id)
+        return (self.services[index.column() - 1].service_id, self._rows[index.row()].account_id)
 
     def data(self, index: ModelIndex, role: int = Role.DisplayRole) -> Any:
         if not index.isValid() or role not in (
@@ -267,7 +269,7 @@ class FlatModel(_Table):
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[tuple[tuple[str, str], list[str], str | None]] = []
+        self._rows: list[tuple[Key, list[str], str | None]] = []
         self._shape = ()
         self._info: dict[Key, CellInfo] = {}
         self._staged: dict[Key, StagedEdit] = {}
@@ -275,7 +277,7 @@ class FlatModel(_Table):
         self._services: dict[str, PartnerService] = {}
         self._names: dict[str, str] = {}
 
-    def reset(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+    def reset(self, snap: Snapshot, staged: dict[Key, StagedEdit]) -> None:
         self.beginResetModel()
         self._shape = structure(snap)
         self._info, self._staged = dict(snap.cells), dict(staged)
@@ -283,10 +285,10 @@ class FlatModel(_Table):
         self._names = {a.account_id: a.name for a in snap.accounts}
         self._rows = [
             self._row(
-                a.account_id,
                 s.service_id,
-                snap.cells.get((a.account_id, s.service_id)),
-                staged.get((a.account_id, s.service_id)),
+                a.account_id,
+                snap.cells.get((s.service_id, a.account_id)),
+                staged.get((s.service_id, a.account_id)),
             )
             for a in snap.accounts
             for s in snap.services
@@ -294,7 +296,7 @@ class FlatModel(_Table):
         self._row_of = {row[0]: i for i, row in enumerate(self._rows)}
         self.endResetModel()
 
-    def update(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+    def update(self, snap: Snapshot, staged: dict[Key, StagedEdit]) -> None:
         """Like ``GridModel.update``: changed rows in place, a reset only for new structure."""
         if structure(snap) != self._shape:
             self.reset(snap, staged)
@@ -310,7 +312,7 @@ class FlatModel(_Table):
         self._cells_changed(touched)
 
     def _row(
-        self, account_id: str, service_id: str, info: CellInfo | None, edit: StagedEdit | None
+        self, service_id: str, account_id: str, info: CellInfo | None, edit: StagedEdit | None
     ) -> tuple[Key, list[str], str | None]:
         s = self._services[service_id]
         info = info or CellInfo()
@@ -322,9 +324,9 @@ class FlatModel(_Table):
         _, _, brush = cell_texts(info, edit, s)
         name = self._names[account_id]
         cells = [name, s.name, format_amount(info.total, s), when, state, change]
-        return (account_id, service_id), cells, brush
+        return (service_id, account_id), cells, brush
 
-    def cell_key(self, index: ModelIndex) -> tuple[str, str] | None:
+    def cell_key(self, index: ModelIndex) -> Key | None:
         return (
             self._rows[index.row()][0]
             if index.isValid() and index.row() < len(self._rows)
@@ -349,21 +351,22 @@ class StagedModel(_Table):
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[tuple[tuple[str, str], list[str]]] = []
+        self._rows: list[tuple[Key, list[str]]] = []
 
-    def reset(self, snap: Snapshot, staged: dict[tuple[str, str], StagedEdit]) -> None:
+    def reset(self, snap: Snapshot, staged: dict[Key, StagedEdit]) -> None:
         names = {a.account_id: a.name for a in snap.accounts}
         services = {s.service_id: s for s in snap.services}
         self.beginResetModel()
         self._rows = []
         for key, e in staged.items():
-            s = services.get(e.service_id)
+            service_id, account_id = key
+            s = services.get(service_id)
             self._rows.append(
                 (
                     key,
                     [
-                        names.get(e.account_id, e.account_id),
-                        s.name if s else e.service_id,
+                        names.get(account_id, account_id),
+                        s.name if s else service_id,
                         change_text(e, s),
                         diff_text(e, s),
                     ],
@@ -371,7 +374,7 @@ class StagedModel(_Table):
             )
         self.endResetModel()
 
-    def key(self, row: int) -> tuple[str, str]:
+    def key(self, row: int) -> Key:
         return self._rows[row][0]
 
     def data(self, index: ModelIndex, role: int = Role.DisplayRole) -> Any:

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from gradient_desktop.api import ProgressEvent
+from gradient_desktop.counts import Cell
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.push import PushSummary
 from gradient_desktop.services.usage import (
@@ -37,7 +38,7 @@ from gradient_desktop.ui.usage.live_cells import LiveCells
 from gradient_desktop.ui.usage.models import FlatModel, GridModel, StagedModel
 from gradient_desktop.ui.usage.push_panel import PushPanel
 
-Key = tuple[str, str]
+Key = Cell  # (service_id, account_id), the one key order of a count
 #: Refresh the grid and the chart at most this often while a push runs (live, but cheap: the
 #: ledger is read on a worker thread and only the cells that changed are updated).
 _LIVE_REFRESH_S = 1.0
@@ -380,9 +381,10 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         if key is None or self.usage is None:
             return
         snap = self.usage.refs()
-        service = next(s for s in snap.services if s.service_id == key[1])
-        name = next((a.name for a in snap.accounts if a.account_id == key[0]), key[0])
-        self.history.show_cell(self.usage.partner_id, key[0], service, name)
+        service_id, account_id = key
+        service = next(s for s in snap.services if s.service_id == service_id)
+        name = next((a.name for a in snap.accounts if a.account_id == account_id), account_id)
+        self.history.show_cell(self.usage.partner_id, account_id, service, name)
 
     # -- staging ---------------------------------------------------------------------------
 
@@ -399,9 +401,9 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             self.notice.clear()
             self.undo_stack.push(StageCommand(self, edits, text))
 
-    def edit_cell(self, account_id: str, service_id: str, raw: str) -> None:
+    def edit_cell(self, service_id: str, account_id: str, raw: str) -> None:
         """A count typed into a grid cell: stage an absolute set."""
-        self.stage_amount([(account_id, service_id)], "set", raw)
+        self.stage_amount([(service_id, account_id)], "set", raw)
 
     def apply_amount(self, op: str) -> None:
         keys = self._selected_keys()
@@ -417,17 +419,17 @@ class UsagePage(FileActions, QtWidgets.QWidget):
         base = self.usage.projected_totals()
         changes: list[tuple[Key, StagedEdit | None]] = []
         try:
-            for acc, sid in keys:
-                service = next(s for s in self.usage.refs().services if s.service_id == sid)
+            for cell in keys:
+                service = next(s for s in self.usage.refs().services if s.service_id == cell[0])
                 amount = parse_amount(raw, service)
-                changes.append(((acc, sid), self.usage.make_edit(acc, sid, op, amount, base=base)))
+                changes.append((cell, self.usage.make_edit(cell, op, amount, base=base)))
         except StagingError as exc:
             self.notice.say(str(exc), error=True, kind="staging")
             return
         self._stage(changes, f"{op} {raw.strip()} on {plural(len(keys), 'cell')}")
 
     def stage_edits(self, edits: list[StagedEdit], text: str) -> None:
-        self._stage([(e.key, e) for e in edits], text)
+        self._stage([(e.cell, e) for e in edits], text)
 
     def stage_all_clients(self) -> None:
         assert self.usage is not None
@@ -441,8 +443,8 @@ class UsagePage(FileActions, QtWidgets.QWidget):
             )
             return
         try:
-            service = next(s for s in self.usage.refs().services if s.service_id == key[1])
-            edits = self.usage.stage_all_clients(key[1], parse_amount(self.amount.text(), service))
+            service = next(s for s in self.usage.refs().services if s.service_id == key[0])
+            edits = self.usage.stage_all_clients(key[0], parse_amount(self.amount.text(), service))
         except StagingError as exc:
             self.notice.say(str(exc), error=True, kind="staging")
             return

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from gradient_desktop.counts import CountRow
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.push import PushService
-from gradient_desktop.store import PushRow
 from gradient_desktop.ui.usage.page import UsagePage
 from gradient_desktop.ui.usage.push_panel import IDLE_TEXT
 from tests.gui_helpers import screenshot, settle, wait_until
@@ -54,7 +54,7 @@ def test_a_push_started_elsewhere_shows_in_the_panel_and_its_outcome_stays(
     sid = service_ids(ctx, partner)[0]
     page = _page(qtbot, qloop, ctx, partner)
     panel = page.panel
-    rows = [PushRow(sid, f"acct-{i:04d}", i + 1) for i in range(40)]
+    rows = [CountRow(sid, f"acct-{i:04d}", i + 1) for i in range(40)]
     # Not through the page: as the Sync page or the wizard's first sync would push.
     task = asyncio.ensure_future(PushService(ctx).push(partner, rows), loop=qloop)
     wait_until(qloop, lambda: panel.bar.isVisible() and panel.bar.value() >= 4)

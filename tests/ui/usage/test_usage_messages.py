@@ -32,11 +32,11 @@ def test_messages_follow_the_state_and_never_shift_the_grid(
     assert not page.push_button.isEnabled() and "stage some counts" in page.push_button.toolTip()
     grid_top = page.views.geometry().top()
     # A refused edit: a red message, in the line that is always there (the grid stays put).
-    page.stage_amount([("acct-0000", service_ids(ctx, partner)[0])], "set", "-4")
+    page.stage_amount([(service_ids(ctx, partner)[0], "acct-0000")], "set", "-4")
     assert page.notice.text() and page.notice.error
     assert page.views.geometry().top() == grid_top
     # A good edit makes the message about the bad one stale: it goes; Push comes on.
-    page.stage_amount([("acct-0000", service_ids(ctx, partner)[0])], "set", "4")
+    page.stage_amount([(service_ids(ctx, partner)[0], "acct-0000")], "set", "4")
     assert page.notice.text() == "" and page.push_button.isEnabled()
     assert page.views.geometry().top() == grid_top
     # Export says what it saved, where.

@@ -39,7 +39,7 @@ def test_models_pass_the_model_tester(
     partner = qloop.run_until_complete(connected_partner(ctx, sandbox, 4))
     page = _page(qtbot, ctx, partner)
     sid = service_ids(ctx, partner)[0]
-    page.stage_amount([("acct-0000", sid)], "set", "3")
+    page.stage_amount([(sid, "acct-0000")], "set", "3")
     for model in (page.grid_model, page.flat_model, page.staged_model, page.history.table_model):
         qtmodeltester.check(model)
     assert page.grid_model.rowCount() == 4 and page.grid_model.columnCount() == 4
@@ -147,7 +147,7 @@ def test_importing_2000_counts_and_pushing_through_faults_lands_every_count_once
     assert sb.state.rebuilds(PARTNER_KEY) == 1
 
     # A second push on the first cell, then the chart shows both points.
-    page.stage_amount([("acct-0000", sids[0])], "add", "3")
+    page.stage_amount([(sids[0], "acct-0000")], "add", "3")
     sb.options.fail_rate = 0.0
     page.push_action.trigger()
     _wait_push(qloop, page)
@@ -191,7 +191,7 @@ def test_a_push_updates_the_changed_cells_in_place_without_rebuilding_the_grid(
     assert usage is not None
     base = usage.projected_totals()
     edits = [
-        usage.make_edit(f"acct-{i:04d}", sid, "set", float(i + 1), base=base)
+        usage.make_edit((sid, f"acct-{i:04d}"), "set", float(i + 1), base=base)
         for i in range(100)
         for sid in sids
     ]
@@ -214,6 +214,6 @@ def test_a_push_updates_the_changed_cells_in_place_without_rebuilding_the_grid(
     row = next(
         r
         for r in range(page.flat_model.rowCount())
-        if page.flat_model.cell_key(page.flat_model.index(r, 0)) == ("acct-0099", sids[2])
+        if page.flat_model.cell_key(page.flat_model.index(r, 0)) == (sids[2], "acct-0099")
     )
     assert page.flat_model.data(page.flat_model.index(row, 2)) == "100"
