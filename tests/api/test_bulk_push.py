@@ -117,11 +117,13 @@ def test_push_sends_single_rebuild_after_all_rows(sb: SandboxServer) -> None:
     # starts while opening connections, so they only guard against one task per row.
     assert client.max_inflight <= 16 and client.max_tasks < 100
     # Gradient's budget: never over 100/s. The client runs at 97/s; a loaded machine can bunch
-    # its sends at the server into a 429 or two, which cut its rate (ratelimit.py) and are
-    # retried: every row above still landed exactly once.
+    # its sends at the server into a few 429s, which cut its rate by 5 % each (ratelimit.py;
+    # near our own rate they no longer teach a lower limit, issue 16) and are retried: every row
+    # above still landed exactly once. A few in a hundred would be a limiter that ignores them
+    # (5 were seen in a loaded CI run of 500 rows).
     assert sb.state.max_rps_seen(partner) <= 100
     refused = sum(1 for r in sb.state.requests() if r["status"] == 429)
-    assert refused <= 3 and client.limiter.throttled_count == refused
+    assert refused <= len(rows) // 50 and client.limiter.throttled_count == refused
     counts = sb.state.counts(partner)
     assert all(counts[(r.service_id, r.account_id)]["unitCount"] == r.unit_count for r in rows)
     assert [e.done for e in events] == list(range(1, 501))
