@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gradient_desktop import __version__
+from gradient_desktop.services.wording import noun, plural
 
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE = 0, 1, 2
 #: ``selfcheck``: the installation is whole but no keyring is usable on this machine.
@@ -307,7 +308,7 @@ async def _status(args: argparse.Namespace) -> int:
         pending = ctx.outbox.pending_count(partner.id or 0)
         if pending:
             print(
-                f"Queued:       {pending} count(s) not yet acknowledged; the next push sends them"
+                f"Queued:       {plural(pending, 'count')} not yet acknowledged; the next push sends them"
             )
         return EXIT_OK
     except (PartnerNotFound, MissingKeyError, KeyringUnavailable, ApiError) as exc:
@@ -356,7 +357,7 @@ def _report(report: Any, limit: int = 20) -> int:
             print(f"{r.outcome}: {where}: {r.error}", file=sys.stderr)
     for outcome, n in shown.items():
         if n > limit:
-            print(f"... and {n - limit} more {outcome} row(s)", file=sys.stderr)
+            print(f"... and {n - limit} more {outcome} {noun(n - limit, 'row')}", file=sys.stderr)
     return EXIT_OK if report.ok == report.total else EXIT_ROWS_FAILED
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gradient_desktop.cli import EXIT_OK, EXIT_ROWS_FAILED, CliError, _context, _err, _Locked
+from gradient_desktop.services.wording import plural, verb
 
 #: Exit code of a push stopped by Ctrl-C / SIGTERM (what was not sent stays queued).
 EXIT_INTERRUPTED = 130
@@ -126,7 +127,7 @@ async def run_push(args: argparse.Namespace) -> int:
         raise CliError("--concurrency must be between 1 and 100.")
     file, check = check_file(args.file)
     if args.dry_run:
-        print(f"{args.file}: {check.rows} valid row(s); dry run, nothing sent.")
+        print(f"{args.file}: {plural(check.rows, 'valid row')}; dry run, nothing sent.")
         return EXIT_OK
     held = _Locked()
     ctx = _context()
@@ -182,7 +183,7 @@ async def _push(args: argparse.Namespace, ctx: Any, file: Any, check: Any, progr
         elif done.continued:
             print(
                 f"{args.file} was partly queued by an earlier run; queued the other "
-                f"{done.queued} row(s) instead of queuing it again.",
+                f"{plural(done.queued, 'row')} instead of queuing it again.",
                 file=sys.stderr,
             )
         for service_id, account_id, below in done.floored[:20]:
@@ -194,7 +195,7 @@ async def _push(args: argparse.Namespace, ctx: Any, file: Any, check: Any, progr
         summary = done.summary
         if summary.resumed:
             print(
-                f"Also finished {summary.resumed} count(s) left over from an earlier push.",
+                f"Also finished {plural(summary.resumed, 'count')} left over from an earlier push.",
                 file=sys.stderr,
             )
         return _finish(summary, service.pending(partner), stop.signalled, args.no_build)
@@ -267,12 +268,12 @@ def _finish(summary: Any, queued: int, signalled: str | None, no_build: bool) ->
     print(
         f"{report.ok}/{report.total} landed, {report.unmapped} unmapped, {report.failed} failed, "
         f"{report.unknown} unknown, {report.cancelled} not sent; {rebuild}; "
-        f"{queued} count(s) queued for the next push; {report.elapsed:.1f} s",
+        f"{plural(queued, 'count')} queued for the next push; {report.elapsed:.1f} s",
         file=sys.stderr,
     )
     if summary.not_sendable:
         print(
-            f"{summary.not_sendable} add/subtract row(s) were not sent: the current total of "
+            f"{plural(summary.not_sendable, 'add/subtract row')} {verb(summary.not_sendable, 'was')} not sent: the current total of "
             "their account and service is not known. Set an absolute count first, or import "
             "the current totals.",
             file=sys.stderr,

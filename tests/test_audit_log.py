@@ -67,7 +67,7 @@ def test_activation_push_disconnect_and_reconnect_are_logged(log_file: Path) -> 
 
     assert " INFO " in one("activated", name, "status active")
     sending = one("push to", name, "sending")
-    assert " INFO " in sending and "count(s)" in sending
+    assert " INFO " in sending and "queued count" in sending
     finished = one("push to", name, "finished")
     assert (
         " INFO " in finished and "counts landed" in finished and "billing rebuilt once" in finished

@@ -227,5 +227,5 @@ def test_a_revoked_key_still_gets_the_landed_and_queued_summary(
     )
     err = capsys.readouterr().err
     assert code == 2, err
-    assert "0/2 landed" in err and "2 count(s) queued for the next push" in err
+    assert "0/2 landed" in err and "2 counts queued for the next push" in err
     assert "Traceback" not in err

@@ -111,7 +111,7 @@ def import_current_totals(ctx: AppContext, partner: Partner, rows: list[CountRow
     ctx.outbox.record_known_totals(partner.id or 0, rows)
     ctx.state.touch(partner.id)
     # The audit trail: from here on add/subtract on these cells start from these totals.
-    log.info("recorded %d current total(s) for %s; nothing sent", len(rows), partner.name)
+    log.info("recorded %s for %s; nothing sent", plural(len(rows), "current total"), partner.name)
     return (
         f"Recorded {plural(len(rows), 'current total')} for {partner.name}; nothing was sent. "
         "Add and Subtract on these cells now start from them."

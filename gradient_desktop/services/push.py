@@ -28,6 +28,7 @@ from gradient_desktop.api import (
 from gradient_desktop.counts import Cell, CountRow, apply_op
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.push_windows import Feed, WindowedPush
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store import EnqueueResult, HistoryPoint
 from gradient_desktop.store.backups import backup_after_push
 from gradient_desktop.store.models import OutboxState, Partner, PartnerCountOptions
@@ -80,7 +81,7 @@ class PushSummary:
                 f"{self.not_sendable} add/subtract not sent (the current total is not known)"
             )
         if self.floored:
-            parts.append(f"{len(self.floored)} subtract(s) stopped at 0")
+            parts.append(f"{plural(len(self.floored), 'subtract')} stopped at 0")
         parts.append("billing rebuilt once" if r.rebuild_triggered else "billing not rebuilt")
         text = "; ".join(parts) + f" in {r.elapsed:.1f} s."
         if r.aborted_by is not None:
@@ -246,7 +247,9 @@ class PushService:
                 on_progress(event)
 
         push.on_progress = progress
-        log.info("push to %s: sending %d queued count(s)", partner.name, push.expected_total())
+        log.info(
+            "push to %s: sending %s", partner.name, plural(push.expected_total(), "queued count")
+        )
         try:
             report = await push.run()
         except BaseException as exc:

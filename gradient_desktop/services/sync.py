@@ -295,7 +295,7 @@ class SyncService:
     async def _read(self, config: SourceConfig) -> list[Record]:
         secret = self.sources.secret(config)
         records = await read_records(config, secret)
-        log.info("source %s: %d record(s) read", config.name, len(records))
+        log.info("source %s: %s read", config.name, plural(len(records), "record"))
         return records
 
     def _plan(

@@ -205,7 +205,7 @@ async def sync_alerts(
 async def _read(ctx: AppContext, config: SourceConfig, directory: Directory) -> AlertRead:
     secret = SourceStore(ctx).secret(config)
     read = await read_alert_source(config, directory, secret)
-    log.info("alert source %s: %d event(s) read", config.name, read.read)
+    log.info("alert source %s: %s read", config.name, plural(read.read, "event"))
     return read
 
 

@@ -56,6 +56,7 @@ from gradient_desktop.services.usage_units import (
     is_storage,
     parse_amount,
 )
+from gradient_desktop.services.wording import plural
 from gradient_desktop.store.models import (
     GradientClient,
     Mapping,
@@ -344,7 +345,7 @@ class UsageService:
             ops[i.op] = ops.get(i.op, 0) + 1
         unsure = sum(1 for i in items if i.needs_resolution)
         what = ", ".join(f"{n} {op}" for op, n in sorted(ops.items()))
-        text_ = f"Finishing {len(items)} count(s) queued by an earlier push ({what})"
+        text_ = f"Finishing {plural(len(items), 'count')} queued by an earlier push ({what})"
         if unsure:
             text_ += (
                 f"; {unsure} were in flight when it stopped and are checked without counting twice"

@@ -101,7 +101,7 @@ def test_killed_push_resumes_without_applying_any_add_or_subtract_twice(
         assert unfinished > 0, f"the kill did not land mid-push: {states}"
         assert states.get("sending", 0) > 0  # rows whose fate the dead process never learnt
         message = UsageService(ctx, partner).unfinished()
-        assert message is not None and message.startswith(f"Finishing {unfinished} count(s)")
+        assert message is not None and message.startswith(f"Finishing {unfinished:,} count")
 
         # Restart: a fresh context on the same database picks the rows up and finishes them.
         sb.options.latency_ms = 0.0

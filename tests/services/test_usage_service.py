@@ -224,7 +224,7 @@ def test_unfinished_rows_are_described_and_resumed(ctx: AppContext, sandbox: Any
     ctx.outbox.enqueue(
         partner.id or 0, [(sids[0], "acct-0000", 2, "set"), (sids[0], "acct-0000", 1, "add")]
     )
-    assert usage.unfinished() == "Finishing 2 count(s) queued by an earlier push (1 add, 1 set)."
+    assert usage.unfinished() == "Finishing 2 counts queued by an earlier push (1 add, 1 set)."
     summary = _push(ctx, usage)
     assert summary.resumed == 2 and summary.all_landed
     assert sandbox.state.counts(PARTNER_KEY)[(sids[0], "acct-0000")]["unitCount"] == 3

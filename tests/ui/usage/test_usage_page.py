@@ -171,7 +171,7 @@ def test_a_page_opened_on_unfinished_rows_says_so_and_finishes_them(
     )
     page = _page(qtbot, ctx, partner)
     assert page.banner.isVisible()
-    assert page.banner.text().startswith("Finishing 2 count(s) queued by an earlier push")
+    assert page.banner.text().startswith("Finishing 2 counts queued by an earlier push")
     summary = _wait_push(qloop, page)
     assert summary.resumed == 2 and summary.all_landed
     assert not page.banner.isVisible()
