@@ -61,3 +61,27 @@ def test_every_module_but_the_ui_is_under_the_no_qt_contract() -> None:
     covered = {m.removeprefix("gradient_desktop.") for m in no_qt["source_modules"]}
     top_level = {m.name for m in pkgutil.iter_modules([str(ROOT / "gradient_desktop")])}
     assert top_level - covered == {"ui", "__main__"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test code lives in helper modules and conftest.py (docs/DEVELOPING.md): importing
+    a test module runs its tests' module-level set-up twice and ties unrelated files together."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for name in _imported_modules(path):
+            if name.rsplit(".", 1)[-1].startswith("test_"):
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not offenders, "\n".join(offenders)
