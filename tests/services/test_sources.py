@@ -11,10 +11,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -168,43 +166,6 @@ def test_bytes_become_the_storage_unit_of_the_service(
 
 
 # -- HTTP -------------------------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    pages: ClassVar[dict[str, Any]] = {}
-    token = "tok-123"
-    delay = 0.0
-
-    def do_GET(self) -> None:
-        time.sleep(self.delay)
-        if self.headers.get("Authorization") != f"Bearer {self.token}":
-            self.send_response(401)
-            self.end_headers()
-            return
-        body = json.dumps(self.pages.get(self.path, {})).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (the time-out test)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def http_source() -> Iterator[tuple[str, type[_Handler]]]:
-    handler = type("H", (_Handler,), {"pages": {}, "delay": 0.0})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def test_http_source_follows_next_links_with_the_keyring_token(

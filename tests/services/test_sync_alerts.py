@@ -1,6 +1,7 @@
-"""Alert sources as sources of the sync (issue #15 over #13): a SQLite query and a folder of JSON
-events, routed to two partners on a live sandbox over a real socket, sent by the same
-``SyncService.run`` as the usage, and never sent twice across runs."""
+"""Alert sources as sources of the sync (issue #15 over #13): a SQLite query, a folder of JSON
+events and a paged HTTP endpoint with a keyring token, routed to two partners on a live sandbox
+over a real socket, sent by the same ``SyncService.run`` as the usage, and never sent twice
+across runs."""
 
 from __future__ import annotations
 
@@ -209,3 +210,54 @@ def test_the_cli_knows_every_alert_field() -> None:
     from gradient_desktop.cli_sync_alerts import ALERT_FIELDS as CLI_FIELDS
 
     assert CLI_FIELDS == ALERT_FIELDS
+
+
+def test_an_http_alert_source_is_paged_with_its_keyring_token_and_sent_once(
+    ctx: AppContext, sb: Any, run_async: Any, http_source: tuple[str, Any]
+) -> None:
+    """The vendor's monitoring API as an alert source: two pages (a next link), the bearer token
+    kept in the keyring; a second run (the next scheduled hour) sends nothing again."""
+    run_async(two_partners(ctx, sb))
+    base, handler = http_source
+    handler.pages = {
+        "/events": {
+            "data": [{"id": "m-1", "customer": "c-1", "what": "Backup failed", "sev": "high"}],
+            "next": "/events?after=m-1",
+        },
+        "/events?after=m-1": {
+            "data": [{"id": "m-2", "customer": "f-0", "what": "Disk failing", "sev": "1"}],
+            "next": None,
+        },
+    }
+    config = SourceConfig(
+        name="monitor-api",
+        kind="http",
+        url=f"{base}/events",
+        records_path="data",
+        next_path="next",
+        emits="alerts",
+        alert_fields={"account": "customer", "key": "id", "title": "what", "priority": "sev"},
+    )
+    store = SourceStore(ctx)
+    store.save(config, secret=handler.token)
+    assert handler.token not in store.get("monitor-api").to_json()
+
+    first = _run(ctx, run_async, trigger="schedule")
+    assert first.status == "ok", first.message
+    assert (first.alerts.read, first.alerts.new, first.alerts.sent) == (2, 2, 2)
+    contoso, fabrikam = _tickets(sb, PARTNER_DEMO), _tickets(sb, PARTNER_SMALL)
+    assert contoso == {alert_id_for("source:monitor-api:key:m-1"): 1}
+    assert fabrikam == {alert_id_for("source:monitor-api:key:m-2"): 1}
+    (sent,) = sb.state.alert_log(PARTNER_DEMO)
+    assert sent["title"] == "Backup failed" and sent["priority"] == 3
+
+    second = _run(ctx, run_async, trigger="schedule")
+    assert (second.alerts.new, second.alerts.sent, second.alerts.seen) == (0, 0, 2)
+    assert _tickets(sb, PARTNER_DEMO) == contoso and _tickets(sb, PARTNER_SMALL) == fabrikam
+
+    # A wrong token: the source is named, nothing is sent, the usage would not be held back.
+    store.save(store.get("monitor-api"), secret="not-the-token")
+    third = _run(ctx, run_async, trigger="schedule")
+    assert third.exit_code() != 0
+    assert any("monitor-api" in e and "401" in e for e in third.alerts.errors), third.alerts.errors
+    assert _tickets(sb, PARTNER_DEMO) == contoso
