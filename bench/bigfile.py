@@ -2,8 +2,9 @@
 
 ``gradient-desktop push FILE --partner …`` (``bench/bigfile_child.py``) against the sandbox in
 its own process (no latency, no rate limit); the file is written here: 200,000 ``set`` rows of
-accounts mapped in the sandbox. Measured per run: the child's peak resident memory (``wait4``'s
-``ru_maxrss``) and the seconds from starting the push to the sandbox's first request (polled
+accounts mapped in the sandbox. Measured per run: the child's peak resident memory (its own
+``VmHWM``, printed by the child: ``wait4``'s ``ru_maxrss`` carries this process's peak over the
+child's ``exec``, see ``bench/memory.py``) and the seconds from starting the push to the sandbox's first request (polled
 every 20 ms). Sending all 200,000 rows takes over half an hour at Gradient's 100/s, so the child
 is interrupted (SIGINT, as Ctrl-C: unsent rows stay queued) ``SEND_S`` seconds after its first
 request; by then a load-everything-first design has passed its peak. Baseline, side by side:
@@ -13,7 +14,6 @@ Goals (issue #16): ≤ 150 MB peak, ≤ 1 s to the first request.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -40,10 +40,14 @@ def write_file(path: Path, skus: list[str], accounts: int, n: int) -> None:
 
 
 def _wait(proc: subprocess.Popen[str]) -> tuple[int, float]:
-    """Exit status and peak RSS (MB) of ``proc`` (this child only)."""
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024
+    """Exit status and peak RSS (MB) of ``proc``: the ``peak_mb`` line the child prints last."""
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait()
+    peaks = [float(ln.split()[1]) for ln in out.splitlines() if ln.startswith("peak_mb ")]
+    if not peaks:
+        raise RuntimeError(f"big-file child printed no peak (exit {proc.returncode})")
+    return proc.returncode, peaks[-1]
 
 
 def run_app(sb, path: Path, partner: str) -> tuple[float, float | None]:
@@ -67,7 +71,7 @@ def run_app(sb, path: Path, partner: str) -> tuple[float, float | None]:
     )
     assert proc.stdout is not None
     if proc.stdout.readline().strip() != "ready":
-        raise RuntimeError(f"big-file child failed to start ({_wait(proc)})")
+        raise RuntimeError(f"big-file child failed to start (exit {proc.wait()})")
     # The push starts now (the partner set-up before "ready" is not part of it).
     t0 = time.perf_counter()
     first = None
@@ -81,7 +85,6 @@ def run_app(sb, path: Path, partner: str) -> tuple[float, float | None]:
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)  # Ctrl-C: unsent rows stay queued
     _code, peak = _wait(proc)
-    proc.stdout.close()
     return peak, first
 
 
@@ -91,7 +94,7 @@ def run_bare(path: Path) -> tuple[float, float]:
         [sys.executable, "-m", "bench.bigfile_child", "bare", str(path)],
         cwd=REPO,
         env=child_env(),
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         text=True,
     )
     code, peak = _wait(proc)

@@ -4,7 +4,8 @@
 ``main``), in a fresh home whose partner ``Bench`` points at the benchmark sandbox (its keys in
 an in-memory keyring: this process only). ``MODE`` ``bare``: the baseline, Python's ``csv``
 module reading the same file into a list of tuples, nothing else. The parent measures the peak
-resident memory (``wait4``) and, for ``app``, when the sandbox saw the first request.
+resident memory (the child's own, printed as its last line: ``bench/memory.py``) and, for
+``app``, when the sandbox saw the first request.
 """
 
 from __future__ import annotations
@@ -44,10 +45,13 @@ def run_bare(path: str) -> int:
 
 
 def main(argv: list[str]) -> int:
+    from bench.memory import own_peak_mb
+
     mode, path = argv[0], argv[1]
-    if mode == "bare":
-        return run_bare(path)
-    return run_app(path, *argv[2:5])
+    try:
+        return run_bare(path) if mode == "bare" else run_app(path, *argv[2:5])
+    finally:
+        print(f"peak_mb {own_peak_mb():.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -50,9 +50,9 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
-    import resource
+    from bench.memory import own_peak_mb
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return own_peak_mb()
 
 
 def show_painted(app: Any, window: Any) -> None:
