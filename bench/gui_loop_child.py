@@ -129,7 +129,8 @@ def run(mode: str, ctx: Any, partner: Any, n: int) -> dict[str, Any]:
         services, base = usage.refs().services, usage.projected_totals()
         for a in range(n):
             sku = services[a % len(services)].service_id
-            edits.append(usage.make_edit(f"acc-{a // 3}", sku, "set", float(a % 50 + 1), base=base))
+            cell = (sku, f"acc-{a // 3}")  # (service, account): the one key order (counts.Cell)
+            edits.append(usage.make_edit(cell, "set", float(a % 50 + 1), base=base))
         page.stage_edits([e for e in edits if e is not None], "bench counts")
         await asyncio.sleep(0.2)
         for model in (page.grid_model, page.flat_model):
