@@ -74,6 +74,8 @@ def test_an_alert_source_is_set_up_previewed_saved_and_sent_by_sync_all(
     assert details.startswith(f"Alerts: {len(rows)} events read, {len(rows)} new")
     assert "Alerts from 1 source, by partner:" in details
     assert "Contoso Managed Services (demo): 3 new, 3 sent." in details
+    header = [page.table.horizontalHeaderItem(c).text() for c in range(page.table.columnCount())]
+    assert page.table.item(0, header.index("Alerts sent")).text() == str(len(rows))
     screenshot(page, "sync_alert_source.png")  # the editor with "Rows are alerts", the run
     state = ctx.demo.state
     sent: Counter[str] = Counter()

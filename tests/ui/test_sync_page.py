@@ -70,7 +70,7 @@ def test_configure_preview_save_and_sync_all_now(
     cells = [page.table.item(0, c).text() for c in range(page.table.columnCount())]
     assert dict(zip(header[1:], cells[1:], strict=True)) == {
         "How": "app", "Result": "ok", "Changed": str(len(rows)), "Landed": str(len(rows)),
-        "Unmatched": "0", "Unmapped": "0", "Failed": "0",
+        "Unmatched": "0", "Unmapped": "0", "Failed": "0", "Alerts sent": "",
     }  # fmt: skip
     assert "Contoso Managed Services (demo): 3 changed, 3 landed" in page.details.toPlainText()
     screenshot(page, "sync_page.png")

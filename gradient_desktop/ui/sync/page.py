@@ -116,11 +116,11 @@ class SyncPage(QtWidgets.QWidget):
         self.progress_scroll = scroll
 
         # runs
-        self.table = QtWidgets.QTableWidget(0, 8)
+        headers = ["When", "How", "Result", "Changed", "Landed", "Unmatched", "Unmapped", "Failed"]
+        headers.append("Alerts sent")  # blank for a run with no alert source
+        self.table = QtWidgets.QTableWidget(0, len(headers))
         self.table.setAccessibleName("Last sync runs")
-        self.table.setHorizontalHeaderLabels(
-            ["When", "How", "Result", "Changed", "Landed", "Unmatched", "Unmapped", "Failed"]
-        )
+        self.table.setHorizontalHeaderLabels(headers)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.itemSelectionChanged.connect(self._show_details)
@@ -275,6 +275,7 @@ class SyncPage(QtWidgets.QWidget):
                 run.unmatched,
                 run.unmapped,
                 run.failed,
+                _alerts_sent(run),
             ]
             for c, value in enumerate(cells):
                 self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(value)))
@@ -375,3 +376,9 @@ class SyncPage(QtWidgets.QWidget):
         except schedule.ScheduleError as exc:
             self.message.setText(str(exc))
         self.show_schedule()
+
+
+def _alerts_sent(run: SyncRun) -> str:
+    """The alerts a run sent, from its details ("" when it read no alert source)."""
+    alerts = json.loads(run.details or "{}").get("alerts")
+    return "" if not alerts else str(alerts.get("sent", 0))
