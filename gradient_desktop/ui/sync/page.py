@@ -130,6 +130,8 @@ class SyncPage(QtWidgets.QWidget):
         runs = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         runs.addWidget(self.table)
         runs.addWidget(self.details)
+        runs.setStretchFactor(0, 3)  # the table's nine columns fit; the details wrap
+        runs.setStretchFactor(1, 2)
 
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         lower.addWidget(src_box)
