@@ -6,12 +6,22 @@ Counts are the hot path of a bulk push: responses are not validated beyond their
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import httpx
 
+from gradient_desktop.counts import Op
+
 from ._base import _REPLAYED_HEADER, BaseClient, seg
 from .models import CountResult, wire_unit_count
+
+
+class CountOptions(TypedDict, total=False):
+    """The keyword options of a legacy add/subtract call."""
+
+    no_build: bool
+    client_oid: str | None
+    idempotency_key: str | None
 
 
 class CountsApi(BaseClient):
@@ -45,8 +55,9 @@ class CountsApi(BaseClient):
             idempotency_key,
         )
 
-    async def add_count(
+    async def change_count(
         self,
+        op: Op,
         service_id: str,
         account_id: str | None,
         amount: float,
@@ -55,11 +66,18 @@ class CountsApi(BaseClient):
         client_oid: str | None = None,
         idempotency_key: str | None = None,
     ) -> CountResult:
-        """Legacy "Add to Unit Count" (§2.10). A delta: pass a key to make retries safe."""
+        """Legacy "Add to" / "Subtract from Unit Count" (§2.10), by ``op`` (``Op.ADD`` or
+        ``Op.SUBTRACT``). A delta: pass a key to make retries safe."""
         lp = self.options.legacy_paths
+        if op == Op.ADD:
+            method, path = lp.add_count_method, lp.add_count
+        elif op == Op.SUBTRACT:
+            method, path = lp.subtract_count_method, lp.subtract_count
+        else:
+            raise ValueError(f"change_count takes add or subtract, not {op!r}; use set_count")
         return await self._count(
-            lp.add_count_method,
-            lp.add_count.format(service_id=seg(service_id)),
+            method,
+            path.format(service_id=seg(service_id)),
             service_id,
             account_id,
             amount,
@@ -69,29 +87,17 @@ class CountsApi(BaseClient):
             idempotency_key,
         )
 
-    async def subtract_count(
-        self,
-        service_id: str,
-        account_id: str | None,
-        amount: float,
-        *,
-        no_build: bool = False,
-        client_oid: str | None = None,
-        idempotency_key: str | None = None,
+    async def add_count(
+        self, service_id: str, account_id: str | None, amount: float, **kw: Unpack[CountOptions]
     ) -> CountResult:
-        """Legacy "Subtract from Unit Count" (§2.10). A delta, like ``add_count``."""
-        lp = self.options.legacy_paths
-        return await self._count(
-            lp.subtract_count_method,
-            lp.subtract_count.format(service_id=seg(service_id)),
-            service_id,
-            account_id,
-            amount,
-            no_build,
-            client_oid,
-            False,
-            idempotency_key,
-        )
+        """Legacy "Add to Unit Count" (§2.10): ``change_count(Op.ADD, …)``."""
+        return await self.change_count(Op.ADD, service_id, account_id, amount, **kw)
+
+    async def subtract_count(
+        self, service_id: str, account_id: str | None, amount: float, **kw: Unpack[CountOptions]
+    ) -> CountResult:
+        """Legacy "Subtract from Unit Count" (§2.10): ``change_count(Op.SUBTRACT, …)``."""
+        return await self.change_count(Op.SUBTRACT, service_id, account_id, amount, **kw)
 
     async def set_count_all_clients(
         self,

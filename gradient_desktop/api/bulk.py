@@ -132,9 +132,13 @@ async def _send(
         return await client.set_count(
             row.service_id, row.account_id, row.unit_count, no_build=no_build, idempotency_key=key
         )
-    method = client.add_count if row.op == Op.ADD else client.subtract_count
-    return await method(
-        row.service_id, row.account_id, row.unit_count, no_build=no_build, idempotency_key=key
+    return await client.change_count(
+        row.op,
+        row.service_id,
+        row.account_id,
+        row.unit_count,
+        no_build=no_build,
+        idempotency_key=key,
     )
 
 

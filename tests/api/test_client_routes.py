@@ -23,6 +23,7 @@ from gradient_desktop.api import (
     UnmappedError,
     ValidationError,
 )
+from gradient_desktop.counts import Op
 from gradient_desktop.sandbox.seed import VENDOR_KEY
 from gradient_desktop.sandbox.server import SandboxServer
 from tests.api.helpers import PARTNER, VENDOR, client_for, new_partner
@@ -84,6 +85,9 @@ def test_every_route_round_trips_against_the_sandbox(sb: SandboxServer) -> None:
             assert (await c.set_count(sid, "acc-1", 10, no_build=True)).status == 201
             assert (await c.add_count(sid, "acc-1", 5, no_build=True)).status == 200
             assert (await c.subtract_count(sid, "acc-1", 3)).status == 200
+            assert (await c.change_count(Op.ADD, sid, "acc-1", 1, no_build=True)).status == 200
+            with pytest.raises(ValueError, match="use set_count"):
+                await c.change_count(Op.SET, sid, "acc-1", 1)
             with pytest.raises(UnmappedError) as info:
                 await c.set_count(sid, "acc-2", 1)
             assert (info.value.account_id, info.value.service_id) == ("acc-2", sid)
@@ -103,7 +107,7 @@ def test_every_route_round_trips_against_the_sandbox(sb: SandboxServer) -> None:
     asyncio.run(main())
     counts = sb.state.counts(partner)
     first_sku = sb.state.vendor(VENDOR_KEY)["skus"][0]["id"]
-    assert counts[(first_sku, "acc-1")]["unitCount"] == 12
+    assert counts[(first_sku, "acc-1")]["unitCount"] == 13  # 10 + 5 − 3 + 1
     assert sb.state.rebuilds(partner) == 2  # the subtract and the all-clients count
 
 
