@@ -28,7 +28,7 @@ from gradient_desktop.api import (
 from gradient_desktop.counts import Cell, CountRow, apply_op
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.push_windows import Feed, WindowedPush
-from gradient_desktop.services.wording import plural
+from gradient_desktop.services.wording import figures, plural
 from gradient_desktop.store import EnqueueResult, HistoryPoint
 from gradient_desktop.store.backups import backup_after_push
 from gradient_desktop.store.models import OutboxState, Partner, PartnerCountOptions
@@ -66,22 +66,18 @@ class PushSummary:
     def text(self) -> str:
         r = self.report
         parts = [f"{r.ok} of {r.total} counts landed"]
-        if self.resumed:
-            parts.append(f"{self.resumed} resumed from an earlier push")
-        if r.unmapped:
-            parts.append(f"{r.unmapped} unmapped (the MSP has not mapped that account or service)")
-        if r.failed:
-            parts.append(f"{r.failed} failed")
-        if r.unknown:
-            parts.append(f"{r.unknown} with an unknown outcome (will be resolved on the next push)")
-        if r.cancelled:
-            parts.append(f"{r.cancelled} not sent (still queued)")
-        if self.not_sendable:
-            parts.append(
-                f"{self.not_sendable} add/subtract not sent (the current total is not known)"
-            )
-        if self.floored:
-            parts.append(f"{plural(len(self.floored), 'subtract')} stopped at 0")
+        parts += figures(
+            (self.resumed, f"{self.resumed} resumed from an earlier push"),
+            (r.unmapped, f"{r.unmapped} unmapped (the MSP has not mapped that account or service)"),
+            (r.failed, f"{r.failed} failed"),
+            (r.unknown, f"{r.unknown} with an unknown outcome (will be resolved on the next push)"),
+            (r.cancelled, f"{r.cancelled} not sent (still queued)"),
+            (
+                self.not_sendable,
+                f"{self.not_sendable} add/subtract not sent (the current total is not known)",
+            ),
+            (len(self.floored), f"{plural(len(self.floored), 'subtract')} stopped at 0"),
+        )
         parts.append("billing rebuilt once" if r.rebuild_triggered else "billing not rebuilt")
         text = "; ".join(parts) + f" in {r.elapsed:.1f} s."
         if r.aborted_by is not None:

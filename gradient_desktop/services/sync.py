@@ -41,7 +41,7 @@ from gradient_desktop.services.sync_push import (
     known_totals,
     push_partner,
 )
-from gradient_desktop.services.wording import plural, verb
+from gradient_desktop.services.wording import figures, plural, verb
 from gradient_desktop.store.backups import backup_after_push
 from gradient_desktop.store.models import Partner
 
@@ -405,10 +405,9 @@ def _summary(result: SyncResult) -> str:
         f"{result.changed} changed",
         f"{result.landed} landed",
     ]
-    if result.unmatched:
-        parts.append(f"{len(result.unmatched)} matched no partner or service")
-    if result.unmapped:
-        parts.append(f"{result.unmapped} not mapped by the MSP yet")
-    if result.failed:
-        parts.append(f"{result.failed} did not land")
+    parts += figures(
+        (len(result.unmatched), f"{len(result.unmatched)} matched no partner or service"),
+        (result.unmapped, f"{result.unmapped} not mapped by the MSP yet"),
+        (result.failed, f"{result.failed} did not land"),
+    )
     return ", ".join(parts) + "."

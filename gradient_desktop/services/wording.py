@@ -45,4 +45,10 @@ def verb(n: float, singular: str) -> str:
     return singular[:-1] if singular.endswith("s") else singular
 
 
-__all__ = ["noun", "plural", "plural_of", "verb"]
+def figures(*items: tuple[float, str]) -> list[str]:
+    """The phrases whose figure is not zero, in order: a summary names only what happened.
+    ``figures((2, "2 failed"), (0, "0 unmapped"))`` → ``["2 failed"]``."""
+    return [text for n, text in items if n]
+
+
+__all__ = ["figures", "noun", "plural", "plural_of", "verb"]

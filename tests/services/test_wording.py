@@ -48,3 +48,13 @@ def test_the_integration_checks_billing_line_agrees_with_its_counts() -> None:
     assert "shows 1 service card with" in text and "(1 needs review)" in text
     assert totals_text(totals(many)).startswith("192 of 193 cards need review · ")
     assert totals_text(totals(many[:1])).startswith("1 of 1 card needs review · ")
+
+
+def test_figures_keep_only_the_phrases_whose_figure_is_not_zero() -> None:
+    from gradient_desktop.services.wording import figures
+
+    assert figures((2, "2 failed"), (0, "0 unmapped"), (1, "1 to check")) == [
+        "2 failed",
+        "1 to check",
+    ]
+    assert figures() == [] and figures((0, "none")) == []

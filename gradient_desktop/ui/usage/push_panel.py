@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.state import PartnerState, PushProgress, when
-from gradient_desktop.services.wording import plural
+from gradient_desktop.services.wording import figures, plural
 from gradient_desktop.ui.qt import QtCore, QtGui, QtWidgets
 from gradient_desktop.ui.state_binding import binding
 
@@ -31,12 +31,11 @@ def _eta(seconds: float | None) -> str:
 def progress_text(p: PushProgress) -> str:
     """ "81 of 362 sent · 2 failed · about 0:14 left" """
     parts = [p.describe()]
-    if p.failed:
-        parts.append(f"{p.failed:,} failed")
-    if p.unmapped:
-        parts.append(f"{p.unmapped:,} unmapped")
-    if p.unknown:
-        parts.append(f"{p.unknown:,} to check")
+    parts += figures(
+        (p.failed, f"{p.failed:,} failed"),
+        (p.unmapped, f"{p.unmapped:,} unmapped"),
+        (p.unknown, f"{p.unknown:,} to check"),
+    )
     parts.append(_eta(p.eta_s))
     return " · ".join(parts)
 
