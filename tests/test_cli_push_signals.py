@@ -63,7 +63,9 @@ def test_a_signal_stops_the_push_and_says_what_is_queued(
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    said = int(re.search(r"(\d+) count\(s\) queued for the next push", err).group(1))  # type: ignore[union-attr]
+    found = re.search(r"([\d,]+) counts? queued for the next push", err)
+    assert found, err
+    said = int(found.group(1).replace(",", ""))
     conn = sqlite3.connect(home / "data" / "gradient-desktop.sqlite3")
     queued = conn.execute(
         "SELECT COUNT(*) FROM outbox_entry WHERE state IN ('pending','sending','unknown')"
