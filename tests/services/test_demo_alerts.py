@@ -5,10 +5,12 @@ followed to its ticket after the app was closed and opened again."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from gradient_desktop.sandbox import state_alerts
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL, make_state
 from gradient_desktop.sandbox.state import SandboxState
 from gradient_desktop.sandbox.state_alerts import AlertRules
@@ -19,20 +21,39 @@ from gradient_desktop.store.models import AlertState
 from tests.sync_helpers import demo_partners
 
 
-def test_a_snapshot_keeps_queued_alerts_their_waiting_time_and_the_alert_board() -> None:
+class _Clock:
+    """The sandbox alert queue's clocks, moved by the test (no sleeping, no race with a loaded
+    machine): ``monotonic`` for waiting in one process, ``time`` for what a snapshot keeps."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return 1_700_000_000.0 + self.now
+
+
+def test_a_snapshot_keeps_queued_alerts_their_waiting_time_and_the_alert_board(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(state_alerts, "time", clock)
     state = make_state("demo")
-    rules = AlertRules(delay_s=0.2)
+    rules = AlertRules(delay_s=10)
     sent = state.dispatch_alert(
         PARTNER_DEMO, "acc-x", {"alertId": "gd-1", "title": "Fan"}, rules=rules
     )
     state.set_alert_board(PARTNER_SMALL, None)
+    clock.now += 4  # the app closes 4 s after sending
     data = json.loads(json.dumps(state.snapshot()))
     restored = SandboxState()
     restored.restore(data)
     assert restored.snapshot() == data  # nothing lost, nothing added
     status = restored.alert_status(PARTNER_DEMO, sent["messageId"], rules)
-    assert status["status"] == "pending"  # it had not waited its 0.2 s yet
-    time.sleep(0.25)
+    assert status["status"] == "pending"  # it has waited 4 of its 10 s
+    clock.now += 6.5  # 10.5 s since it was sent; a queue that forgot the 4 s would say 6.5
     done = restored.alert_status(PARTNER_DEMO, sent["messageId"], rules)
     # acc-x is mapped to no client: processed the way Gradient fails it.
     assert done["status"] == "failed" and "No account map found" in done["errors"][0]
