@@ -308,7 +308,8 @@ async def _status(args: argparse.Namespace) -> int:
         pending = ctx.outbox.pending_count(partner.id or 0)
         if pending:
             print(
-                f"Queued:       {plural(pending, 'count')} not yet acknowledged; the next push sends them"
+                f"Queued:       {plural(pending, 'count')} not yet acknowledged; "
+                "the next push sends them"
             )
         return EXIT_OK
     except (PartnerNotFound, MissingKeyError, KeyringUnavailable, ApiError) as exc:

@@ -273,7 +273,8 @@ def _finish(summary: Any, queued: int, signalled: str | None, no_build: bool) ->
     )
     if summary.not_sendable:
         print(
-            f"{plural(summary.not_sendable, 'add/subtract row')} {verb(summary.not_sendable, 'was')} not sent: the current total of "
+            f"{plural(summary.not_sendable, 'add/subtract row')} "
+            f"{verb(summary.not_sendable, 'was')} not sent: the current total of "
             "their account and service is not known. Set an absolute count first, or import "
             "the current totals.",
             file=sys.stderr,

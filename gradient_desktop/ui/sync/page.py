@@ -116,8 +116,8 @@ class SyncPage(QtWidgets.QWidget):
         self.progress_scroll = scroll
 
         # runs
-        headers = ["When", "How", "Result", "Changed", "Landed", "Unmatched", "Unmapped", "Failed"]
-        headers.append("Alerts sent")  # blank for a run with no alert source
+        headers = ["When", "How", "Result", "Changed", "Landed", "Unmatched", "Unmapped"]
+        headers += ["Failed", "Alerts sent"]  # Alerts sent: blank for a run without alert sources
         self.table = QtWidgets.QTableWidget(0, len(headers))
         self.table.setAccessibleName("Last sync runs")
         self.table.setHorizontalHeaderLabels(headers)
