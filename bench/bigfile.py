@@ -4,10 +4,11 @@
 its own process (no latency, no rate limit); the file is written here: 200,000 ``set`` rows of
 accounts mapped in the sandbox. Measured per run: the child's peak resident memory (its own
 ``VmHWM``, printed by the child: ``wait4``'s ``ru_maxrss`` carries this process's peak over the
-child's ``exec``, see ``bench/memory.py``) and the seconds from starting the push to the sandbox's first request (polled
-every 20 ms). Sending all 200,000 rows takes over half an hour at Gradient's 100/s, so the child
-is interrupted (SIGINT, as Ctrl-C: unsent rows stay queued) ``SEND_S`` seconds after its first
-request; by then a load-everything-first design has passed its peak. Baseline, side by side:
+child's ``exec``, see ``bench/memory.py``) and the seconds from starting the push to the
+sandbox's first request (polled every 20 ms). Sending all 200,000 rows takes over half an hour
+at Gradient's 100/s, so the child is interrupted (SIGINT, as Ctrl-C: unsent rows stay queued)
+``SEND_S`` seconds after its first request; by then a load-everything-first design has passed
+its peak. Baseline, side by side:
 Python's ``csv`` module reading the same file into tuples (peak memory and time).
 Goals (issue #16): ≤ 150 MB peak, ≤ 1 s to the first request.
 """
