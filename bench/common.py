@@ -171,6 +171,29 @@ class SandboxProc:
     def max_rps_seen(self, partner_key: str) -> int:
         return int(self.admin("GET", f"max-rps?partnerKey={partner_key}")["maxRpsSeen"])
 
+    def run_gui_child(self, module: str, mode: str, partner: str, n: int, salt: int) -> Any:
+        """One run of a GUI benchmark child (``python -m MODULE MODE URL VKEY PARTNER N``,
+        offscreen Qt) against this sandbox's ``partner``: the last JSON line it prints."""
+        env = child_env(
+            QT_QPA_PLATFORM="offscreen",
+            BENCH_SKUS=",".join(self.info["sku_ids"]),
+            BENCH_ACCOUNTS=str(self.info["push_accounts"]),
+            BENCH_SALT=str(salt),
+        )
+        args = [mode, self.base_url, self.info["vendor_key"], partner, str(n)]
+        proc = subprocess.run(
+            [sys.executable, "-m", module, *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            raise RuntimeError(f"{module} ({mode}) failed: {proc.stderr[-2000:]}")
+        return json.loads(lines[-1])
+
 
 @contextmanager
 def sandbox_process(

@@ -14,19 +14,14 @@ row).
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from typing import Any
 
 from .common import (
-    REPO,
     Config,
     Goal,
     Row,
     SandboxProc,
-    child_env,
     fmt_s,
     interleave,
     log,
@@ -42,29 +37,8 @@ IDLE_S = 3.0
 STALL_GOAL_MS = 100
 
 
-def keys(sb: SandboxProc, partner: str, n: int) -> list[str]:
-    return [sb.info["vendor_key"], partner, str(n)]
-
-
 def run_child(sb: SandboxProc, mode: str, partner: str, n: int, salt: int) -> dict[str, Any]:
-    env = child_env(
-        QT_QPA_PLATFORM="offscreen",
-        BENCH_SKUS=",".join(sb.info["sku_ids"]),
-        BENCH_ACCOUNTS=str(sb.info["push_accounts"]),
-        BENCH_SALT=str(salt),
-    )
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.gui_loop_child", mode, sb.base_url, *keys(sb, partner, n)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"gui loop child ({mode}) failed: {proc.stderr[-2000:]}")
-    return json.loads(lines[-1])
+    return dict(sb.run_gui_child("bench.gui_loop_child", mode, partner, n, salt))
 
 
 def bench(cfg: Config) -> list[Row]:

@@ -9,19 +9,14 @@ run, alternating. Also, for information, the page on qasync's stock loop (before
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from typing import Any
 
 from .common import (
-    REPO,
     Config,
     Goal,
     Row,
     SandboxProc,
-    child_env,
     fmt_s,
     interleave,
     log,
@@ -33,33 +28,7 @@ LATENCY_MS = 60
 
 
 def run_child(sb: SandboxProc, mode: str, partner: str, n: int, salt: int) -> dict[str, Any]:
-    env = child_env(
-        QT_QPA_PLATFORM="offscreen",
-        BENCH_SKUS=",".join(sb.info["sku_ids"]),
-        BENCH_ACCOUNTS=str(sb.info["push_accounts"]),
-        BENCH_SALT=str(salt),
-    )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.gui_push_child",
-            mode,
-            sb.base_url,
-            sb.info["vendor_key"],
-            partner,
-            str(n),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"gui push child ({mode}) failed: {proc.stderr[-2000:]}")
-    return json.loads(lines[-1])
+    return dict(sb.run_gui_child("bench.gui_push_child", mode, partner, n, salt))
 
 
 def bench(cfg: Config) -> list[Row]:
