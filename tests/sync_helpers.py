@@ -1,6 +1,7 @@
 """Test helpers for usage sources and sync (issue #13): two partners connected the way the app
 connects them, each with its own accounts mapped and the vendor's services selected, on a live
-sandbox; a SQLite usage database the way a vendor's product would keep one; a throw-away user
+sandbox; a SQLite usage database the way a vendor's product would keep one, and the SQL source
+over it; one sync run; a throw-away user
 whose crontab the schedule tests may write; a free loopback port for the database servers."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.integration import Customer, IntegrationService
 from gradient_desktop.services.mapping import MappingChange, MappingService
 from gradient_desktop.services.partners import PartnerDirectory
+from gradient_desktop.services.sources import FieldMap, SourceConfig
+from gradient_desktop.services.sync import SyncResult, SyncService
 from gradient_desktop.store.models import Partner
 from tests.usage_helpers import map_and_publish
 
@@ -46,6 +49,31 @@ def sku_names(sandbox: Any) -> list[str]:
 
 def sku_ids(sandbox: Any) -> list[str]:
     return [s["id"] for s in sandbox.state.vendor(VENDOR_KEY)["skus"]]
+
+
+#: The columns of the ``usage`` table ``usage_db`` makes (and the database-server tests fill).
+USAGE_FIELDS = FieldMap(account="customer", service="product", count="qty")
+USAGE_QUERY = "SELECT customer, product, qty FROM usage"
+
+
+def usage_source(
+    url: str, name: str = "product db", query: str = USAGE_QUERY, **kw: Any
+) -> SourceConfig:
+    """A SQL usage source over such a table at ``url`` (any SQLAlchemy address)."""
+    return SourceConfig(name=name, kind="sql", url=url, query=query, mapping=USAGE_FIELDS, **kw)
+
+
+def sync_once(ctx: AppContext, run_async: Any, **kw: Any) -> SyncResult:
+    """One ``SyncService.run(**kw)`` as the CLI makes it: the HTTP clients closed after it."""
+
+    async def go() -> SyncResult:
+        try:
+            return await SyncService(ctx).run(**kw)
+        finally:
+            await ctx.aclose()
+
+    result: SyncResult = run_async(go())
+    return result
 
 
 def usage_db(

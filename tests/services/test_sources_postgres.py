@@ -21,10 +21,10 @@ import pytest
 
 from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL
 from gradient_desktop.services.context import AppContext
-from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceError, SourceStore
+from gradient_desktop.services.sources import SourceConfig, SourceError, SourceStore
 from gradient_desktop.services.sources.readers import read_records
 from gradient_desktop.services.sync import SyncService
-from tests.sync_helpers import free_port, sku_ids, sku_names, two_partners
+from tests.sync_helpers import free_port, sku_ids, sku_names, two_partners, usage_source
 
 PASSWORD = "pg-Secret-41"
 pytestmark = pytest.mark.slow
@@ -103,14 +103,7 @@ def _fill(url: str, rows: list[tuple[str, str, float]]) -> None:
 
 
 def _source(url: str, query: str = "SELECT customer, product, qty FROM usage") -> SourceConfig:
-    return SourceConfig(
-        name="billing db",
-        kind="sql",
-        url=url,
-        query=query,
-        timeout_s=5,
-        mapping=FieldMap(account="customer", service="product", count="qty"),
-    )
+    return usage_source(url, "billing db", query, timeout_s=5)
 
 
 def test_password_comes_from_the_keyring_and_the_query_runs_read_only(

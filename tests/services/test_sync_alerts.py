@@ -17,12 +17,12 @@ from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL
 from gradient_desktop.services.alert_source import run_alert_source
 from gradient_desktop.services.alert_sources import alert_id_for
 from gradient_desktop.services.context import AppContext
-from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceStore, preview
+from gradient_desktop.services.sources import SourceConfig, SourceStore, preview
 from gradient_desktop.services.sources.config import ALERT_FIELDS
 from gradient_desktop.services.sync import SyncService
 from gradient_desktop.services.sync_alerts import detail_lines
 from gradient_desktop.store.alerts import AlertLedger
-from tests.sync_helpers import sku_names, two_partners, usage_db
+from tests.sync_helpers import sku_names, sync_once, two_partners, usage_db, usage_source
 
 
 @pytest.fixture
@@ -54,16 +54,6 @@ def _sql_alerts(path: Path) -> SourceConfig:
     )  # fmt: skip
 
 
-def _run(ctx: AppContext, run_async: Any, **kw: Any) -> Any:
-    async def go() -> Any:
-        try:
-            return await SyncService(ctx).run(**kw)
-        finally:
-            await ctx.aclose()
-
-    return run_async(go())
-
-
 def _tickets(sb: Any, key: str) -> Counter[str]:
     return Counter(t["alertId"] for t in sb.state.tickets(key))
 
@@ -75,15 +65,7 @@ def test_a_sql_alert_source_is_sent_by_the_sync_with_the_usage_and_never_twice(
     names = sku_names(sb)
     # A usage source and an alert source in one run.
     usage = usage_db(tmp_path / "usage.sqlite3", [("c-0", names[0], 5.0)])
-    SourceStore(ctx).save(
-        SourceConfig(
-            name="usage",
-            kind="sql",
-            url=f"sqlite:///{usage}",
-            query="SELECT customer, product, qty FROM usage",
-            mapping=FieldMap(account="customer", service="product", count="qty"),
-        )
-    )
+    SourceStore(ctx).save(usage_source(f"sqlite:///{usage}", name="usage"))
     db = _alerts_db(tmp_path / "alerts.sqlite3", [
         ("ev-1", "c-1", "Backup failed", "Job 7 ended with errors", "high", names[0]),
         ("ev-2", "f-2", "Quota almost full", "", "2", ""),
@@ -94,7 +76,7 @@ def test_a_sql_alert_source_is_sent_by_the_sync_with_the_usage_and_never_twice(
     ])  # fmt: skip
     SourceStore(ctx).save(_sql_alerts(db))
 
-    first = _run(ctx, run_async, trigger="cli")
+    first = sync_once(ctx, run_async, trigger="cli")
     assert first.landed == 1  # the usage half ran too
     alerts = first.alerts
     assert (alerts.read, alerts.new, alerts.sent) == (6, 3, 3)
@@ -116,7 +98,7 @@ def test_a_sql_alert_source_is_sent_by_the_sync_with_the_usage_and_never_twice(
 
     # The same rows again (a scheduled run an hour later): nothing new, and the tickets of the
     # first run are confirmed.
-    second = _run(ctx, run_async, trigger="schedule")
+    second = sync_once(ctx, run_async, trigger="schedule")
     assert (second.alerts.new, second.alerts.sent, second.alerts.seen) == (0, 0, 3)
     assert sum(p.tickets for p in second.alerts.partners) == 3
     assert _tickets(sb, PARTNER_DEMO) == contoso and _tickets(sb, PARTNER_SMALL) == fabrikam
@@ -128,7 +110,7 @@ def test_a_sql_alert_source_is_sent_by_the_sync_with_the_usage_and_never_twice(
     conn.commit()
     conn.close()
     _alerts_db(db, [("ev-5", "f-0", "Disk failing", "", "very high", "")])
-    third = _run(ctx, run_async, trigger="cli")
+    third = sync_once(ctx, run_async, trigger="cli")
     assert (third.alerts.new, third.alerts.sent) == (2, 2) and third.exit_code() == 0
     assert all(n == 1 for n in (_tickets(sb, PARTNER_DEMO) + _tickets(sb, PARTNER_SMALL)).values())
     assert len(AlertLedger(ctx.db).history()) == 5
@@ -164,7 +146,7 @@ def test_a_folder_of_events_is_one_set_of_alerts_for_the_sync_and_alert_source(
     (folder / "b.json").write_text(
         json.dumps([{"accountId": "c-4", "title": "Licence expired", "partner": "Contoso"}])
     )
-    result = _run(ctx, run_async, trigger="schedule")
+    result = sync_once(ctx, run_async, trigger="schedule")
     assert result.status == "ok", result.message
     assert (result.alerts.read, result.alerts.new, result.alerts.seen) == (3, 1, 2)
     assert result.alerts.sent == 1 and result.exit_code() == 0
@@ -179,7 +161,7 @@ def test_a_dry_run_records_and_sends_nothing_and_the_preview_shows_alerts(
     run_async(two_partners(ctx, sb))
     db = _alerts_db(tmp_path / "a.sqlite3", [("k1", "c-1", "Backup failed", "", "1", "")])
     config = SourceStore(ctx).save(_sql_alerts(db))
-    dry = _run(ctx, run_async, dry_run=True)
+    dry = sync_once(ctx, run_async, dry_run=True)
     assert dry.alerts.new == 1 and "nothing was recorded or sent" in dry.message
     assert AlertLedger(ctx.db).history() == [] and sb.state.alert_log(PARTNER_DEMO) == []
     shown = run_async(preview(ctx, config))
@@ -192,15 +174,11 @@ def test_an_unreadable_alert_source_does_not_hold_back_the_usage(
 ) -> None:
     run_async(two_partners(ctx, sb))
     usage = usage_db(tmp_path / "usage.sqlite3", [("c-0", sku_names(sb)[0], 5.0)])
-    SourceStore(ctx).save(
-        SourceConfig(name="usage", kind="sql", url=f"sqlite:///{usage}",
-                     query="SELECT customer, product, qty FROM usage",
-                     mapping=FieldMap(account="customer", service="product", count="qty"))
-    )  # fmt: skip
+    SourceStore(ctx).save(usage_source(f"sqlite:///{usage}", name="usage"))
     gone = _alerts_db(tmp_path / "gone.sqlite3", [])
     SourceStore(ctx).save(_sql_alerts(gone))
     gone.unlink()
-    result = _run(ctx, run_async)
+    result = sync_once(ctx, run_async)
     assert result.landed == 1
     assert result.alerts.unreadable == 1 and "does not exist" in result.alerts.errors[0]
     assert result.exit_code() == 2  # a source needs the user
@@ -242,7 +220,7 @@ def test_an_http_alert_source_is_paged_with_its_keyring_token_and_sent_once(
     store.save(config, secret=handler.token)
     assert handler.token not in store.get("monitor-api").to_json()
 
-    first = _run(ctx, run_async, trigger="schedule")
+    first = sync_once(ctx, run_async, trigger="schedule")
     assert first.status == "ok", first.message
     assert (first.alerts.read, first.alerts.new, first.alerts.sent) == (2, 2, 2)
     contoso, fabrikam = _tickets(sb, PARTNER_DEMO), _tickets(sb, PARTNER_SMALL)
@@ -251,13 +229,13 @@ def test_an_http_alert_source_is_paged_with_its_keyring_token_and_sent_once(
     (sent,) = sb.state.alert_log(PARTNER_DEMO)
     assert sent["title"] == "Backup failed" and sent["priority"] == 3
 
-    second = _run(ctx, run_async, trigger="schedule")
+    second = sync_once(ctx, run_async, trigger="schedule")
     assert (second.alerts.new, second.alerts.sent, second.alerts.seen) == (0, 0, 2)
     assert _tickets(sb, PARTNER_DEMO) == contoso and _tickets(sb, PARTNER_SMALL) == fabrikam
 
     # A wrong token: the source is named, nothing is sent, the usage would not be held back.
     store.save(store.get("monitor-api"), secret="not-the-token")
-    third = _run(ctx, run_async, trigger="schedule")
+    third = sync_once(ctx, run_async, trigger="schedule")
     assert third.exit_code() != 0
     assert any("monitor-api" in e and "401" in e for e in third.alerts.errors), third.alerts.errors
     assert _tickets(sb, PARTNER_DEMO) == contoso

@@ -14,17 +14,15 @@ from gradient_desktop.sandbox.seed import PARTNER_DEMO, PARTNER_SMALL
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import FieldMap, SourceConfig, SourceStore
 from gradient_desktop.services.sync import SyncService
-from tests.sync_helpers import free_port, sku_ids, sku_names, two_partners, usage_db
-
-
-def _sql_source(path: Path, name: str = "product db") -> SourceConfig:
-    return SourceConfig(
-        name=name,
-        kind="sql",
-        url=f"sqlite:///{path}",
-        query="SELECT customer, product, qty FROM usage",
-        mapping=FieldMap(account="customer", service="product", count="qty"),
-    )
+from tests.sync_helpers import (
+    free_port,
+    sku_ids,
+    sku_names,
+    sync_once,
+    two_partners,
+    usage_db,
+    usage_source,
+)
 
 
 def _csv_export(ctx: AppContext, tmp_path: Path, text: str) -> Path:
@@ -43,16 +41,6 @@ def _csv_export(ctx: AppContext, tmp_path: Path, text: str) -> Path:
     return path
 
 
-def _run(ctx: AppContext, run_async: Any, **kw: Any) -> Any:
-    async def go() -> Any:
-        try:
-            return await SyncService(ctx).run(**kw)
-        finally:
-            await ctx.aclose()
-
-    return run_async(go())
-
-
 def test_one_sql_source_reaches_both_partners_and_only_changes_are_sent_again(
     ctx: AppContext, sandbox: Any, run_async: Any, tmp_path: Path
 ) -> None:
@@ -63,9 +51,9 @@ def test_one_sql_source_reaches_both_partners_and_only_changes_are_sent_again(
     rows += [(f"f-{i}", ids[1], 10.0 * (i + 1)) for i in range(4)]  # by service id
     rows += [("nobody", names[0], 3.0)]
     db = usage_db(tmp_path / "vendor.sqlite3", rows)
-    SourceStore(ctx).save(_sql_source(db))
+    SourceStore(ctx).save(usage_source(f"sqlite:///{db}"))
 
-    first = _run(ctx, run_async, trigger="cli")
+    first = sync_once(ctx, run_async, trigger="cli")
     assert first.read == 11
     assert first.changed == 10 and first.landed == 10
     assert [str(p) for p in first.unmatched] == [
@@ -87,12 +75,12 @@ def test_one_sql_source_reaches_both_partners_and_only_changes_are_sent_again(
     conn.execute("DELETE FROM usage WHERE customer = 'nobody'")
     conn.commit()
     conn.close()
-    second = _run(ctx, run_async)
+    second = sync_once(ctx, run_async)
     assert second.changed == 1 and second.landed == 1 and second.exit_code() == 0
     assert sandbox.state.counts(PARTNER_SMALL)[(ids[1], "f-2")]["unitCount"] == 99
     assert sandbox.state.rebuilds(PARTNER_DEMO) == 1  # nothing for Contoso: no rebuild
 
-    full = _run(ctx, run_async, full=True, partners=["Contoso"])
+    full = sync_once(ctx, run_async, full=True, partners=["Contoso"])
     assert full.changed == 6 and full.landed == 6
     assert [p.name for p in full.partners] == ["Contoso"]
 
@@ -108,8 +96,8 @@ def test_dry_run_sends_nothing(
 ) -> None:
     run_async(two_partners(ctx, sandbox))
     db = usage_db(tmp_path / "v.sqlite3", [("c-0", sku_names(sandbox)[0], 5.0)])
-    SourceStore(ctx).save(_sql_source(db))
-    result = _run(ctx, run_async, dry_run=True)
+    SourceStore(ctx).save(usage_source(f"sqlite:///{db}"))
+    result = sync_once(ctx, run_async, dry_run=True)
     assert result.status == "dry-run" and result.changed == 1
     assert sandbox.state.counts(PARTNER_DEMO) == {}
 
@@ -123,8 +111,8 @@ def test_errors_in_a_source_stop_the_whole_run_before_anything_is_queued(
         tmp_path / "v.sqlite3",
         [("c-0", name, 5.0), ("c-1", name, 1.0), ("c-1", name, 2.0), ("f-0", name, 1.0)],
     )
-    SourceStore(ctx).save(_sql_source(db))
-    result = _run(ctx, run_async)
+    SourceStore(ctx).save(usage_source(f"sqlite:///{db}"))
+    result = sync_once(ctx, run_async)
     assert result.status == "failed" and result.exit_code() == 2
     assert "product db, row 3: account 'c-1' × " in result.message
     assert "appears twice (also row 2)" in result.message
@@ -138,13 +126,13 @@ def test_add_rows_are_not_repeated_while_their_source_is_unchanged(
     run_async(two_partners(ctx, sandbox))
     sid, name = sku_ids(sandbox)[0], sku_names(sandbox)[0]
     csv_path = _csv_export(ctx, tmp_path, f"acct,svc,n,op\nc-0,{name},10,set\n")
-    assert _run(ctx, run_async).landed == 1
+    assert sync_once(ctx, run_async).landed == 1
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},3,add\n")
-    assert _run(ctx, run_async).landed == 1
+    assert sync_once(ctx, run_async).landed == 1
     assert sandbox.state.counts(PARTNER_DEMO)[(sid, "c-0")]["unitCount"] == 13
-    again = _run(ctx, run_async)  # same file: the add must not count twice
+    again = sync_once(ctx, run_async)  # same file: the add must not count twice
     assert again.changed == 0
-    assert _run(ctx, run_async, full=True).changed == 0  # not even when re-sending everything
+    assert sync_once(ctx, run_async, full=True).changed == 0  # not even when re-sending everything
     assert sandbox.state.counts(PARTNER_DEMO)[(sid, "c-0")]["unitCount"] == 13
 
 
@@ -155,12 +143,12 @@ def test_an_unreachable_source_stops_the_run_and_names_the_source(
 
     run_async(two_partners(ctx, sandbox))
     db = usage_db(tmp_path / "v.sqlite3", [("c-0", sku_names(sandbox)[0], 5.0)])
-    SourceStore(ctx).save(_sql_source(db))
+    SourceStore(ctx).save(usage_source(f"sqlite:///{db}"))
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     SourceStore(ctx).save(SourceConfig(name="api", kind="http", url=f"http://127.0.0.1:{port}/u"))
-    result = _run(ctx, run_async)
+    result = sync_once(ctx, run_async)
     assert result.status == "failed" and result.exit_code() == 2
     assert result.message.startswith("Source 'api': cannot reach http://127.0.0.1:")
     assert result.message.endswith("Nothing was sent.")
@@ -181,8 +169,8 @@ def test_wrong_types_from_a_query_are_errors_with_row_numbers(
     conn.execute("INSERT INTO usage VALUES ('c-2', ?, NULL)", (name,))
     conn.commit()
     conn.close()
-    SourceStore(ctx).save(_sql_source(db))
-    result = _run(ctx, run_async)
+    SourceStore(ctx).save(usage_source(f"sqlite:///{db}"))
+    result = sync_once(ctx, run_async)
     assert result.exit_code() == 2
     assert [str(e) for e in result.errors] == [
         "product db, row 2: qty 'twelve' is not a number (write counts as plain digits with an optional decimal point, e.g. 1234 or 12.5)",
@@ -197,9 +185,9 @@ def test_a_partner_without_its_key_fails_alone_with_exit_2(
     _, fabrikam = run_async(two_partners(ctx, sandbox))
     name = sku_names(sandbox)[0]
     db = usage_db(tmp_path / "v.sqlite3", [("c-0", name, 5.0), ("f-0", name, 6.0)])
-    SourceStore(ctx).save(_sql_source(db))
+    SourceStore(ctx).save(usage_source(f"sqlite:///{db}"))
     ctx.keys.delete_partner_key(fabrikam)
-    result = _run(ctx, run_async)
+    result = sync_once(ctx, run_async)
     assert result.exit_code() == 2
     by_name = {p.name: p for p in result.partners}
     assert by_name["Contoso"].push is not None and by_name["Contoso"].push.landed == 1
@@ -214,15 +202,15 @@ def test_an_add_skipped_for_one_partner_still_reaches_the_others_later(
     run_async(two_partners(ctx, sandbox))
     sid, name = sku_ids(sandbox)[0], sku_names(sandbox)[0]
     csv_path = _csv_export(ctx, tmp_path, f"acct,svc,n,op\nc-0,{name},10,set\nf-0,{name},20,set\n")
-    assert _run(ctx, run_async).landed == 2
+    assert sync_once(ctx, run_async).landed == 2
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},1,add\nf-0,{name},2,add\n")
-    assert _run(ctx, run_async, partners=["Contoso"]).landed == 1
+    assert sync_once(ctx, run_async, partners=["Contoso"]).landed == 1
     # Fabrikam's add was not sent by the Contoso-only run: the next full run sends it, once.
-    later = _run(ctx, run_async)
+    later = sync_once(ctx, run_async)
     assert later.landed == 1 and [p.changed for p in later.partners] == [0, 1]
     assert sandbox.state.counts(PARTNER_DEMO)[(sid, "c-0")]["unitCount"] == 11
     assert sandbox.state.counts(PARTNER_SMALL)[(sid, "f-0")]["unitCount"] == 22
-    assert _run(ctx, run_async).changed == 0
+    assert sync_once(ctx, run_async).changed == 0
 
 
 def test_a_count_the_msp_has_not_mapped_is_reported_as_unmapped(
@@ -232,8 +220,8 @@ def test_a_count_the_msp_has_not_mapped_is_reported_as_unmapped(
     name = sku_names(sandbox)[0]
     sandbox.state.unmap_account(PARTNER_SMALL, "f-1")
     db = usage_db(tmp_path / "v.sqlite3", [("f-0", name, 1.0), ("f-1", name, 2.0)])
-    SourceStore(ctx).save(_sql_source(db))
-    result = _run(ctx, run_async)
+    SourceStore(ctx).save(usage_source(f"sqlite:///{db}"))
+    result = sync_once(ctx, run_async)
     assert (result.landed, result.unmapped, result.failed, result.exit_code()) == (1, 1, 0, 1)
     assert result.message == "2 rows read, 2 changed, 1 landed, 1 not mapped by the MSP yet."
     run = SyncService(ctx).runs.recent()[0]
@@ -251,9 +239,9 @@ def test_no_keyring_for_a_source_secret_fails_the_run_with_what_to_do(
 
     run_async(two_partners(ctx, sandbox))
     db = usage_db(tmp_path / "v.sqlite3", [("c-0", sku_names(sandbox)[0], 5.0)])
-    SourceStore(ctx).save(_sql_source(db), secret="pw")
+    SourceStore(ctx).save(usage_source(f"sqlite:///{db}"), secret="pw")
     keyring.set_keyring(FailKeyring())
-    result = _run(ctx, run_async)
+    result = sync_once(ctx, run_async)
     assert result.status == "failed" and result.exit_code() == 2
     assert result.message.startswith("No secure key storage (system keyring) is available")
     assert result.message.endswith("Nothing was sent.")
@@ -268,7 +256,7 @@ def test_an_add_to_a_count_never_set_is_refused_for_that_partner_only(
     contoso, _ = run_async(two_partners(ctx, sandbox))
     name = sku_names(sandbox)[0]
     csv_path = _csv_export(ctx, tmp_path, f"acct,svc,n,op\nc-0,{name},3,add\nf-0,{name},4,set\n")
-    result = _run(ctx, run_async)
+    result = sync_once(ctx, run_async)
     assert result.exit_code() == 2 and result.landed == 1
     refused = next(p for p in result.partners if p.name == "Contoso")
     assert (refused.error or "").startswith("Cannot add to or subtract from account c-0")
@@ -277,9 +265,9 @@ def test_an_add_to_a_count_never_set_is_refused_for_that_partner_only(
 
     # The user sets a total first: the same add, refused before, now goes out once.
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},10,set\nf-0,{name},4,set\n")
-    assert _run(ctx, run_async).landed == 1
+    assert sync_once(ctx, run_async).landed == 1
     csv_path.write_text(f"acct,svc,n,op\nc-0,{name},3,add\nf-0,{name},4,set\n")
-    assert _run(ctx, run_async).landed == 1
+    assert sync_once(ctx, run_async).landed == 1
     assert sandbox.state.counts(PARTNER_DEMO)[(sku_ids(sandbox)[0], "c-0")]["unitCount"] == 13
 
 
@@ -322,7 +310,7 @@ def _silent_http(tmp_path: Path, name: str) -> tuple[SourceConfig, Any]:
 
 def _failing_query(tmp_path: Path, name: str) -> tuple[SourceConfig, Any]:
     db = usage_db(tmp_path / "other.sqlite3", [("f-0", name, 1.0)])
-    config = _sql_source(db, "billing db")
+    config = usage_source(f"sqlite:///{db}", "billing db")
     config.query = "SELECT customer, product, qty FROM usage_2026"  # renamed by an upgrade
     return config, lambda: None
 
@@ -359,11 +347,12 @@ def test_one_bad_source_names_itself_and_nothing_of_any_source_is_sent(
 
     partners = run_async(two_partners(ctx, sandbox))
     name = sku_names(sandbox)[0]
-    SourceStore(ctx).save(_sql_source(usage_db(tmp_path / "v.sqlite3", [("c-0", name, 5.0)])))
+    db = usage_db(tmp_path / "v.sqlite3", [("c-0", name, 5.0)])
+    SourceStore(ctx).save(usage_source(f"sqlite:///{db}"))
     config, cleanup = bad_source(tmp_path, name)
     try:
         SourceStore(ctx).save(config)
-        result = _run(ctx, run_async)
+        result = sync_once(ctx, run_async)
     finally:
         cleanup()
     assert result.status == "failed" and result.exit_code() == 2
@@ -395,11 +384,12 @@ def test_a_run_over_many_partners_copies_the_database_once_and_marks_every_row(
     ids = sku_ids(sandbox)
     rows = [(f"c-{i}", sku, float(i + 1)) for i in range(6) for sku in ids]
     rows += [(f"f-{i}", sku, float(i + 2)) for i in range(4) for sku in ids]
-    SourceStore(ctx).save(_sql_source(usage_db(tmp_path / "vendor.sqlite3", rows)))
+    db = usage_db(tmp_path / "vendor.sqlite3", rows)
+    SourceStore(ctx).save(usage_source(f"sqlite:///{db}"))
     folder = backup_dir(ctx.db)
     before = set(folder.glob("*.sqlite3")) if folder.exists() else set()
 
-    result = _run(ctx, run_async)
+    result = sync_once(ctx, run_async)
     assert result.landed == 30 and all(p.push and p.push.rebuilt for p in result.partners)
     # Both partners' results went through the shared batch: none is left unresolved.
     for partner in SyncService(ctx).partners():
