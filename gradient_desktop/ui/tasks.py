@@ -140,3 +140,35 @@ def show_error(parent: QtWidgets.QWidget | None, title: str, exc: BaseException 
     box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text, parent=parent)
     box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
+
+
+def ask(
+    parent: QtWidgets.QWidget,
+    icon: QtWidgets.QMessageBox.Icon,
+    title: str,
+    text: str,
+    info: str,
+    accept: str,
+    on_accept: Callable[[], None],
+    on_cancel: Callable[[], None] | None = None,
+) -> QtWidgets.QMessageBox:
+    """A non-modal question with one action button (``accept``) and Cancel, Cancel the default
+    and what Esc presses; ``on_accept`` / ``on_cancel`` run on the answer. Opened, never
+    ``exec()``-ed inside the qasync loop (PITFALLS.md, qasync#59)."""
+    no_buttons = QtWidgets.QMessageBox.StandardButton.NoButton
+    box = QtWidgets.QMessageBox(icon, title, text, no_buttons, parent)
+    box.setInformativeText(info)
+    yes = box.addButton(accept, QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+    cancel = box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+
+    def answered(button: QtWidgets.QAbstractButton) -> None:
+        if button is yes:
+            on_accept()
+        elif on_cancel is not None:
+            on_cancel()
+
+    box.buttonClicked.connect(answered)
+    box.open()
+    return box

@@ -23,6 +23,7 @@ from gradient_desktop.services.count_options import (
 from gradient_desktop.store.models import Partner
 from gradient_desktop.ui.message_line import MessageLine
 from gradient_desktop.ui.qt import QtCore, QtWidgets
+from gradient_desktop.ui.tasks import ask
 
 TOTALS_HELP = (
     "Add and Subtract are sent to Gradient as the total they produce, worked out from the last "
@@ -100,27 +101,24 @@ class CountSettingsDialog(QtWidgets.QDialog):
         except TotalsFileError as exc:
             self.message.say(str(exc), error=True, kind="totals")
             return
-        box = QtWidgets.QMessageBox(
-            QtWidgets.QMessageBox.Icon.Question,
-            "Import current totals",
-            f"Record {totals.describe(self.partner.name)}?",
-            QtWidgets.QMessageBox.StandardButton.NoButton,
-            self,
+        self._confirm(
+            ask(
+                self,
+                QtWidgets.QMessageBox.Icon.Question,
+                "Import current totals",
+                f"Record {totals.describe(self.partner.name)}?",
+                "Nothing is sent to Gradient. From now on Add and Subtract on these cells start "
+                "from these totals: if they are not what Gradient holds now, later changes bill "
+                "the wrong amount. A cell pushed before takes the imported total too.",
+                "&Record totals",
+                lambda: self._record(totals),
+            )
         )
-        box.setInformativeText(
-            "Nothing is sent to Gradient. From now on Add and Subtract on these cells start "
-            "from these totals: if they are not what Gradient holds now, later changes bill "
-            "the wrong amount. A cell pushed before takes the imported total too."
-        )
-        record = box.addButton("&Record totals", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
-        cancel = box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(cancel)
-        box.setEscapeButton(cancel)
-        # open(), not exec(): a nested loop inside qasync fails (PITFALLS.md, qasync#59).
-        box.buttonClicked.connect(lambda b: self._record(totals) if b is record else None)
+
+    def _confirm(self, box: QtWidgets.QMessageBox) -> None:
+        """Keep the open question (tests answer it through ``confirm_box``) until it closes."""
         box.finished.connect(lambda _r: setattr(self, "confirm_box", None))
         self.confirm_box = box
-        box.open()
 
     def _record(self, totals: TotalsFile) -> None:
         try:
@@ -138,27 +136,23 @@ class CountSettingsDialog(QtWidgets.QDialog):
         if not on:  # back to the documented behaviour: nothing can be billed twice
             self.message.say(set_legacy_routes(self.ctx, self.partner, False), kind="legacy")
             return
-        box = QtWidgets.QMessageBox(
-            QtWidgets.QMessageBox.Icon.Warning,
-            "Legacy count routes",
-            f"Send changes through undocumented routes for {self.partner.name}?",
-            QtWidgets.QMessageBox.StandardButton.NoButton,
-            self,
+
+        def turn_on() -> None:
+            self.message.say(set_legacy_routes(self.ctx, self.partner, True), kind="legacy")
+
+        def keep_off() -> None:
+            with QtCore.QSignalBlocker(self.legacy):
+                self.legacy.setChecked(False)
+
+        self._confirm(
+            ask(
+                self,
+                QtWidgets.QMessageBox.Icon.Warning,
+                "Legacy count routes",
+                f"Send changes through undocumented routes for {self.partner.name}?",
+                LEGACY_HELP,
+                "&Turn on",
+                turn_on,
+                keep_off,
+            )
         )
-        box.setInformativeText(LEGACY_HELP)
-        turn_on = box.addButton("&Turn on", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
-        cancel = box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(cancel)
-        box.setEscapeButton(cancel)
-
-        def answered(button: QtWidgets.QAbstractButton) -> None:
-            if button is turn_on:
-                self.message.say(set_legacy_routes(self.ctx, self.partner, True), kind="legacy")
-            else:
-                with QtCore.QSignalBlocker(self.legacy):
-                    self.legacy.setChecked(False)
-
-        box.buttonClicked.connect(answered)
-        box.finished.connect(lambda _r: setattr(self, "confirm_box", None))
-        self.confirm_box = box
-        box.open()
