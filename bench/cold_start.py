@@ -30,14 +30,13 @@ When a figure is over its goal, the row's note names the costliest imports of th
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
+
+from build_support.wheel import install_wheel
 
 from .common import REPO, Config, Goal, Row, child_env, fmt_s, interleave, log, median
 
@@ -109,44 +108,8 @@ def top_imports(argv: list[str], env: dict[str, str], n: int = 6) -> list[tuple[
 
 
 def installed_wheel(workdir: Path) -> Path:
-    """Build the app's wheel from a copy of the checkout, install it into a fresh venv whose
-    dependencies are this venv's (a path line in a ``.pth``: this venv's own ``.pth`` files,
-    the editable finder among them, are not run). Returns that venv's interpreter."""
-    src, wheels, venv = workdir / "src", workdir / "wheels", workdir / "venv"
-    # A copy, so the build's build/ and egg-info folders never land in the checkout.
-    shutil.copytree(
-        REPO,
-        src,
-        ignore=shutil.ignore_patterns(
-            ".venv", ".git", "build", "dist", "tests", "bench", "docs", "__pycache__", "*.egg-info"
-        ),
-    )
-
-    def quiet(argv: list[str]) -> None:
-        subprocess.run(argv, check=True, capture_output=True, text=True, timeout=600)
-
-    pip = [sys.executable, "-m", "pip"]
-    quiet([*pip, "wheel", "-q", "--no-deps", "-w", str(wheels), str(src)])
-    quiet([sys.executable, "-m", "venv", "--without-pip", str(venv)])
-    wheel = next(wheels.glob("gradient_desktop-*.whl"))
-    quiet(
-        [
-            *pip,
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-index",
-            "--ignore-installed",
-            "--prefix",
-            str(venv),
-            str(wheel),
-        ]
-    )
-    scheme = {"base": str(venv), "platbase": str(venv)}
-    site = Path(sysconfig.get_path("purelib", vars=scheme))
-    (site / "bench_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    return python
+    """The app's wheel in a fresh venv whose dependencies are this venv's; its interpreter."""
+    return install_wheel(REPO, workdir, dependencies_from_here=True)
 
 
 def start_env(home: Path, cache: Path, *, checkout_on_path: bool) -> dict[str, str]:

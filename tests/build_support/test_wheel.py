@@ -5,44 +5,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
+
+from build_support.wheel import install_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_an_installed_wheel_finds_its_icons(tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
-        check=True,
-        cwd=tmp_path,
-    )
+    python = install_wheel(ROOT, tmp_path, dependencies_from_here=False)
     target = tmp_path / "venv"
-    venv.create(target, with_pip=False)
-    python = target / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-    wheel = next(wheels.glob("gradient_desktop-*.whl"))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-index",
-            # Without it pip uninstalls the running environment's own (editable) install
-            # before writing to the prefix: the test venv would lose gradient-desktop.
-            "--ignore-installed",
-            "--prefix",
-            str(target),
-            str(wheel),
-        ],
-        check=True,
-    )
     # Run from tmp_path so the checkout's own package cannot be imported instead of the wheel's.
     probe = (
         "import gradient_desktop.diagnostics as d; r = d.resources_dir(); "
