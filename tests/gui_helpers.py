@@ -95,3 +95,40 @@ def close_ctx(loop: Any, ctx: AppContext) -> None:
         run(loop, asyncio.gather(*pending, return_exceptions=True))
     run(loop, ctx.aclose())
     ctx.close()
+
+
+# -- the Sync page's source editor --------------------------------------------------------------
+
+#: The query over ``sync_helpers.partner_usage_db``'s table, and the columns it names.
+PARTNER_USAGE_QUERY = "SELECT partner, account, sku, n FROM usage"
+
+
+def sync_page(qtbot: Any, loop: Any, ctx: AppContext, height: int = 800) -> Any:
+    """A Sync page on its own, shown at 1100 × ``height`` and settled."""
+    from gradient_desktop.ui.sync.page import SyncPage
+
+    page = SyncPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1100, height)
+    page.show()
+    settle(loop)
+    return page
+
+
+def type_sql_source(editor: Any, name: str, url: str) -> None:
+    """What a user types first for a SQL source: its name, the kind, the database address."""
+    editor.name.setText(name)
+    editor.kind.setCurrentIndex(editor.kind.findData("sql"))
+    editor.url.setText(url)
+
+
+def type_partner_usage_columns(editor: Any) -> None:
+    """The query over a ``partner_usage_db`` table and which column holds what."""
+    editor.query.setPlainText(PARTNER_USAGE_QUERY)
+    for field, value in (
+        (editor.account, "account"),
+        (editor.service, "sku"),
+        (editor.count, "n"),
+        (editor.partner, "partner"),
+    ):
+        field.setText(value)

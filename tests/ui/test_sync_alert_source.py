@@ -14,8 +14,7 @@ import pytest
 
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import SourceStore
-from gradient_desktop.ui.sync.page import SyncPage
-from tests.gui_helpers import run, screenshot, settle, wait_until
+from tests.gui_helpers import run, screenshot, sync_page, type_sql_source, wait_until
 from tests.sync_helpers import demo_usage_rows
 
 pytestmark = pytest.mark.gui
@@ -35,15 +34,9 @@ def test_an_alert_source_is_set_up_previewed_saved_and_sent_by_sync_all(
     conn.commit()
     conn.close()
 
-    page = SyncPage(ctx)
-    qtbot.addWidget(page)
-    page.resize(1100, 900)
-    page.show()
-    settle(qloop)
+    page = sync_page(qtbot, qloop, ctx, height=900)
     ed = page.editor
-    ed.name.setText("monitoring")
-    ed.kind.setCurrentIndex(ed.kind.findData("sql"))
-    ed.url.setText(f"sqlite:///{db}")
+    type_sql_source(ed, "monitoring", f"sqlite:///{db}")
     ed.query.setPlainText("SELECT * FROM ev")
     ed.alert_box.setChecked(True)
     ed.alert_box.columns.setText("key=id, title what, priority=sev")  # a typo

@@ -26,9 +26,17 @@ from gradient_desktop.store.models import Mapping, Partner, PartnerService
 from gradient_desktop.ui.main_window import MainWindow
 from gradient_desktop.ui.qt import QtWidgets
 from gradient_desktop.ui.sync.page import SyncPage
-from tests.gui_helpers import close_ctx, open_ctx, run, settle, shown, wait_until
+from tests.gui_helpers import (
+    close_ctx,
+    open_ctx,
+    run,
+    settle,
+    shown,
+    type_partner_usage_columns,
+    wait_until,
+)
 from tests.setup_helpers import run_demo_setup
-from tests.sync_helpers import throwaway_user
+from tests.sync_helpers import partner_usage_db, throwaway_user
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -101,12 +109,7 @@ def _walk(
     ctx = open_ctx()
     try:
         rows = run(qloop, _two_demo_partners(ctx))
-        db = tmp_path / "vendor.sqlite3"
-        conn = sqlite3.connect(db)
-        conn.execute("CREATE TABLE usage (partner TEXT, account TEXT, sku TEXT, n INTEGER)")
-        conn.executemany("INSERT INTO usage VALUES (?, ?, ?, ?)", rows)
-        conn.commit()
-        conn.close()
+        db = partner_usage_db(tmp_path / "vendor.sqlite3", rows)
         before = _landed(ctx)  # the wizard's first usage sync: other numbers, same cells
         assert set(before) == {(p, a, sv) for p, a, sv, _ in rows}
         assert all(before[(p, a, sv)] != n for p, a, sv, n in rows)
@@ -124,14 +127,7 @@ def _walk(
         assert ed.db_browse.isVisible()
         ed.db_browse.click()
         assert ed.url.text() == f"sqlite:///{db}"
-        ed.query.setPlainText("SELECT partner, account, sku, n FROM usage")
-        for field, value in (
-            (ed.account, "account"),
-            (ed.service, "sku"),
-            (ed.count, "n"),
-            (ed.partner, "partner"),
-        ):
-            field.setText(value)
+        type_partner_usage_columns(ed)
         ed.preview_button.click()
         wait_until(qloop, lambda: not ed.tasks.busy)
         assert ed.status.text().startswith(f"{len(rows)} rows read; {len(rows)} go to a partner")

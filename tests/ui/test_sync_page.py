@@ -13,7 +13,15 @@ import pytest
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources import RunStore
 from gradient_desktop.ui.sync.page import SyncPage
-from tests.gui_helpers import run, screenshot, settle, wait_until
+from tests.gui_helpers import (
+    run,
+    screenshot,
+    settle,
+    sync_page,
+    type_partner_usage_columns,
+    type_sql_source,
+    wait_until,
+)
 from tests.sync_helpers import demo_usage_rows, partner_usage_db
 
 pytestmark = pytest.mark.gui
@@ -25,23 +33,10 @@ def test_configure_preview_save_and_sync_all_now(
     rows = run(qloop, demo_usage_rows(ctx))
     db = partner_usage_db(tmp_path / "vendor.sqlite3", [*rows, ("Nobody", "x", "y", "many")])
 
-    page = SyncPage(ctx)
-    qtbot.addWidget(page)
-    page.resize(1100, 800)
-    page.show()
-    settle(qloop)
+    page = sync_page(qtbot, qloop, ctx)
     ed = page.editor
-    ed.name.setText("product db")
-    ed.kind.setCurrentIndex(ed.kind.findData("sql"))
-    ed.url.setText(f"sqlite:///{db}")
-    ed.query.setPlainText("SELECT partner, account, sku, n FROM usage")
-    for field, value in (
-        (ed.account, "account"),
-        (ed.service, "sku"),
-        (ed.count, "n"),
-        (ed.partner, "partner"),
-    ):
-        field.setText(value)
+    type_sql_source(ed, "product db", f"sqlite:///{db}")
+    type_partner_usage_columns(ed)
     assert not ed.save_button.isEnabled()
     ed.preview_button.click()
     wait_until(qloop, lambda: not ed.tasks.busy)
