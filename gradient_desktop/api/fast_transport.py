@@ -38,6 +38,8 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: A header value must not break out of its line (header injection) or carry a NUL.
 _BAD_VALUE = re.compile(rb"[\r\n\0]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: How long closing the transport waits for its connections' sockets to close.
+CLOSE_WAIT_S = 1.0
 
 
 #: Header names already checked (the client sends the same few on every request).
@@ -99,6 +101,8 @@ class _Connection(asyncio.Protocol):
         #: busy (a request in flight or being set up), idle (in the pool) or gone (closed)
         self.state = "busy"
         self.closed = False
+        #: Done when the socket is closed (``connection_lost``): ``aclose`` waits for it.
+        self.lost: asyncio.Future[None] = self.loop.create_future()
         self.idle_since = 0.0
         self._reset()
 
@@ -144,6 +148,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if not self.lost.done():
+            self.lost.set_result(None)
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             delimited_by_close = (
@@ -327,13 +333,23 @@ class FastTransport(httpx.AsyncBaseTransport):
         if self._sweep_handle is not None and not self._busy:  # in-flight ones keep theirs
             self._sweep_handle.cancel()
             self._sweep_handle = None
-        for conns in self._idle.values():
-            for conn in conns:
-                conn.state = "gone"
-                conn.close()
-                self._count -= 1
+        closing = [conn for conns in self._idle.values() for conn in conns]
+        for conn in closing:
+            conn.state = "gone"
+            conn.close()
+            self._count -= 1
         self._idle.clear()
         self._idle_total = 0
+        # A TLS connection closes only once the server answers our close_notify: wait for the
+        # sockets, so a caller that ends its event loop next (``asyncio.run``: the CLI) does
+        # not leave them open; a server that does not answer in time is cut off.
+        pending = [conn.lost for conn in closing if not conn.lost.done()]
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=CLOSE_WAIT_S)
+            if late:
+                for conn in closing:
+                    conn.abort()
+                await asyncio.wait(late, timeout=CLOSE_WAIT_S)
 
     # -- read timeouts ----------------------------------------------------------------------
 
