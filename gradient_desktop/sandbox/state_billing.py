@@ -302,18 +302,21 @@ class BillingMixin:
 
     # --- the partner's actions ----------------------------------------------------------------
 
-    def _reviewable(self, org: Organisation, card_ids: list[str]) -> list[tuple[Card, str]]:
+    def _cards_by_id(self, org: Organisation, card_ids: list[str]) -> list[tuple[Card, str]]:
+        """(card, client) for each id, in order; 404 for an id the partner cannot see."""
         visible = {card.id: (card, client) for card, _line, client in self._cards_of(org)}
-        picked = []
-        for cid in card_ids:
-            if cid not in visible:
-                raise SandboxError(404, f"Service card not found with id: {cid}")
-            card, client = visible[cid]
+        missing = next((cid for cid in card_ids if cid not in visible), None)
+        if missing is not None:
+            raise SandboxError(404, f"Service card not found with id: {missing}")
+        return [visible[cid] for cid in card_ids]
+
+    def _reviewable(self, org: Organisation, card_ids: list[str]) -> list[tuple[Card, str]]:
+        picked = self._cards_by_id(org, card_ids)
+        for card, _client in picked:
             if card.state != "needs_review":
                 raise SandboxError(
-                    409, f"Service card {cid} is {card.state}, not waiting for review"
+                    409, f"Service card {card.id} is {card.state}, not waiting for review"
                 )
-            picked.append((card, client))
         return picked
 
     def billing_edit(

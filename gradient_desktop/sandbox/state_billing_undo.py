@@ -24,12 +24,9 @@ class BillingUndoMixin(BillingMixin):
         """Cards approved or dismissed go back to *needs review*; all or nothing."""
         with self.lock:
             org = self._org(partner_key)
-            visible = {card.id: (card, client) for card, _line, client in self._cards_of(org)}
             picked = []
-            for cid in card_ids:
-                if cid not in visible:
-                    raise SandboxError(404, f"Service card not found with id: {cid}")
-                card, client = visible[cid]
+            for card, client in self._cards_by_id(org, card_ids):
+                cid = card.id
                 if card.state not in ("approved", "dismissed"):
                     raise SandboxError(409, f"Service card {cid} is {card.state}: nothing to undo")
                 if card.reviewed_value != card.vendor_quantity:

@@ -43,7 +43,13 @@ from gradient_desktop.services.alert_input import build_alert, priority_name
 from gradient_desktop.services.context import AppContext
 from gradient_desktop.services.sources.config import ALERT_FIELDS, SourceConfig
 from gradient_desktop.services.sources.readers import read_records
-from gradient_desktop.services.sources.routing import Directory, Problem, Routed, partner_of
+from gradient_desktop.services.sources.routing import (
+    Directory,
+    Problem,
+    Routed,
+    field_text,
+    partner_of,
+)
 from gradient_desktop.services.sources.store import Preview
 from gradient_desktop.store.alerts import NewAlert
 from gradient_desktop.store.models import Partner
@@ -73,14 +79,6 @@ def alert_id_for(source_key: str) -> str:
 
 def _fold(name: object) -> str:
     return str(name).strip().lower().replace(" ", "").replace("_", "").replace("-", "")
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # JSON and spreadsheets turn id 1042 into 1042.0
-    return str(value).strip()
 
 
 @dataclass(frozen=True)
@@ -155,10 +153,10 @@ class _Mapper:
         if not isinstance(record, dict):
             raise ValueError("an event must be a JSON object")
         f = fields_of(record, self.mapping)
-        account = _text(f["account"])
+        account = field_text(f["account"])
         if not account:
             raise ValueError("the account is missing")
-        named = _text(f["partner"])
+        named = field_text(f["partner"])
         if named:
             # A named partner is taken at its word even when its local account list lacks the
             # account (the list may be behind); Gradient says so if the account is unknown.
@@ -171,11 +169,11 @@ class _Mapper:
             if pid is None:
                 return sink.unmatched[0].reason if sink.unmatched else "no partner has it"
         service_id = None
-        if _text(f["service"]):
-            service = self.directory.service(pid, _text(f["service"]))
+        if field_text(f["service"]):
+            service = self.directory.service(pid, field_text(f["service"]))
             if service is None:
                 name = self.directory.partners[pid].name
-                return f"service {_text(f['service'])!r} is not part of {name}'s integration"
+                return f"service {field_text(f['service'])!r} is not part of {name}'s integration"
             service_id = service.service_id
         loose = {
             "account_id": account,
@@ -185,11 +183,11 @@ class _Mapper:
             "psa_status": f["status"],
             "due": f["due"],
             "service_id": service_id,
-            "alert_id": _text(f["alert_id"]) or None,
+            "alert_id": field_text(f["alert_id"]) or None,
         }
-        body = json.dumps([_text(f[k]) for k in ALIASES if k not in ("key", "alert_id")])
+        body = json.dumps([field_text(f[k]) for k in ALIASES if k not in ("key", "alert_id")])
         digest = hashlib.sha256(body.encode()).hexdigest()[:24]
-        return _Mapped(pid, loose, _text(f["key"]) or _text(f["alert_id"]), digest)
+        return _Mapped(pid, loose, field_text(f["key"]) or field_text(f["alert_id"]), digest)
 
 
 async def read_alert_source(

@@ -89,7 +89,8 @@ class Directory:
         return known.get(key) or known.get(key.strip().lower())
 
 
-def _text(value: Any) -> str:
+def field_text(value: Any) -> str:
+    """A record field as text: None is "", a whole float loses its ".0", spaces trimmed."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -108,7 +109,7 @@ def route(config: SourceConfig, records: list[Record], directory: Directory, out
         if missing:
             out.errors.append(Problem(name, line, f"no field {', '.join(map(repr, missing))}"))
             continue
-        account, service_key = _text(rec[m.account]), _text(rec[m.service])
+        account, service_key = field_text(rec[m.account]), field_text(rec[m.service])
         if not account or not service_key:
             out.errors.append(Problem(name, line, "the account or the service is empty"))
             continue
@@ -118,15 +119,15 @@ def route(config: SourceConfig, records: list[Record], directory: Directory, out
             out.errors.append(Problem(name, line, str(exc).replace("unitCount", m.count)))
             continue
         try:
-            op = parse_op(_text(rec.get(m.op)) if m.op else None)
+            op = parse_op(field_text(rec.get(m.op)) if m.op else None)
         except ValueError:
-            word = _text(rec.get(m.op)).lower()
+            word = field_text(rec.get(m.op)).lower()
             out.errors.append(
                 Problem(name, line, f"operation {word!r} is not set, add or subtract")
             )
             continue
         pid = _partner_of(
-            m.partner and _text(rec.get(m.partner)), account, directory, out, name, line
+            m.partner and field_text(rec.get(m.partner)), account, directory, out, name, line
         )
         if pid is None:
             continue
